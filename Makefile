@@ -1,0 +1,31 @@
+# Khlang: every target builds its own virtualenv so a fresh clone needs only python3 and make.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench serve browser-deps clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/khlang demo
+
+serve: $(STAMP)
+	$(BIN)/khlang serve
+
+browser-deps:
+	bash scripts/install-browser-deps.sh
+
+test: $(STAMP) browser-deps
+	$(BIN)/python -m pytest -n 2 -q tests
+
+bench: $(STAMP)
+	$(BIN)/python bench/search_bench.py
+
+clean:
+	rm -rf $(VENV) data/khlang.db* data/storage

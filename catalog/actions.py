@@ -1,0 +1,147 @@
+"""The CKAN Action API as plain functions: name -> function, and which are safe on GET."""
+import inspect
+
+from . import activity, groups, licenses, packages, resources, search, users
+from .errors import NotFound, ValidationError
+from .params import as_bool, as_int, get_or_bust
+
+CKAN_VERSION = "2.10.4"
+
+
+def status_show(ctx, data):
+    """Site name, URL, locale, extensions and the CKAN version this API follows."""
+    return {
+        "site_title": ctx.settings.site_title, "site_description": ctx.settings.site_description,
+        "site_url": ctx.site_url, "error_emails_to": None, "locale_default": ctx.settings.locale_default,
+        "extensions": ["khlang", "thai_gdc", "datastore", "activity"], "ckan_version": CKAN_VERSION,
+        "khlang_gdc_strict": ctx.settings.gdc_strict,
+    }
+
+
+def site_read(ctx, data):
+    """Always true (kept for CKAN 2.9-era clients)."""
+    return True
+
+
+def license_list(ctx, data):
+    """The licence register: CKAN's default ids and the Thai GDC licences."""
+    return licenses.register()
+
+
+def tag_list(ctx, data):
+    """Free tags of datasets the caller can see, optionally filtered by `query`/`q`."""
+    query = data.get("query") or data.get("q")
+    if data.get("vocabulary_id"):
+        raise NotFound("Vocabulary not found")
+    sql = ("SELECT DISTINCT t.name FROM package_tags t JOIN packages p ON p.id = t.package_id "
+           "WHERE p.state = 'active' AND p.private = 0")
+    args = []
+    if query:
+        sql += " AND t.name LIKE ?"
+        args.append(f"%{query}%")
+    sql += " ORDER BY t.name"
+    limit = as_int(data, "limit", None)
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        args += [limit, as_int(data, "offset", 0)]
+    names = [r[0] for r in ctx.db.execute(sql, args)]
+    if as_bool(data, "all_fields", False):
+        return [packages.tag_dict(n) for n in names]
+    return names
+
+
+def group_package_show(ctx, data):
+    """Public datasets of a group, newest first (frictionless reads catalogues this way)."""
+    row = groups.get_group(ctx.db, get_or_bust(data, "id"))
+    if not row:
+        raise NotFound("Group not found")
+    limit = as_int(data, "limit", 1000, maximum=1000)
+    field = "organization" if row["is_organization"] else "groups"
+    return search.package_search(ctx, {"fq": f'{field}:"{row["name"]}"', "rows": limit,
+                                        "sort": "metadata_modified desc"})["results"]
+
+
+def help_show(ctx, data):
+    """The documentation of an action."""
+    name = get_or_bust(data, "name")
+    fn = ACTIONS.get(name)
+    if fn is None:
+        raise NotFound("Action function not found")
+    return inspect.getdoc(fn)
+
+
+def package_autocomplete(ctx, data):
+    """Up to `limit` datasets whose title or name contains `q`: [{name, title, match_field, match_displayed}]."""
+    q = get_or_bust(data, "q")
+    result = search.package_search(ctx, {"q": str(q), "rows": as_int(data, "limit", 10, maximum=100)})
+    return [{"name": p["name"], "title": p["title"], "match_field": "title", "match_displayed": p["title"]}
+            for p in result["results"]]
+
+
+ACTIONS = {
+    # read
+    "package_search": search.package_search,
+    "package_show": packages.package_show,
+    "package_list": packages.package_list,
+    "current_package_list_with_resources": packages.current_package_list_with_resources,
+    "package_activity_list": activity.package_activity_list,
+    "package_autocomplete": package_autocomplete,
+    "activity_show": activity.activity_show,
+    "organization_list": groups.organization_list,
+    "organization_show": groups.organization_show,
+    "organization_list_for_user": groups.organization_list_for_user,
+    "group_list": groups.group_list,
+    "group_show": groups.group_show,
+    "group_package_show": group_package_show,
+    "tag_list": tag_list,
+    "license_list": license_list,
+    "resource_show": resources.resource_show,
+    "resource_view_list": resources.resource_view_list,
+    "status_show": status_show,
+    "site_read": site_read,
+    "help_show": help_show,
+    "user_show": users.user_show,
+    "user_list": users.user_list,
+    "api_token_list": users.api_token_list,
+    # write
+    "package_create": packages.package_create,
+    "package_update": packages.package_update,
+    "package_patch": packages.package_patch,
+    "package_delete": packages.package_delete,
+    "resource_create": resources.resource_create,
+    "resource_update": resources.resource_update,
+    "resource_patch": resources.resource_patch,
+    "resource_delete": resources.resource_delete,
+    "organization_create": groups.organization_create,
+    "organization_update": groups.organization_update,
+    "organization_patch": groups.organization_patch,
+    "organization_delete": groups.organization_delete,
+    "organization_member_create": groups.organization_member_create,
+    "organization_member_delete": groups.organization_member_delete,
+    "group_create": groups.group_create,
+    "group_update": groups.group_update,
+    "group_patch": groups.group_patch,
+    "group_delete": groups.group_delete,
+    "member_create": groups.member_create,
+    "member_delete": groups.member_delete,
+    "user_create": users.user_create,
+    "api_token_create": users.api_token_create,
+    "api_token_revoke": users.api_token_revoke,
+}
+
+# Read actions answer GET (CKAN marks every get.py action side-effect-free).
+SIDE_EFFECT_FREE = {
+    "package_search", "package_show", "package_list", "current_package_list_with_resources", "package_activity_list",
+    "package_autocomplete", "activity_show", "organization_list", "organization_show", "organization_list_for_user",
+    "group_list", "group_show", "group_package_show", "tag_list", "license_list", "resource_show",
+    "resource_view_list", "status_show", "site_read", "help_show", "user_show", "user_list", "api_token_list",
+    "datastore_search", "datastore_search_sql", "datastore_info",
+}
+
+
+def call(ctx, name, data):
+    """Run an action by name (KeyError for unknown names)."""
+    fn = ACTIONS[name]
+    if not isinstance(data, dict):
+        raise ValidationError({"message": "Request data must be a JSON object"})
+    return fn(ctx, data)

@@ -1,0 +1,73 @@
+"""Who may do what: sysadmin, organization admin/editor/member, anonymous."""
+from .errors import NotAuthorized
+
+EDIT_CAPACITIES = ("admin", "editor")
+
+
+def capacity(ctx, group_id):
+    """The caller's capacity in an organization or group, or None."""
+    if not group_id:
+        return None
+    return ctx.capacities().get(group_id)
+
+
+def can_edit_org(ctx, org_id):
+    """May the caller create and change datasets of this organization?"""
+    return ctx.sysadmin or capacity(ctx, org_id) in EDIT_CAPACITIES
+
+
+def can_admin_group(ctx, group_id):
+    """May the caller manage the members of this organization or group?"""
+    return ctx.sysadmin or capacity(ctx, group_id) == "admin"
+
+
+def can_read_package(ctx, pkg):
+    """Public active datasets for everyone; private ones for org members; drafts for editors."""
+    if ctx.sysadmin:
+        return True
+    state = pkg["state"]
+    if state == "deleted":
+        return can_edit_org(ctx, pkg["owner_org"])
+    if state == "draft":
+        return bool(ctx.user) and (pkg.get("creator_user_id") == ctx.user_id or can_edit_org(ctx, pkg["owner_org"]))
+    if pkg["private"]:
+        return capacity(ctx, pkg["owner_org"]) is not None
+    return True
+
+
+def require_read_package(ctx, pkg):
+    """Raise NotAuthorized unless the caller may read the dataset."""
+    if not can_read_package(ctx, pkg):
+        raise NotAuthorized(f"User {ctx.user['name'] if ctx.user else 'anonymous'} not authorized to read package {pkg['id']}")
+
+
+def require_edit_package(ctx, pkg):
+    """Raise NotAuthorized unless the caller may change the dataset."""
+    if not can_edit_org(ctx, pkg["owner_org"]):
+        raise NotAuthorized(f"User {ctx.user['name'] if ctx.user else 'anonymous'} not authorized to edit package {pkg['id']}")
+
+
+def require_user(ctx):
+    """Raise NotAuthorized for anonymous callers."""
+    if not ctx.user:
+        raise NotAuthorized("You must be logged in")
+
+
+def require_sysadmin(ctx):
+    """Raise NotAuthorized unless the caller is a sysadmin."""
+    if not ctx.sysadmin:
+        raise NotAuthorized("Only system administrators may do this")
+
+
+def member_org_ids(ctx):
+    """Organizations whose private datasets the caller may read (None means all: sysadmin)."""
+    if ctx.sysadmin:
+        return None
+    return list(ctx.capacities())
+
+
+def editor_org_ids(ctx):
+    """Organizations in which the caller edits (None means all: sysadmin)."""
+    if ctx.sysadmin:
+        return None
+    return [g for g, c in ctx.capacities().items() if c in EDIT_CAPACITIES]

@@ -1,0 +1,103 @@
+"""SQLite catalogue store: connections, WAL, versioned migrations, transactions."""
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_migrate_lock = threading.Lock()
+
+
+def connect(path, *, migrate=True):
+    """Open the catalogue database with WAL, foreign keys and a busy timeout; migrate it."""
+    path = str(path)
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we issue BEGIN ourselves so writes take the lock up front (IMMEDIATE).
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA cache_size = -65536")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA mmap_size = 268435456")
+    if migrate:
+        migrate_db(conn)
+    return conn
+
+
+def migrations():
+    """The ordered list of (version, sql) migrations shipped with the code."""
+    out = []
+    for f in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        out.append((int(f.name.split("_", 1)[0]), f.read_text(encoding="utf-8")))
+    return out
+
+
+def schema_version(conn):
+    """The highest applied migration, 0 for a new database."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return row[0] or 0
+
+
+def migrate_db(conn):
+    """Apply every migration newer than the database, each in its own transaction."""
+    with _migrate_lock:
+        current = schema_version(conn)
+        for version, sql in migrations():
+            if version <= current:
+                continue
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have migrated while we waited for the lock.
+                if conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
+                    conn.execute("COMMIT")
+                    continue
+                for stmt in _split_sql(sql):
+                    conn.execute(stmt)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%f', 'now'))",
+                    (version,),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+
+def _split_sql(sql):
+    # Migration files hold ';'-terminated statements at line ends; no triggers or procedures.
+    stmts = []
+    for block in sql.split(";\n"):
+        code = "\n".join(l for l in block.splitlines() if not l.strip().startswith("--")).strip().rstrip(";")
+        if code:
+            stmts.append(code)
+    return stmts
+
+
+@contextmanager
+def transaction(conn):
+    """A write transaction; nested uses become savepoints so callers can compose actions."""
+    if conn.in_transaction:
+        name = f"sp_{threading.get_ident()}_{id(conn)}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+            raise
+        conn.execute(f"RELEASE {name}")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

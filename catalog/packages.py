@@ -1,0 +1,397 @@
+"""Datasets (CKAN packages): reading many at once, validation, and the package_* actions."""
+import json
+import uuid
+
+from . import auth, gdc, licenses, resources, search
+from .activity import record
+from .db import transaction
+from .errors import NotAuthorized, NotFound, ValidationError
+from .params import (as_bool, as_int, get_or_bust, name_errors, new_id, now, tag_errors, text_or_none)
+
+TEXT_FIELDS = {"title": None, "notes": None, "url": None, "version": 100, "author": None, "author_email": None,
+               "maintainer": None, "maintainer_email": None, "license_id": None}
+RESERVED = {"id", "name", "title", "type", "owner_org", "private", "state", "notes", "url", "version", "author",
+            "author_email", "maintainer", "maintainer_email", "license_id", "tags", "tag_string", "groups",
+            "resources", "extras", "metadata_created", "metadata_modified", "creator_user_id", "organization",
+            "num_resources", "num_tags", "isopen", "license_title", "license_url", "relationships_as_object",
+            "relationships_as_subject", "metadata_quality"}
+_TAG_NS = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
+
+
+def get_package(db, name_or_id, include_deleted=False):
+    """A package row by id or name (the live one when names repeat), or None."""
+    if not name_or_id:
+        return None
+    row = db.execute("SELECT * FROM packages WHERE id = ?", (name_or_id,)).fetchone()
+    if row is None:
+        row = db.execute(
+            "SELECT * FROM packages WHERE name = ? ORDER BY state = 'deleted', metadata_modified DESC LIMIT 1",
+            (name_or_id,),
+        ).fetchone()
+    if row is not None and row["state"] == "deleted" and not include_deleted:
+        return None
+    return row
+
+
+def tag_dict(name):
+    """CKAN's tag dict; the id is stable per name."""
+    return {"display_name": name, "id": str(uuid.uuid5(_TAG_NS, name)), "name": name, "state": "active", "vocabulary_id": None}
+
+
+def package_dicts(ctx, ids):
+    """Full package_show dicts for ids, in the given order, read with one query per table."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    db = ctx.db
+    rows = {r["id"]: r for r in db.execute(f"SELECT * FROM packages WHERE id IN ({marks})", ids)}
+    org_ids = sorted({r["owner_org"] for r in rows.values() if r["owner_org"]})
+    orgs = {}
+    if org_ids:
+        orgs = {g["id"]: g for g in db.execute(f"SELECT * FROM groups WHERE id IN ({','.join('?' * len(org_ids))})", org_ids)}
+    tags, groups, res = {}, {}, {}
+    for pid, name in db.execute(f"SELECT package_id, name FROM package_tags WHERE package_id IN ({marks}) ORDER BY name", ids):
+        tags.setdefault(pid, []).append(name)
+    for r in db.execute(
+        f"SELECT pg.package_id, g.id, g.name, g.title, g.description, g.image_url FROM package_groups pg "
+        f"JOIN groups g ON g.id = pg.group_id WHERE pg.package_id IN ({marks}) AND g.state = 'active' ORDER BY g.name", ids
+    ):
+        groups.setdefault(r[0], []).append({"description": r[4], "display_name": r[3] or r[2], "id": r[1],
+                                            "image_display_url": r[5], "name": r[2], "title": r[3]})
+    for r in db.execute(
+        f"SELECT * FROM resources WHERE package_id IN ({marks}) AND state = 'active' ORDER BY package_id, position", ids
+    ):
+        res.setdefault(r["package_id"], []).append(resources.resource_dict(r, ctx.site_url))
+    out = []
+    for pid in ids:
+        row = rows.get(pid)
+        if row is None:
+            continue
+        out.append(_package_dict(row, orgs.get(row["owner_org"]), tags.get(pid, []), groups.get(pid, []), res.get(pid, [])))
+    return out
+
+
+def _package_dict(row, org, tags, groups, res):
+    lic = licenses.by_id(row["license_id"]) if row["license_id"] else None
+    d = {
+        "author": row["author"], "author_email": row["author_email"], "creator_user_id": row["creator_user_id"],
+        "extras": json.loads(row["extras"]), "groups": groups, "id": row["id"],
+        "isopen": bool(lic and lic["od_conformance"] == "approved"),
+        "license_id": row["license_id"], "license_title": lic["title"] if lic else row["license_id"],
+        "maintainer": row["maintainer"], "maintainer_email": row["maintainer_email"],
+        "metadata_created": row["metadata_created"], "metadata_modified": row["metadata_modified"],
+        "name": row["name"], "notes": row["notes"], "num_resources": len(res), "num_tags": len(tags),
+        "organization": None, "owner_org": row["owner_org"], "private": bool(row["private"]),
+        "relationships_as_object": [], "relationships_as_subject": [], "resources": res, "state": row["state"],
+        "tags": [tag_dict(t) for t in tags], "title": row["title"], "type": row["type"], "url": row["url"],
+        "version": row["version"],
+    }
+    if lic and lic.get("url"):
+        d["license_url"] = lic["url"]
+    if org is not None:
+        d["organization"] = {
+            "approval_status": org["approval_status"], "created": org["created"], "description": org["description"],
+            "id": org["id"], "image_url": org["image_url"], "is_organization": True, "name": org["name"],
+            "state": org["state"], "title": org["title"], "type": org["type"],
+        }
+    d.update(json.loads(row["fields"]))
+    d["metadata_quality"] = gdc.quality(d)
+    return d
+
+
+def show(ctx, name_or_id):
+    """The package dict the caller may read, or NotFound/NotAuthorized."""
+    row = get_package(ctx.db, name_or_id, include_deleted=True)
+    if not row or (row["state"] == "deleted" and not auth.can_edit_org(ctx, row["owner_org"])):
+        raise NotFound("Package was not found.")
+    auth.require_read_package(ctx, row)
+    return package_dicts(ctx, [row["id"]])[0]
+
+
+def _clean(ctx, data, existing):
+    """Validate a full package dict; returns the parts to write or raises a 409."""
+    errors = {}
+    is_new = existing is None
+    values = {}
+    name = data.get("name")
+    if is_new or "name" in data:
+        if name in (None, ""):
+            errors["name"] = ["Missing value"]
+        elif name_errors(name):
+            errors["name"] = name_errors(name)
+        else:
+            clash = ctx.db.execute("SELECT id FROM packages WHERE name = ? AND state <> 'deleted'", (name,)).fetchone()
+            if clash and (is_new or clash[0] != existing["id"]):
+                errors["name"] = ["That URL is already in use."]
+        values["name"] = name
+    for key, max_len in TEXT_FIELDS.items():
+        values[key] = text_or_none(data.get(key), key, errors, max_len)
+    for key in ("author_email", "maintainer_email"):
+        if values[key] and not gdc.is_email(values[key]):
+            errors.setdefault(key, []).append("Email is not valid")
+    if not values["title"]:
+        values["title"] = name if name else (existing["title"] if existing else "")
+    values["type"] = str(data.get("type") or "dataset")
+    owner = data.get("owner_org") or (existing["owner_org"] if existing is not None and "owner_org" not in data else None)
+    if not owner:
+        errors["owner_org"] = ["An organization must be provided"]
+    else:
+        from .groups import get_group
+
+        org = get_group(ctx.db, owner, is_org=True)
+        if not org:
+            errors["owner_org"] = ["Organization does not exist"]
+        else:
+            values["owner_org"] = org["id"]
+            if not auth.can_edit_org(ctx, org["id"]):
+                raise NotAuthorized(f"User {ctx.user['name'] if ctx.user else 'anonymous'} not authorized to add dataset to this organization")
+    try:
+        values["private"] = as_bool(data, "private", False)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    state = data.get("state") or "active"
+    if state not in ("active", "draft") and not (ctx.sysadmin and state == "deleted"):
+        errors["state"] = ["State must be active or draft"]
+    values["state"] = state
+    tags = _clean_tags(data, errors)
+    extras = _clean_extras(data, errors)
+    groups = _clean_groups(ctx, data, errors)
+    fields = gdc.clean(data, errors)
+    res_errors = {}
+    res_in = []
+    raw_res = data.get("resources")
+    if raw_res is not None and not isinstance(raw_res, list):
+        errors["resources"] = ["Must be a list"]
+    for i, r in enumerate(raw_res or []):
+        cleaned = resources.clean(r, i, res_errors)
+        if cleaned:
+            rid = r.get("id") if isinstance(r, dict) else None
+            res_in.append((rid, *cleaned))
+    if res_errors:
+        errors["resources"] = [res_errors.get(i, {}) for i in range(len(raw_res))]
+    if ctx.settings.gdc_strict:
+        candidate = {**values, **fields, "tags": tags}
+        gdc.check_required(candidate, errors)
+    if errors:
+        raise ValidationError(errors)
+    values["extras"] = json.dumps(extras, ensure_ascii=False)
+    values["fields"] = json.dumps(fields, ensure_ascii=False)
+    return values, tags, groups, res_in if raw_res is not None else None
+
+
+def _clean_tags(data, errors):
+    names = []
+    if data.get("tags") not in (None, ""):
+        raw = data["tags"]
+        if isinstance(raw, str):
+            raw = [{"name": t} for t in raw.split(",")]
+        if not isinstance(raw, list):
+            errors["tags"] = ["Must be a list of {name}"]
+            return []
+        for t in raw:
+            n = (t.get("name") if isinstance(t, dict) else t)
+            names.append(n.strip() if isinstance(n, str) else n)
+    elif data.get("tag_string"):
+        names = [t.strip() for t in str(data["tag_string"]).split(",") if t.strip()]
+    msgs = [m for n in names for m in tag_errors(n)]
+    if msgs:
+        errors["tags"] = msgs
+    return sorted(set(n for n in names if isinstance(n, str)))
+
+
+def _clean_extras(data, errors):
+    raw = data.get("extras") or []
+    if isinstance(raw, dict):
+        raw = [{"key": k, "value": v} for k, v in raw.items()]
+    if not isinstance(raw, list):
+        errors["extras"] = ["Must be a list of {key, value}"]
+        return []
+    out, seen = [], set()
+    gdc_names = set(gdc.field_names())
+    for e in raw:
+        if not isinstance(e, dict) or "key" not in e:
+            errors.setdefault("extras", []).append("Each extra needs a key")
+            continue
+        key = str(e["key"])
+        if e.get("deleted"):
+            continue
+        if key in seen:
+            errors.setdefault("extras", []).append(f"Duplicate key \"{key}\"")
+        if key in RESERVED or key in gdc_names:
+            errors.setdefault("extras", []).append(f"There is a schema field with the same name: {key}")
+        seen.add(key)
+        value = e.get("value")
+        out.append({"key": key, "value": value if isinstance(value, str) or value is None else json.dumps(value, ensure_ascii=False)})
+    return out
+
+
+def _clean_groups(ctx, data, errors):
+    from .groups import get_group
+
+    raw = data.get("groups") or []
+    if not isinstance(raw, list):
+        errors["groups"] = ["Must be a list of {id or name}"]
+        return []
+    ids = []
+    for g in raw:
+        ref = g.get("id") or g.get("name") if isinstance(g, dict) else g
+        row = get_group(ctx.db, ref, is_org=False)
+        if not row:
+            errors.setdefault("groups", []).append(f"Group {ref} not found")
+        else:
+            ids.append(row["id"])
+    return sorted(set(ids))
+
+
+def _write(ctx, pid, values, tags, groups, res_in, existing):
+    ts = now()
+    db = ctx.db
+    quality = gdc.quality({**values, **json.loads(values["fields"]), "tags": tags, "resources": res_in or []})["score"]
+    if existing is None:
+        db.execute(
+            "INSERT INTO packages (id, name, title, type, owner_org, private, state, notes, url, version, author, "
+            "author_email, maintainer, maintainer_email, license_id, creator_user_id, metadata_created, "
+            "metadata_modified, extras, fields, quality_score) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (pid, values["name"], values["title"], values["type"], values["owner_org"], int(values["private"]),
+             values["state"], values["notes"], values["url"], values["version"], values["author"],
+             values["author_email"], values["maintainer"], values["maintainer_email"], values["license_id"],
+             ctx.user_id, ts, ts, values["extras"], values["fields"], quality),
+        )
+    else:
+        db.execute(
+            "UPDATE packages SET name=?, title=?, type=?, owner_org=?, private=?, state=?, notes=?, url=?, version=?, "
+            "author=?, author_email=?, maintainer=?, maintainer_email=?, license_id=?, metadata_modified=?, extras=?, "
+            "fields=?, quality_score=? WHERE id=?",
+            (values["name"], values["title"], values["type"], values["owner_org"], int(values["private"]),
+             values["state"], values["notes"], values["url"], values["version"], values["author"],
+             values["author_email"], values["maintainer"], values["maintainer_email"], values["license_id"], ts,
+             values["extras"], values["fields"], quality, pid),
+        )
+        db.execute("DELETE FROM package_tags WHERE package_id = ?", (pid,))
+        db.execute("DELETE FROM package_groups WHERE package_id = ?", (pid,))
+    db.executemany("INSERT INTO package_tags (package_id, name) VALUES (?, ?)", [(pid, t) for t in tags])
+    db.executemany("INSERT INTO package_groups (package_id, group_id) VALUES (?, ?)", [(pid, g) for g in groups])
+    if res_in is not None:
+        _write_resources(ctx, pid, res_in)
+
+
+def _write_resources(ctx, pid, res_in):
+    db = ctx.db
+    current = {r["id"]: r for r in db.execute("SELECT * FROM resources WHERE package_id = ?", (pid,))}
+    kept = set()
+    for pos, (rid, values, extras) in enumerate(res_in):
+        if rid and rid in current:
+            resources.update(ctx, current[rid], values, extras, position=pos)
+            kept.add(rid)
+        else:
+            if rid and db.execute("SELECT 1 FROM resources WHERE id = ?", (rid,)).fetchone():
+                raise ValidationError({"resources": [{"id": ["Resource id already belongs to another dataset"]}]})
+            kept.add(resources.insert(ctx, pid, pos, values, extras, rid=rid))
+    gone = [r for r in current if r not in kept and current[r]["state"] == "active"]
+    db.executemany("UPDATE resources SET state = 'deleted', metadata_modified = ? WHERE id = ?", [(now(), r) for r in gone])
+
+
+def _reindex_and_log(ctx, pid, activity_type):
+    pkg = package_dicts(ctx, [pid])[0]
+    search.index_package(ctx.db, pkg)
+    record(ctx, pid, activity_type, {"package": pkg})
+    return pkg
+
+
+def touch_package(ctx, pid, activity_type):
+    """Bump metadata_modified, reindex and log after a change to a dataset's parts."""
+    ctx.db.execute("UPDATE packages SET metadata_modified = ? WHERE id = ?", (now(), pid))
+    pkg = _reindex_and_log(ctx, pid, activity_type)
+    ctx.db.execute("UPDATE packages SET quality_score = ? WHERE id = ?", (pkg["metadata_quality"]["score"], pid))
+    return pkg
+
+
+def package_create(ctx, data):
+    """Create a dataset in an organization the caller edits; findable as soon as this returns."""
+    auth.require_user(ctx)
+    values, tags, groups, res_in = _clean(ctx, data, None)
+    pid = new_id()
+    if data.get("id") and ctx.sysadmin:
+        pid = str(data["id"])
+        if ctx.db.execute("SELECT 1 FROM packages WHERE id = ?", (pid,)).fetchone():
+            raise ValidationError({"id": ["Dataset id already exists"]})
+    with transaction(ctx.db):
+        _write(ctx, pid, values, tags, groups, res_in, None)
+        return _reindex_and_log(ctx, pid, "new package")
+
+
+def package_update(ctx, data):
+    """Replace a dataset: fields, tags, groups and (when given) resources."""
+    ref = data.get("id") or data.get("name")
+    if not ref:
+        raise ValidationError({"id": "Missing value"})
+    row = get_package(ctx.db, ref)
+    if not row:
+        raise NotFound("Package was not found.")
+    auth.require_edit_package(ctx, row)
+    merged = dict(data)
+    if "name" not in merged:
+        merged["name"] = row["name"]
+    values, tags, groups, res_in = _clean(ctx, merged, row)
+    with transaction(ctx.db):
+        _write(ctx, row["id"], values, tags, groups, res_in, row)
+        return _reindex_and_log(ctx, row["id"], "changed package")
+
+
+def package_patch(ctx, data):
+    """Change only the given keys of a dataset."""
+    ref = get_or_bust(data, "id")
+    current = show(ctx, ref)
+    merged = {**current, **{k: v for k, v in data.items() if k != "id"}}
+    merged["id"] = current["id"]
+    if "tags" not in data and "tag_string" in data:
+        merged.pop("tags", None)
+    return package_update(ctx, merged)
+
+
+def package_delete(ctx, data):
+    """Soft-delete a dataset (state=deleted) and drop its group memberships."""
+    row = get_package(ctx.db, get_or_bust(data, "id"))
+    if not row:
+        raise NotFound("Package was not found.")
+    auth.require_edit_package(ctx, row)
+    with transaction(ctx.db):
+        ctx.db.execute("UPDATE packages SET state = 'deleted', metadata_modified = ? WHERE id = ?", (now(), row["id"]))
+        ctx.db.execute("DELETE FROM package_groups WHERE package_id = ?", (row["id"],))
+        _reindex_and_log(ctx, row["id"], "deleted package")
+    return None
+
+
+def package_show(ctx, data):
+    """A dataset by name or id, with resources, tags, groups, organization and GDC fields."""
+    ref = data.get("id") or data.get("name_or_id")
+    if not ref:
+        raise ValidationError({"id": ["Missing value"]})
+    return show(ctx, ref)
+
+
+def package_list(ctx, data):
+    """Names of active public datasets, ordered by name."""
+    limit = as_int(data, "limit", None)
+    offset = as_int(data, "offset", 0)
+    sql = "SELECT name FROM packages WHERE state = 'active' AND private = 0 AND type = 'dataset' ORDER BY name"
+    args = []
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        args = [limit, offset]
+    elif offset:
+        sql += " LIMIT -1 OFFSET ?"
+        args = [offset]
+    return [r[0] for r in ctx.db.execute(sql, args)]
+
+
+def current_package_list_with_resources(ctx, data):
+    """Package dicts, most recently modified first (private only for sysadmins)."""
+    limit = as_int(data, "limit", 10, maximum=1000)
+    offset = as_int(data, "offset", 0)
+    page = as_int(data, "page", None, minimum=1)
+    if page:
+        offset = (page - 1) * limit
+    result = search.package_search(ctx, {"sort": "metadata_modified desc", "rows": limit, "start": offset,
+                                         "include_private": ctx.sysadmin})
+    return result["results"]

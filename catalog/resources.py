@@ -1,0 +1,273 @@
+"""Resources: dicts, cleaning, uploads, and the resource_* actions."""
+import json
+import mimetypes
+
+from . import auth, storage
+from .db import transaction
+from .errors import NotAuthorized, NotFound, ValidationError
+from .params import get_or_bust, new_id, now, text_or_none
+
+CORE = ("name", "description", "format", "url", "url_type", "hash", "mimetype", "size", "last_modified", "created")
+COMPUTED = {"id", "package_id", "position", "state", "metadata_modified", "datastore_active", "cache_url",
+            "cache_last_updated", "mimetype_inner", "resource_type", "upload", "clear_upload", "sha256", "tracking_summary"}
+_FORMATS = {"csv": "CSV", "xls": "XLS", "xlsx": "XLSX", "json": "JSON", "xml": "XML", "pdf": "PDF", "zip": "ZIP",
+            "geojson": "GeoJSON", "shp": "SHP", "txt": "TXT", "html": "HTML", "png": "PNG", "jpg": "JPEG",
+            "jpeg": "JPEG", "doc": "DOC", "docx": "DOCX", "parquet": "Parquet", "tsv": "TSV", "ods": "ODS", "rdf": "RDF"}
+
+
+def clean_format(fmt, url=""):
+    """CKAN's unified format: known extensions upper-cased, guessed from the URL when empty."""
+    fmt = (fmt or "").strip()
+    if not fmt and url:
+        ext = url.rsplit("?", 1)[0].rsplit(".", 1)
+        fmt = ext[1] if len(ext) == 2 and "/" not in ext[1] else ""
+    return _FORMATS.get(fmt.lower().lstrip("."), fmt)
+
+
+def download_url(site_url, package_id, resource_id, filename):
+    """CKAN's download URL of an uploaded file."""
+    return f"{site_url.rstrip('/')}/dataset/{package_id}/resource/{resource_id}/download/{filename}"
+
+
+def resource_dict(row, site_url):
+    """CKAN's resource dict (uploads get their download URL on this site)."""
+    extras = json.loads(row["extras"])
+    url = row["url"] or ""
+    if row["url_type"] == "upload":
+        url = download_url(site_url, row["package_id"], row["id"], url.rsplit("/", 1)[-1])
+    d = {
+        "cache_last_updated": None, "cache_url": None, "created": row["created"],
+        "datastore_active": bool(row["datastore_active"]), "description": row["description"] or "",
+        "format": row["format"] or "", "hash": row["hash"] or "", "id": row["id"],
+        "last_modified": row["last_modified"], "metadata_modified": row["metadata_modified"],
+        "mimetype": row["mimetype"], "mimetype_inner": None, "name": row["name"], "package_id": row["package_id"],
+        "position": row["position"], "resource_type": None, "size": row["size"], "state": row["state"],
+        "url": url, "url_type": row["url_type"],
+    }
+    for k, v in extras.items():
+        d.setdefault(k, v)
+    return d
+
+
+def clean(res, index, errors):
+    """Validate one resource dict; returns the column values and extras."""
+    errs = {}
+    if not isinstance(res, dict):
+        errors[index] = {"resource": ["Must be a dict"]}
+        return None
+    values = {}
+    for key in CORE:
+        if key in res:
+            values[key] = text_or_none(res[key], key, errs)
+    if values.get("size") not in (None, ""):
+        try:
+            values["size"] = int(values["size"])
+        except ValueError:
+            errs.setdefault("size", []).append("Invalid integer")
+    else:
+        values["size"] = None
+    if values.get("url_type") == "upload" and values.get("url"):
+        # A dump from another portal carries that portal's download URL; keep the file name only.
+        values["url"] = storage.munge_filename(values["url"].rsplit("/", 1)[-1])
+    values["format"] = clean_format(values.get("format"), values.get("url") or "")
+    extras = {}
+    for key, value in res.items():
+        if key in CORE or key in COMPUTED:
+            continue
+        if not isinstance(key, str) or key.startswith("_"):
+            errs.setdefault(key, []).append("Invalid field name")
+            continue
+        extras[key] = value
+    if errs:
+        errors[index] = errs
+    return values, extras
+
+
+def insert(ctx, package_id, position, values, extras, rid=None, upload=None):
+    """Insert a resource row; with an upload, store the file first."""
+    rid = rid or new_id()
+    ts = now()
+    values = dict(values)
+    sha = None
+    if upload is not None:
+        sha, size, name = _store_upload(ctx, upload)
+        values.update(url=name, url_type="upload", size=size, last_modified=ts)
+        values["mimetype"] = values.get("mimetype") or mimetypes.guess_type(name)[0]
+        values["format"] = values.get("format") or clean_format("", name)
+        values["hash"] = values.get("hash") or sha
+        values["name"] = values.get("name") or name
+    ctx.db.execute(
+        "INSERT INTO resources (id, package_id, position, name, description, format, url, url_type, hash, mimetype, "
+        "size, sha256, created, last_modified, metadata_modified, extras) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (rid, package_id, position, values.get("name"), values.get("description"), values.get("format"),
+         values.get("url") or "", values.get("url_type"), values.get("hash"), values.get("mimetype"),
+         values.get("size"), sha, values.get("created") or ts, values.get("last_modified"), ts,
+         json.dumps(extras, ensure_ascii=False)),
+    )
+    return rid
+
+
+def update(ctx, row, values, extras, upload=None, position=None, replace=True):
+    """Update a resource row in place; `replace=False` merges (patch)."""
+    ts = now()
+    current = dict(row)
+    merged_extras = {} if replace else json.loads(row["extras"])
+    merged_extras.update(extras)
+    new = {k: current[k] for k in CORE} if not replace else {k: None for k in CORE}
+    new["created"] = current["created"]
+    new.update({k: v for k, v in values.items() if k != "created" or v})
+    sha = current["sha256"]
+    if upload is not None:
+        sha, size, name = _store_upload(ctx, upload)
+        new.update(url=name, url_type="upload", size=size, last_modified=ts, hash=sha)
+        new["mimetype"] = mimetypes.guess_type(name)[0]
+        new["format"] = values.get("format") or clean_format("", name)
+    elif new.get("url_type") != "upload" or new.get("url") != current["url"]:
+        sha = sha if new.get("url_type") == "upload" and new.get("url") == current["url"] else None
+    ctx.db.execute(
+        "UPDATE resources SET name=?, description=?, format=?, url=?, url_type=?, hash=?, mimetype=?, size=?, sha256=?, "
+        "created=?, last_modified=?, metadata_modified=?, extras=?, position=COALESCE(?, position), state='active' WHERE id=?",
+        (new.get("name"), new.get("description"), new.get("format"), new.get("url") or "", new.get("url_type"),
+         new.get("hash"), new.get("mimetype"), new.get("size"), sha, new.get("created"), new.get("last_modified"), ts,
+         json.dumps(merged_extras, ensure_ascii=False), position, row["id"]),
+    )
+
+
+def _store_upload(ctx, upload):
+    filename = storage.munge_filename(getattr(upload, "filename", None) or getattr(upload, "name", None) or "upload")
+    max_bytes = ctx.settings.max_upload_mb * 1024 * 1024
+    try:
+        sha, size = storage.store(ctx.settings, ctx.db, upload, max_bytes=max_bytes)
+    except ValueError as exc:
+        raise ValidationError({"upload": [str(exc)]}) from None
+    return sha, size, filename
+
+
+def get_resource(db, rid):
+    """An active resource row joined with nothing, or None."""
+    return db.execute("SELECT * FROM resources WHERE id = ? AND state = 'active'", (rid,)).fetchone()
+
+
+def _package_for(ctx, res_row):
+    from .packages import get_package
+
+    pkg = get_package(ctx.db, res_row["package_id"], include_deleted=True)
+    if not pkg:
+        raise NotFound("Resource was not found.")
+    return pkg
+
+
+def resource_show(ctx, data):
+    """One resource as it appears inside package_show."""
+    rid = get_or_bust(data, "id")
+    row = get_resource(ctx.db, rid)
+    if not row:
+        raise NotFound("Resource was not found.")
+    auth.require_read_package(ctx, _package_for(ctx, row))
+    return resource_dict(row, ctx.site_url)
+
+
+def resource_create(ctx, data):
+    """Append a resource to a dataset; a multipart `upload` is stored by sha256."""
+    from .packages import get_package, touch_package
+
+    pkg = get_package(ctx.db, get_or_bust(data, "package_id"))
+    if not pkg:
+        raise NotFound("Package was not found.")
+    auth.require_edit_package(ctx, pkg)
+    errors = {}
+    cleaned = clean({k: v for k, v in data.items() if k != "package_id"}, 0, errors)
+    if errors:
+        raise ValidationError(errors[0])
+    values, extras = cleaned
+    upload = _upload_of(data)
+    rid = data.get("id") if ctx.sysadmin and data.get("id") else None
+    if rid and ctx.db.execute("SELECT 1 FROM resources WHERE id = ?", (rid,)).fetchone():
+        raise ValidationError({"id": ["Resource id already exists"]})
+    with transaction(ctx.db):
+        pos = ctx.db.execute(
+            "SELECT COALESCE(MAX(position) + 1, 0) FROM resources WHERE package_id = ? AND state = 'active'", (pkg["id"],)
+        ).fetchone()[0]
+        rid = insert(ctx, pkg["id"], pos, values, extras, rid=rid, upload=upload)
+        touch_package(ctx, pkg["id"], "changed package")
+    return resource_dict(get_resource(ctx.db, rid), ctx.site_url)
+
+
+def _upload_of(data):
+    upload = data.get("upload")
+    if upload is None or isinstance(upload, str):
+        return None
+    return upload
+
+
+def _change(ctx, data, replace):
+    from .packages import touch_package
+
+    rid = get_or_bust(data, "id")
+    row = get_resource(ctx.db, rid)
+    if not row:
+        raise NotFound("Resource was not found.")
+    pkg = _package_for(ctx, row)
+    auth.require_edit_package(ctx, pkg)
+    errors = {}
+    cleaned = clean({k: v for k, v in data.items() if k not in ("id", "package_id")}, 0, errors)
+    if errors:
+        raise ValidationError(errors[0])
+    values, extras = cleaned
+    if not replace:
+        values = {k: v for k, v in values.items() if k in data or (k == "format" and "format" in data)}
+    with transaction(ctx.db):
+        update(ctx, row, values, extras, upload=_upload_of(data), replace=replace)
+        touch_package(ctx, pkg["id"], "changed package")
+    return resource_dict(get_resource(ctx.db, rid), ctx.site_url)
+
+
+def resource_update(ctx, data):
+    """Replace a resource's fields (and file, with `upload`)."""
+    return _change(ctx, data, replace=True)
+
+
+def resource_patch(ctx, data):
+    """Change only the given fields of a resource (and file, with `upload`)."""
+    return _change(ctx, data, replace=False)
+
+
+def resource_delete(ctx, data):
+    """Soft-delete a resource."""
+    from .packages import touch_package
+
+    row = get_resource(ctx.db, get_or_bust(data, "id"))
+    if not row:
+        raise NotFound("Resource was not found.")
+    pkg = _package_for(ctx, row)
+    auth.require_edit_package(ctx, pkg)
+    with transaction(ctx.db):
+        ctx.db.execute("UPDATE resources SET state = 'deleted', metadata_modified = ? WHERE id = ?", (now(), row["id"]))
+        touch_package(ctx, pkg["id"], "changed package")
+    return None
+
+
+def resource_view_list(ctx, data):
+    """Resource views are not stored; an empty list keeps `ckanapi dump -R` working."""
+    row = get_resource(ctx.db, get_or_bust(data, "id"))
+    if not row:
+        raise NotFound("Resource was not found.")
+    auth.require_read_package(ctx, _package_for(ctx, row))
+    return []
+
+
+def download(ctx, package_id, resource_id):
+    """(path, filename, mimetype) of an uploaded file the caller may read; NotFound otherwise."""
+    row = get_resource(ctx.db, resource_id)
+    if not row or row["package_id"] != package_id and _package_for(ctx, row)["name"] != package_id:
+        raise NotFound("Resource was not found.")
+    pkg = _package_for(ctx, row)
+    if not auth.can_read_package(ctx, pkg):
+        raise NotFound("Resource was not found.")  # never confirm a private resource exists
+    if row["url_type"] != "upload" or not row["sha256"]:
+        raise NotFound("Resource has no uploaded file.")
+    path = storage.path_for(ctx.settings, row["sha256"])
+    if not path.exists():
+        raise NotFound("File is missing from storage.")
+    name = (row["url"] or "file").rsplit("/", 1)[-1]
+    return path, name, row["mimetype"] or mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -1,0 +1,418 @@
+"""Thai-aware dataset search: FTS5 trigram for recall, pythainlp words for ranking, SQL facets."""
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from . import auth, gdc, licenses
+from .errors import SearchError, SearchQueryError
+from .params import as_bool, as_int, as_list
+from .querysyntax import parse
+from .thaitext import normalize, words
+
+ROWS_DEFAULT, ROWS_MAX = 10, 1000
+FACET_LIMIT_DEFAULT = 50
+DEFAULT_SORT = "score desc, metadata_modified desc"
+VALID_PARAMS = {"q", "fq", "fq_list", "rows", "start", "sort", "facet", "facet.field", "facet.limit", "facet.mincount",
+                "fl", "include_private", "include_drafts", "include_deleted", "use_default_schema", "qf", "wt", "bf",
+                "boost", "tie", "defType", "mm", "df", "q.op", "facet.sort"}
+# Column weights of bm25 for (title, tags, org, res, notes): title above tags above notes.
+WEIGHTS = "10.0, 5.0, 3.0, 2.0, 1.0"
+FTS_COLUMNS = ("title", "tags", "org", "res", "notes")
+SORT_COLUMNS = {"score": "score", "metadata_modified": "d.metadata_modified", "metadata_created": "d.metadata_created",
+                "name": "d.name", "title_string": "d.title_sort", "title": "d.title_sort", "id": "d.package_id"}
+TEXT_FIELDS = {"title": "title", "notes": "notes", "text": None, "res_name": "res", "res_description": "res",
+               "tags_text": "tags"}
+TERM_FIELDS = {"id", "name", "organization", "owner_org", "groups", "tags", "res_format", "license_id", "type",
+               "dataset_type", "creator_user_id", "maintainer", "author", "url"}
+
+
+@lru_cache(maxsize=1)
+def _synonyms():
+    doc = json.loads(Path(__file__).with_name("synonyms.json").read_text(encoding="utf-8"))
+    table = {}
+    for group in doc["groups"]:
+        forms = sorted({normalize(g) for g in group})
+        for f in forms:
+            table[f] = forms
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Indexing
+
+
+def _terms(pkg):
+    out = [("id", pkg["id"]), ("name", pkg["name"]), ("type", pkg["type"]), ("dataset_type", pkg["type"]),
+           ("capacity", "private" if pkg["private"] else "public"), ("state", pkg["state"])]
+    if pkg.get("organization"):
+        out.append(("organization", pkg["organization"]["name"]))
+    if pkg.get("owner_org"):
+        out.append(("owner_org", pkg["owner_org"]))
+    if pkg.get("license_id"):
+        out.append(("license_id", pkg["license_id"]))
+    for key in ("maintainer", "author", "url", "creator_user_id"):
+        if pkg.get(key):
+            out.append((key, str(pkg[key])))
+    out += [("tags", t["name"]) for t in pkg["tags"]]
+    out += [("groups", g["name"]) for g in pkg["groups"]]
+    out += [("res_format", f) for f in sorted({r["format"] for r in pkg["resources"] if r.get("format")})]
+    for name in gdc.choice_fields():
+        value = pkg.get(name)
+        for v in value if isinstance(value, list) else ([value] if value else []):
+            out.append((name, str(v)))
+    for e in pkg.get("extras") or []:
+        if e.get("value") is not None:
+            out.append((f"extras_{e['key']}", str(e["value"])[:500]))
+    return out
+
+
+def _columns(pkg):
+    org = pkg.get("organization") or {}
+    res = " ".join(f"{r.get('name') or ''} {r.get('description') or ''}" for r in pkg["resources"])
+    return {
+        "title": normalize(pkg.get("title") or pkg["name"]),
+        "tags": normalize(" ".join(t["name"] for t in pkg["tags"]) + " " + " ".join(g.get("title") or g["name"] for g in pkg["groups"])),
+        "org": normalize(f"{org.get('name', '')} {org.get('title', '')}"),
+        "res": normalize(res),
+        "notes": normalize(f"{pkg['name'].replace('-', ' ')} {pkg.get('notes') or ''}"),
+    }
+
+
+def index_package(db, pkg):
+    """(Re)index one package dict in the caller's transaction, so it is findable on commit."""
+    row = db.execute("SELECT doc_id FROM search_docs WHERE package_id = ?", (pkg["id"],)).fetchone()
+    cols = _columns(pkg)
+    text = " | ".join(cols[c] for c in FTS_COLUMNS)
+    values = (pkg["name"], normalize(pkg.get("title") or pkg["name"]), pkg.get("owner_org"), int(pkg["private"]),
+              pkg["state"], pkg["type"], pkg.get("creator_user_id"), pkg["metadata_created"], pkg["metadata_modified"], text)
+    if row:
+        doc_id = row[0]
+        db.execute("UPDATE search_docs SET name=?, title_sort=?, owner_org=?, private=?, state=?, type=?, creator_user_id=?, "
+                   "metadata_created=?, metadata_modified=?, text=? WHERE doc_id=?", (*values, doc_id))
+        db.execute("DELETE FROM search_terms WHERE doc_id = ?", (doc_id,))
+        db.execute("DELETE FROM search_trigram WHERE rowid = ?", (doc_id,))
+        db.execute("DELETE FROM search_words WHERE rowid = ?", (doc_id,))
+    else:
+        doc_id = db.execute(
+            "INSERT INTO search_docs (package_id, name, title_sort, owner_org, private, state, type, creator_user_id, "
+            "metadata_created, metadata_modified, text) VALUES (?,?,?,?,?,?,?,?,?,?,?)", (pkg["id"], *values)
+        ).lastrowid
+    db.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?,?,?)", [(doc_id, f, v) for f, v in _terms(pkg)])
+    db.execute("INSERT INTO search_trigram (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
+               (doc_id, *(cols[c] for c in FTS_COLUMNS)))
+    db.execute("INSERT INTO search_words (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
+               (doc_id, *(" ".join(words(cols[c])) for c in FTS_COLUMNS)))
+
+
+def rebuild(ctx):
+    """Reindex every package (after a migration or a restore)."""
+    from .db import transaction
+    from .packages import package_dicts
+
+    ids = [r[0] for r in ctx.db.execute("SELECT id FROM packages ORDER BY metadata_created")]
+    with transaction(ctx.db):
+        for i in range(0, len(ids), 200):
+            for pkg in package_dicts(ctx, ids[i:i + 200]):
+                index_package(ctx.db, pkg)
+    return len(ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# Query compilation
+
+
+def _fts_phrase(text):
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _variants(term):
+    norm = normalize(term)
+    return _synonyms().get(norm, [norm])
+
+
+def _text_condition(term, column=None):
+    """SQL matching docs whose text (or one column) contains the term or a synonym."""
+    forms = [f for f in _variants(term) if f]
+    if not forms:
+        return "1=1", []
+    long_forms = [f for f in forms if len(f) >= 3]
+    short_forms = [f for f in forms if len(f) < 3]
+    parts, args = [], []
+    if long_forms:
+        match = " OR ".join(_fts_phrase(f) for f in long_forms)
+        if column:
+            match = "{%s} : (%s)" % (column, match)
+        parts.append("d.doc_id IN (SELECT rowid FROM search_trigram WHERE search_trigram MATCH ?)")
+        args.append(match)
+    for f in short_forms:
+        # Trigram needs 3 code points; shorter queries scan the folded text column.
+        parts.append("instr(d.text, ?) > 0")
+        args.append(f)
+    return "(" + " OR ".join(parts) + ")", args
+
+
+def _field_condition(field, values):
+    if field == "*":
+        return "1=1", []
+    if field in TEXT_FIELDS:
+        conds = [_text_condition(v, TEXT_FIELDS[field]) for v in values]
+        return "(" + " OR ".join(c for c, _ in conds) + ")", [a for _, args in conds for a in args]
+    if field == "capacity":
+        priv = [v for v in values if v in ("public", "private")]
+        if not priv:
+            return "0=1", []
+        return "(" + " OR ".join("d.private = ?" for _ in priv) + ")", [int(v == "private") for v in priv]
+    if field == "state":
+        return f"d.state IN ({','.join('?' * len(values))})", values
+    if field in ("private",):
+        return "d.private = ?", [int(str(values[0]).lower() == "true")]
+    if field not in TERM_FIELDS and field not in gdc.choice_fields() and not field.startswith("extras_"):
+        raise SearchError(f"undefined field {field}")
+    conds, args = [], []
+    for v in values:
+        if v == "*":
+            conds.append("d.doc_id IN (SELECT doc_id FROM search_terms WHERE field = ?)")
+            args.append(field)
+        elif v.endswith("*") and "*" not in v[:-1]:
+            conds.append("d.doc_id IN (SELECT doc_id FROM search_terms WHERE field = ? AND value LIKE ? ESCAPE '\\')")
+            args += [field, v[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"]
+        else:
+            conds.append("d.doc_id IN (SELECT doc_id FROM search_terms WHERE field = ? AND value = ?)")
+            args += [field, v]
+    return "(" + " OR ".join(conds) + ")", args
+
+
+def _range_condition(node):
+    cols = {"metadata_modified": "d.metadata_modified", "metadata_created": "d.metadata_created"}
+    if node.field not in cols:
+        raise SearchError(f"Range queries are supported on {sorted(cols)}, not {node.field}")
+    conds, args = [], []
+    for bound, op_incl, op_excl, incl in ((node.low, ">=", ">", node.incl_low), (node.high, "<=", "<", node.incl_high)):
+        if bound is None:
+            continue
+        value = _solr_date(bound)
+        conds.append(f"{cols[node.field]} {op_incl if incl else op_excl} ?")
+        args.append(value)
+    return ("(" + " AND ".join(conds) + ")" if conds else "1=1"), args
+
+
+def _solr_date(value):
+    v = value.rstrip("Z")
+    if v.upper().startswith("NOW"):
+        from datetime import datetime, timedelta, timezone
+
+        m = re.fullmatch(r"NOW(?:-(\d+)(DAY|DAYS|HOUR|HOURS|MONTH|MONTHS|YEAR|YEARS))?(?:/DAY)?", v.upper())
+        if not m:
+            raise SearchError(f"Invalid date {value!r}")
+        n, unit = int(m.group(1) or 0), (m.group(2) or "DAY").rstrip("S")
+        days = {"DAY": 1, "HOUR": 1 / 24, "MONTH": 30, "YEAR": 365}[unit] * n
+        return (datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=days)).isoformat()
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?)?", v):
+        raise SearchError(f"Invalid date {value!r}")
+    return v
+
+
+def _compile(node):
+    if node.kind == "and":
+        if not node.children:
+            return "1=1", []
+        parts = [_compile(c) for c in node.children]
+        return "(" + " AND ".join(p for p, _ in parts) + ")", [a for _, args in parts for a in args]
+    if node.kind == "or":
+        parts = [_compile(c) for c in node.children]
+        return "(" + " OR ".join(p for p, _ in parts) + ")", [a for _, args in parts for a in args]
+    if node.kind == "not":
+        sql, args = _compile(node.children[0])
+        return f"(NOT {sql})", args
+    if node.kind == "range":
+        return _range_condition(node)
+    if node.kind == "field":
+        return _field_condition(node.field, node.values)
+    term = node.values[0]
+    if term in ("*", "*:*"):
+        return "1=1", []
+    return _text_condition(term)
+
+
+def _plain_terms(node):
+    """The bare words of a query that is only words (the common case), else None."""
+    if node.kind == "term":
+        return [node.values[0]]
+    if node.kind == "and" and node.children and all(c.kind == "term" for c in node.children):
+        return [c.values[0] for c in node.children]
+    return None
+
+
+def _all_terms(node):
+    if node.kind == "term":
+        return [node.values[0]]
+    return [t for c in node.children for t in _all_terms(c)] if node.kind in ("and", "or") else []
+
+
+def _rank_sources(terms):
+    """Subqueries giving bm25 over trigrams (recall) and over dictionary words (whole-word bonus)."""
+    tri_terms = [t for t in terms if all(len(f) >= 3 for f in _variants(t))]
+    sources, args = [], []
+    if tri_terms:
+        match = " AND ".join("(" + " OR ".join(_fts_phrase(f) for f in _variants(t)) + ")" for t in tri_terms)
+        sources.append(("t", f"SELECT rowid, bm25(search_trigram, {WEIGHTS}) AS s FROM search_trigram WHERE search_trigram MATCH ?"))
+        args.append(match)
+    phrases = []
+    for t in terms:
+        for f in _variants(t):
+            toks = words(f)
+            if toks:
+                phrases.append(_fts_phrase(" ".join(toks)))
+    if phrases:
+        sources.append(("w", f"SELECT rowid, bm25(search_words, {WEIGHTS}) AS s FROM search_words WHERE search_words MATCH ?"))
+        args.append(" OR ".join(sorted(set(phrases))))
+    return sources, args, tri_terms
+
+
+def _visibility(ctx, include_private, include_drafts, include_deleted):
+    states = ["d.state = 'active'"]
+    args = []
+    if include_drafts and ctx.user:
+        if ctx.sysadmin:
+            states.append("d.state = 'draft'")
+        else:
+            editable = auth.editor_org_ids(ctx) or []
+            marks = ",".join("?" * len(editable))
+            states.append(f"(d.state = 'draft' AND (d.creator_user_id = ?{f' OR d.owner_org IN ({marks})' if editable else ''}))")
+            args += [ctx.user_id, *editable]
+    if include_deleted and ctx.sysadmin:
+        states.append("d.state = 'deleted'")
+    sql = "(" + " OR ".join(states) + ")"
+    if not include_private:
+        return sql + " AND d.private = 0", args
+    orgs = auth.member_org_ids(ctx)
+    if orgs is None:
+        return sql, args
+    if not orgs:
+        return sql + " AND d.private = 0", args
+    return sql + f" AND (d.private = 0 OR d.owner_org IN ({','.join('?' * len(orgs))}))", args + orgs
+
+
+def _sort_clause(sort):
+    parts = []
+    for piece in [p.strip() for p in sort.split(",") if p.strip()]:
+        bits = piece.split()
+        if len(bits) != 2 or bits[1].lower() not in ("asc", "desc"):
+            raise SearchError(f"Can't determine a sort order from '{piece}'")
+        if bits[0] not in SORT_COLUMNS:
+            raise SearchError(f"can not sort on undefined field: {bits[0]}")
+        parts.append(f"{SORT_COLUMNS[bits[0]]} {bits[1].upper()}")
+    parts.append("d.doc_id DESC")
+    return ", ".join(parts)
+
+
+def _facet_title(ctx, field, value, cache):
+    if field in ("organization", "groups"):
+        if value not in cache:
+            row = ctx.db.execute("SELECT title FROM groups WHERE name = ?", (value,)).fetchone()
+            cache[value] = (row[0] if row and row[0] else value)
+        return cache[value]
+    if field == "license_id":
+        lic = licenses.by_id(value)
+        return lic["title"] if lic else value
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# The action
+
+
+def package_search(ctx, data):
+    """Search datasets: Thai substring recall, whole-word ranking, fq, facets, sort, paging."""
+    unknown = sorted(k for k in data if k not in VALID_PARAMS and not k.startswith("ext_"))
+    if unknown:
+        raise SearchQueryError(f"Invalid search parameters: {unknown}")
+    q = data.get("q")
+    q = "" if q in (None, "*:*", '""', "''") else str(q)
+    rows = as_int(data, "rows", ROWS_DEFAULT, maximum=ROWS_MAX)
+    start = as_int(data, "start", 0)
+    sort = str(data.get("sort") or DEFAULT_SORT)
+    if sort.strip() == "rank":
+        sort = DEFAULT_SORT
+    facet_fields = as_list(data, "facet.field", []) if data.get("facet.field") is not None else []
+    if isinstance(data.get("facet.field"), str) and not data["facet.field"].strip().startswith("["):
+        from .errors import ValidationError
+
+        raise ValidationError({"facet.field": ["Not a valid JSON list"]})
+    facet_limit = as_int(data, "facet.limit", FACET_LIMIT_DEFAULT, minimum=None)
+    facet_mincount = as_int(data, "facet.mincount", 1)
+    want_facets = as_bool(data, "facet", True)
+    include_private = as_bool(data, "include_private", False)
+    include_drafts = as_bool(data, "include_drafts", False)
+    include_deleted = as_bool(data, "include_deleted", False)
+    fl = as_list(data, "fl", None)
+
+    q_node = parse(q)
+    where, args = _visibility(ctx, include_private, include_drafts, include_deleted)
+    plain = _plain_terms(q_node) if q else []
+    joins, join_args = [], []
+    score = "0.0"
+    if plain is not None and plain:
+        sources, src_args, tri_terms = _rank_sources(plain)
+        by_name = dict(sources)
+        if "t" in by_name:
+            # The trigram match is both the recall filter and the partial-match score.
+            joins.append(f"JOIN ({by_name['t']}) t ON t.rowid = d.doc_id")
+            join_args.append(src_args[0])
+        if "w" in by_name:
+            joins.append(f"LEFT JOIN ({by_name['w']}) w ON w.rowid = d.doc_id")
+            join_args.append(src_args[-1])
+        score = ("(CASE WHEN w.rowid IS NULL THEN 0.0 ELSE 100.0 - w.s END)" if "w" in by_name else "0.0") + \
+                (" - t.s" if "t" in by_name else "")
+        for term in plain:
+            if term not in tri_terms:
+                cond, cargs = _text_condition(term)
+                where += f" AND {cond}"
+                args += cargs
+    elif q:
+        cond, cargs = _compile(q_node)
+        where += f" AND {cond}"
+        args += cargs
+        terms = _all_terms(q_node)
+        if terms:
+            sources, src_args, _ = _rank_sources(terms)
+            for (alias, sql), arg in zip(sources, src_args):
+                joins.append(f"LEFT JOIN ({sql}) {alias} ON {alias}.rowid = d.doc_id")
+                join_args.append(arg)
+            score = " + ".join(f"COALESCE(-{a}.s, 0)" + (" + 100.0 * (w.rowid IS NOT NULL)" if a == "w" else "") for a, _ in sources)
+    for fq in [data.get("fq")] + list(as_list(data, "fq_list", []) or []):
+        if fq:
+            cond, cargs = _compile(parse(str(fq)))
+            where += f" AND {cond}"
+            args += cargs
+
+    base = f"FROM search_docs d {' '.join(joins)} WHERE {where}"
+    all_args = join_args + args
+    count = ctx.db.execute(f"SELECT count(*) {base}", all_args).fetchone()[0]
+    order = _sort_clause(sort)
+    page = ctx.db.execute(
+        f"SELECT d.package_id, {score} AS score {base} ORDER BY {order} LIMIT ? OFFSET ?", all_args + [rows, start]
+    ).fetchall()
+
+    from .packages import package_dicts
+
+    results = package_dicts(ctx, [r[0] for r in page])
+    if fl:
+        results = [{k: r.get(k) for k in fl} for r in results]
+    facets, search_facets = {}, {}
+    if want_facets and facet_fields:
+        titles = {}
+        for field in facet_fields:
+            sql = (f"SELECT value, count(*) AS n FROM search_terms WHERE field = ? AND doc_id IN (SELECT d.doc_id {base}) "
+                   f"GROUP BY value HAVING count(*) >= ? ORDER BY n DESC, value")
+            fargs = [field] + all_args + [max(facet_mincount, 1)]
+            if facet_limit is not None and facet_limit >= 0:
+                sql += " LIMIT ?"
+                fargs.append(facet_limit)
+            counts = ctx.db.execute(sql, fargs).fetchall()
+            facets[field] = {v: n for v, n in counts}
+            items = [{"name": v, "display_name": _facet_title(ctx, field, v, titles), "count": n} for v, n in counts]
+            items.sort(key=lambda i: i["display_name"], reverse=True)
+            search_facets[field] = {"title": field, "items": items}
+    return {"count": count, "results": results, "facets": facets, "search_facets": search_facets, "sort": sort}

@@ -1,0 +1,42 @@
+"""Settings from the environment (KHLANG_*), overridable per app or test."""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _flag(value):
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Settings:
+    """Everything a Khlang process needs to know about its site and files."""
+
+    db_path: str = "data/khlang.db"
+    storage_dir: str = ""
+    site_url: str = ""
+    site_title: str = "Khlang คลังข้อมูลเปิด"
+    site_description: str = "Thai open-data catalogue and budget explorer"
+    gdc_strict: bool = False
+    max_upload_mb: int = 1024
+    locale_default: str = "th"
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.storage_dir:
+            self.storage_dir = str(Path(self.db_path).resolve().parent / "storage")
+
+    @classmethod
+    def from_env(cls, **overrides):
+        """Build settings from KHLANG_* variables, then explicit overrides (None means unset)."""
+        env = os.environ
+        values = {
+            "db_path": env.get("KHLANG_DB", "data/khlang.db"),
+            "storage_dir": env.get("KHLANG_STORAGE", ""),
+            "site_url": env.get("KHLANG_SITE_URL", ""),
+            "site_title": env.get("KHLANG_SITE_TITLE", cls.site_title),
+            "gdc_strict": _flag(env.get("KHLANG_GDC_STRICT", "0")),
+            "max_upload_mb": int(env.get("KHLANG_MAX_UPLOAD_MB", "1024")),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,74 @@
+"""Uploaded files kept by sha256 under the storage folder, so every number traces to a file."""
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .params import now
+
+CHUNK = 1 << 20
+_UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
+
+
+def files_dir(settings):
+    """Folder holding content-addressed uploads."""
+    return Path(settings.storage_dir) / "files"
+
+
+def path_for(settings, sha256):
+    """Where a file with this sha256 lives."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
+        raise ValueError("not a sha256")
+    return files_dir(settings) / sha256[:2] / sha256
+
+
+def munge_filename(name):
+    """A safe file name: base name only, no path parts, CKAN-like character set."""
+    name = os.path.basename(str(name or "").replace("\\", "/")).strip()
+    name = _UNSAFE.sub("-", name).strip("-.") or "file"
+    return name[:100]
+
+
+def store(settings, db, fileobj, max_bytes=None):
+    """Stream a file into storage; returns (sha256, size). The write is atomic (rename)."""
+    target_dir = files_dir(settings)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    stream = getattr(fileobj, "stream", fileobj)
+    fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                if isinstance(chunk, str):
+                    chunk = chunk.encode("utf-8")
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise ValueError(f"file is larger than {max_bytes} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        sha = digest.hexdigest()
+        final = path_for(settings, sha)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    db.execute("INSERT OR IGNORE INTO files (sha256, size, created) VALUES (?,?,?)", (sha, size, now()))
+    return sha, size
+
+
+def verify(settings, sha256):
+    """True when the stored file still hashes to its name."""
+    digest = hashlib.sha256()
+    with open(path_for(settings, sha256), "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest() == sha256

@@ -1,0 +1,55 @@
+"""Thai text as users type it: normalisation, digits, segmentation for ranking."""
+import re
+import unicodedata
+from functools import lru_cache
+
+THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_SPACE = re.compile(r"\s+")
+# Typing quirks: NIKHAHIT+SARA AA typed for SARA AM; two SARA E for SARA AE;
+# a tone mark typed before the upper vowel it should follow.
+# NFKC itself splits SARA AM into NIKHAHIT+SARA AA, so the first two rules also undo that.
+_QUIRKS = [
+    (re.compile("\u0e4d([\u0e48-\u0e4b])\u0e32"), "\\1\u0e33"),
+    (re.compile("([\u0e48-\u0e4b]?)\u0e4d\\1?\u0e32"), "\\1\u0e33"),
+    (re.compile("\u0e32\u0e4d"), "\u0e33"),
+    (re.compile("\u0e40\u0e40"), "\u0e41"),
+    (re.compile("([\u0e48-\u0e4b])([\u0e31\u0e34-\u0e37\u0e47])"), r"\2\1"),
+]
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\ufeff]")
+_TOKEN_JUNK = re.compile(r"[^\w\u0e00-\u0e7f]+")
+
+
+def normalize(text):
+    """Fold text for matching: NFC, zero-width removed, Thai digits to Arabic, quirks, case, spaces."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", str(text))
+    text = _ZERO_WIDTH.sub("", text).translate(THAI_DIGITS)
+    for pattern, repl in _QUIRKS:
+        text = pattern.sub(repl, text)
+    return _SPACE.sub(" ", text).strip().lower()
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    from pythainlp.tokenize import word_tokenize
+
+    return word_tokenize
+
+
+def words(text):
+    """Dictionary word segmentation (pythainlp newmm) of normalised text, no whitespace tokens."""
+    text = normalize(text)
+    if not text:
+        return []
+    out = []
+    for tok in _tokenizer()(text, engine="newmm", keep_whitespace=False):
+        tok = _TOKEN_JUNK.sub("", tok)
+        if tok:
+            out.append(tok)
+    return out
+
+
+def digits_to_arabic(text):
+    """Replace Thai digits ๐–๙ with 0–9."""
+    return str(text).translate(THAI_DIGITS)

@@ -1,0 +1,182 @@
+"""Users, passwords and API tokens (tokens are stored as sha256 hashes only)."""
+import hashlib
+import hmac
+import secrets
+
+from . import auth
+from .db import transaction
+from .errors import NotAuthorized, NotFound, ValidationError
+from .params import get_or_bust, name_errors, new_id, now
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password):
+    """scrypt hash with a random salt, as `scrypt$salt$hash`."""
+    salt = secrets.token_hex(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), dklen=32, **_SCRYPT).hex()
+    return f"scrypt${salt}${digest}"
+
+
+def check_password(stored, password):
+    """True when the password matches a stored hash."""
+    if not stored or not password or stored.count("$") != 2:
+        return False
+    _, salt, digest = stored.split("$")
+    cand = hashlib.scrypt(password.encode(), salt=salt.encode(), dklen=32, **_SCRYPT).hex()
+    return hmac.compare_digest(cand, digest)
+
+
+def _token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def get_user(db, name_or_id):
+    """A user row by name or id, or None."""
+    if not name_or_id:
+        return None
+    return db.execute(
+        "SELECT * FROM users WHERE (id = ? OR name = ?) AND state = 'active'", (name_or_id, name_or_id)
+    ).fetchone()
+
+
+def user_for_token(db, token):
+    """The user dict an API token belongs to, or None (an unknown token means anonymous)."""
+    if not token:
+        return None
+    row = db.execute(
+        "SELECT u.id, u.name, u.sysadmin FROM api_tokens t JOIN users u ON u.id = t.user_id "
+        "WHERE t.token_hash = ? AND u.state = 'active'",
+        (_token_hash(token.strip()),),
+    ).fetchone()
+    return {"id": row["id"], "name": row["name"], "sysadmin": bool(row["sysadmin"])} if row else None
+
+
+def user_for_login(db, name, password):
+    """The user dict for a correct name/e-mail and password, or None."""
+    row = db.execute(
+        "SELECT * FROM users WHERE (name = ? OR email = ?) AND state = 'active'", (name, name)
+    ).fetchone()
+    if row and check_password(row["password_hash"], password):
+        return {"id": row["id"], "name": row["name"], "sysadmin": bool(row["sysadmin"])}
+    return None
+
+
+def user_dict(row, ctx=None):
+    """CKAN's user dict; e-mail only for the user themself and sysadmins."""
+    d = {
+        "id": row["id"], "name": row["name"], "fullname": row["fullname"], "display_name": row["fullname"] or row["name"],
+        "about": row["about"], "created": row["created"], "sysadmin": bool(row["sysadmin"]), "state": row["state"],
+        "email_hash": hashlib.md5((row["email"] or "").strip().lower().encode()).hexdigest(),
+    }
+    if ctx is not None and (ctx.sysadmin or ctx.user_id == row["id"]):
+        d["email"] = row["email"]
+    return d
+
+
+def create_user(db, name, *, email=None, password=None, sysadmin=False, fullname=None):
+    """Insert a user (used by the CLI and by user_create); returns the row."""
+    errors = {}
+    if name_errors(name):
+        errors["name"] = name_errors(name)
+    elif db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+        errors["name"] = ["That login name is not available."]
+    if password is not None and len(password) < 8:
+        errors["password"] = ["Your password must be 8 characters or longer"]
+    if errors:
+        raise ValidationError(errors)
+    uid = new_id()
+    with transaction(db):
+        db.execute(
+            "INSERT INTO users (id, name, fullname, email, password_hash, sysadmin, created) VALUES (?,?,?,?,?,?,?)",
+            (uid, name, fullname, email, hash_password(password) if password else None, int(sysadmin), now()),
+        )
+    return db.execute("SELECT * FROM users WHERE id = ?", (uid,)).fetchone()
+
+
+def create_token(db, user_id, name):
+    """Make an API token for a user; returns the raw token (only its hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    with transaction(db):
+        db.execute(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created) VALUES (?,?,?,?,?)",
+            (new_id(), user_id, name, _token_hash(token), now()),
+        )
+    return token
+
+
+def user_create(ctx, data):
+    """Create a user account (sysadmins only, as ckan.auth.create_user_via_api is off)."""
+    auth.require_sysadmin(ctx)
+    name = get_or_bust(data, "name")
+    get_or_bust(data, "email")
+    password = data.get("password") or None
+    if password is None:
+        raise ValidationError({"password": ["Missing value"]})
+    row = create_user(
+        ctx.db, name, email=data.get("email"), password=password, fullname=data.get("fullname"),
+        sysadmin=str(data.get("sysadmin", "")).lower() == "true" and ctx.sysadmin,
+    )
+    return user_dict(row, ctx)
+
+
+def user_show(ctx, data):
+    """A user's public details (e-mail for themself and sysadmins)."""
+    name = data.get("id") or data.get("user_obj")
+    if not name:
+        if not ctx.user:
+            raise ValidationError({"id": ["Missing value"]})
+        name = ctx.user_id
+    row = get_user(ctx.db, name)
+    if not row:
+        raise NotFound("User not found")
+    return user_dict(row, ctx)
+
+
+def user_list(ctx, data):
+    """Users as dicts, ordered by name (names only for anonymous callers)."""
+    auth.require_user(ctx)
+    rows = ctx.db.execute("SELECT * FROM users WHERE state = 'active' ORDER BY name").fetchall()
+    return [user_dict(r, ctx) for r in rows]
+
+
+def api_token_create(ctx, data):
+    """Create an API token for yourself (sysadmins: for anyone); returns {"token": ...}."""
+    auth.require_user(ctx)
+    user_ref = get_or_bust(data, "user")
+    name = get_or_bust(data, "name")
+    row = get_user(ctx.db, user_ref)
+    if not row:
+        raise NotFound("User not found")
+    if not (ctx.sysadmin or row["id"] == ctx.user_id):
+        raise NotAuthorized("You may only create tokens for yourself")
+    return {"token": create_token(ctx.db, row["id"], str(name))}
+
+
+def api_token_list(ctx, data):
+    """The caller's tokens (id, name, created, last_access), never the token itself."""
+    auth.require_user(ctx)
+    user_ref = data.get("user_id") or data.get("user") or ctx.user_id
+    row = get_user(ctx.db, user_ref)
+    if not row:
+        raise NotFound("User not found")
+    if not (ctx.sysadmin or row["id"] == ctx.user_id):
+        raise NotAuthorized("You may only list your own tokens")
+    rows = ctx.db.execute(
+        "SELECT id, name, created, last_access FROM api_tokens WHERE user_id = ? ORDER BY created", (row["id"],)
+    )
+    return [{"id": r[0], "name": r[1], "created_at": r[2], "last_access": r[3], "user_id": row["id"]} for r in rows]
+
+
+def api_token_revoke(ctx, data):
+    """Delete one of your tokens by id."""
+    auth.require_user(ctx)
+    tid = get_or_bust(data, "jti") if "jti" in data else get_or_bust(data, "token")
+    row = ctx.db.execute("SELECT user_id FROM api_tokens WHERE id = ? OR token_hash = ?", (tid, _token_hash(str(tid)))).fetchone()
+    if not row:
+        raise NotFound("Token not found")
+    if not (ctx.sysadmin or row[0] == ctx.user_id):
+        raise NotAuthorized("Not your token")
+    with transaction(ctx.db):
+        ctx.db.execute("DELETE FROM api_tokens WHERE id = ? OR token_hash = ?", (tid, _token_hash(str(tid))))
+    return None

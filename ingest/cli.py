@@ -1,0 +1,147 @@
+"""The `khlang` command line: serve, users and tokens, demo data."""
+import argparse
+import os
+import sys
+
+from catalog import db as catalog_db
+from catalog.settings import Settings
+
+
+def _settings(args):
+    return Settings.from_env(db_path=getattr(args, "db", None))
+
+
+def cmd_serve(args):
+    """Serve the site and API with waitress (threaded, production-grade)."""
+    from waitress import serve
+
+    from web import create_app
+
+    settings = _settings(args)
+    if getattr(args, "demo_label", False):
+        settings.extra["demo"] = True
+    app = create_app({"SETTINGS": settings})
+    print(f"Khlang serving {settings.db_path} on http://{args.host}:{args.port}/", flush=True)
+    serve(app, host=args.host, port=args.port, threads=args.threads, ident="khlang",
+          max_request_body_size=settings.max_upload_mb * 1024 * 1024 + 1024 * 1024)
+
+
+def _sysadmin_for_cli(db):
+    row = db.execute("SELECT id, name FROM users WHERE sysadmin = 1 AND state = 'active' ORDER BY created LIMIT 1").fetchone()
+    if row:
+        return {"id": row[0], "name": row[1], "sysadmin": True}
+    from catalog.users import create_user
+
+    row = create_user(db, "khlang-admin", sysadmin=True)
+    return {"id": row["id"], "name": row["name"], "sysadmin": True}
+
+
+def cmd_user_add(args):
+    from catalog.errors import ValidationError
+    from catalog.users import create_user
+
+    db = catalog_db.connect(_settings(args).db_path)
+    try:
+        row = create_user(db, args.name, email=args.email, password=args.password, sysadmin=args.sysadmin)
+    except ValidationError as exc:
+        print(f"error: {exc.errors}", file=sys.stderr)
+        return 1
+    print(f"created user {row['name']}{' (sysadmin)' if row['sysadmin'] else ''}")
+    return 0
+
+
+def cmd_token_add(args):
+    from catalog.users import create_token, get_user
+
+    db = catalog_db.connect(_settings(args).db_path)
+    user = get_user(db, args.name)
+    if not user:
+        print(f"error: no user {args.name!r}", file=sys.stderr)
+        return 1
+    print(create_token(db, user["id"], args.token_name))
+    return 0
+
+
+def cmd_seed_demo(args):
+    from catalog.demo import seed_demo
+
+    settings = _settings(args)
+    db = catalog_db.connect(settings.db_path)
+    if db.execute("SELECT 1 FROM packages LIMIT 1").fetchone() and not args.force:
+        print("catalogue is not empty; use --force to add the demo anyway")
+        return 0
+    counts = seed_demo(db, settings, sysadmin=_sysadmin_for_cli(db))
+    print(f"seeded synthetic demo: {counts['organizations']} organizations, {counts['groups']} groups, "
+          f"{counts['datasets']} datasets")
+    return 0
+
+
+def cmd_demo(args):
+    settings = _settings(args)
+    db = catalog_db.connect(settings.db_path)
+    if not db.execute("SELECT 1 FROM packages LIMIT 1").fetchone():
+        args.force = False
+        cmd_seed_demo(args)
+    db.close()
+    args.demo_label = True
+    return cmd_serve(args)
+
+
+def cmd_reindex(args):
+    from catalog.context import Context
+    from catalog.search import rebuild
+
+    settings = _settings(args)
+    db = catalog_db.connect(settings.db_path)
+    n = rebuild(Context(db=db, settings=settings, user={"id": None, "name": "cli", "sysadmin": True}))
+    print(f"reindexed {n} datasets")
+    return 0
+
+
+def build_parser():
+    """The argparse tree of every command."""
+    p = argparse.ArgumentParser(prog="khlang", description="Khlang open-data catalogue and spending explorer")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_db(sp):
+        sp.add_argument("--db", help="catalogue database (default $KHLANG_DB or data/khlang.db)")
+        return sp
+
+    for name, fn in (("serve", cmd_serve), ("demo", cmd_demo)):
+        sp = with_db(sub.add_parser(name, help="serve the site" if name == "serve" else "seed if empty, then serve"))
+        sp.add_argument("--host", default=os.environ.get("KHLANG_HOST", "127.0.0.1"))
+        sp.add_argument("--port", type=int, default=int(os.environ.get("KHLANG_PORT", "5000")))
+        sp.add_argument("--threads", type=int, default=int(os.environ.get("KHLANG_THREADS", "8")))
+        sp.set_defaults(func=fn)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    ua = with_db(user.add_parser("add", help="create a user"))
+    ua.add_argument("name")
+    ua.add_argument("--sysadmin", action="store_true")
+    ua.add_argument("--email")
+    ua.add_argument("--password")
+    ua.set_defaults(func=cmd_user_add)
+
+    token = sub.add_parser("token", help="manage API tokens").add_subparsers(dest="token_command", required=True)
+    ta = with_db(token.add_parser("add", help="create an API token and print it"))
+    ta.add_argument("name")
+    ta.add_argument("--token-name", default="cli")
+    ta.set_defaults(func=cmd_token_add)
+
+    sd = with_db(sub.add_parser("seed-demo", help="create the synthetic demo catalogue"))
+    sd.add_argument("--force", action="store_true")
+    sd.set_defaults(func=cmd_seed_demo)
+
+    ri = with_db(sub.add_parser("reindex", help="rebuild the search index"))
+    ri.set_defaults(func=cmd_reindex)
+    return p
+
+
+def main(argv=None):
+    """Entry point of the `khlang` console script."""
+    args = build_parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
