@@ -84,19 +84,19 @@ def index_package(db, pkg):
     row = db.execute("SELECT doc_id FROM search_docs WHERE package_id = ?", (pkg["id"],)).fetchone()
     cols = _columns(pkg)
     text = " | ".join(cols[c] for c in FTS_COLUMNS)
-    values = (pkg["name"], normalize(pkg.get("title") or pkg["name"]), pkg.get("owner_org"), int(pkg["private"]),
+    values = (pkg["name"], cols["title"], " " + " ".join(words(cols["title"])) + " ", pkg.get("owner_org"), int(pkg["private"]),
               pkg["state"], pkg["type"], pkg.get("creator_user_id"), pkg["metadata_created"], pkg["metadata_modified"], text)
     if row:
         doc_id = row[0]
-        db.execute("UPDATE search_docs SET name=?, title_sort=?, owner_org=?, private=?, state=?, type=?, creator_user_id=?, "
+        db.execute("UPDATE search_docs SET name=?, title_sort=?, title_words=?, owner_org=?, private=?, state=?, type=?, creator_user_id=?, "
                    "metadata_created=?, metadata_modified=?, text=? WHERE doc_id=?", (*values, doc_id))
         db.execute("DELETE FROM search_terms WHERE doc_id = ?", (doc_id,))
         db.execute("DELETE FROM search_trigram WHERE rowid = ?", (doc_id,))
         db.execute("DELETE FROM search_words WHERE rowid = ?", (doc_id,))
     else:
         doc_id = db.execute(
-            "INSERT INTO search_docs (package_id, name, title_sort, owner_org, private, state, type, creator_user_id, "
-            "metadata_created, metadata_modified, text) VALUES (?,?,?,?,?,?,?,?,?,?,?)", (pkg["id"], *values)
+            "INSERT INTO search_docs (package_id, name, title_sort, title_words, owner_org, private, state, type, "
+            "creator_user_id, metadata_created, metadata_modified, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (pkg["id"], *values)
         ).lastrowid
     db.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?,?,?)", [(doc_id, f, v) for f, v in _terms(pkg)])
     db.execute("INSERT INTO search_trigram (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
@@ -270,6 +270,31 @@ def _rank_sources(terms):
     return sources, args, tri_terms
 
 
+def _score_expr(terms, has_words, has_trigrams):
+    """Tiers, then bm25 inside a tier: every term a whole word of the title (8), inside the title (4),
+    a whole word anywhere (2), a substring anywhere (0). bm25 alone cannot do this: a term found in
+    most documents gets an idf near zero, which would erase the title's weight."""
+    part_title, part_args, whole_title, whole_args = [], [], [], []
+    for term in terms:
+        forms = [f for f in _variants(term) if f]
+        part_title.append("(" + " OR ".join("instr(d.title_sort, ?) > 0" for _ in forms) + ")")
+        part_args += forms
+        whole_title.append("(" + " OR ".join("instr(d.title_words, ?) > 0" for _ in forms) + ")")
+        whole_args += [" " + " ".join(words(f)) + " " for f in forms]
+    bm = []
+    if has_words:
+        bm.append("2.0 * COALESCE(-w.s, 0.0)")
+    if has_trigrams:
+        bm.append("COALESCE(-t.s, 0.0)")
+    bm_sql = " + ".join(bm) or "0.0"
+    tiers = [f"4.0 * ({' AND '.join(part_title)})", f"4.0 * ({' AND '.join(whole_title)})"]
+    if has_words:
+        tiers.append("2.0 * (w.rowid IS NOT NULL)")
+    # Solr-like scores are positive; bm25 part squashed into [0, 1) so it never jumps a tier.
+    sql = f"({' + '.join(tiers)} + ({bm_sql}) / (1.0 + {bm_sql}))"
+    return sql, part_args + whole_args
+
+
 def _visibility(ctx, include_private, include_drafts, include_deleted):
     states = ["d.state = 'active'"]
     args = []
@@ -352,7 +377,7 @@ def package_search(ctx, data):
     where, args = _visibility(ctx, include_private, include_drafts, include_deleted)
     plain = _plain_terms(q_node) if q else []
     joins, join_args = [], []
-    score = "0.0"
+    score, score_args = "0.0", []
     if plain is not None and plain:
         sources, src_args, tri_terms = _rank_sources(plain)
         by_name = dict(sources)
@@ -363,8 +388,7 @@ def package_search(ctx, data):
         if "w" in by_name:
             joins.append(f"LEFT JOIN ({by_name['w']}) w ON w.rowid = d.doc_id")
             join_args.append(src_args[-1])
-        score = ("(CASE WHEN w.rowid IS NULL THEN 0.0 ELSE 100.0 - w.s END)" if "w" in by_name else "0.0") + \
-                (" - t.s" if "t" in by_name else "")
+        score, score_args = _score_expr(plain, ("w" in by_name), ("t" in by_name))
         for term in plain:
             if term not in tri_terms:
                 cond, cargs = _text_condition(term)
@@ -380,7 +404,7 @@ def package_search(ctx, data):
             for (alias, sql), arg in zip(sources, src_args):
                 joins.append(f"LEFT JOIN ({sql}) {alias} ON {alias}.rowid = d.doc_id")
                 join_args.append(arg)
-            score = " + ".join(f"COALESCE(-{a}.s, 0)" + (" + 100.0 * (w.rowid IS NOT NULL)" if a == "w" else "") for a, _ in sources)
+            score, score_args = _score_expr(terms, any(a == "w" for a, _ in sources), any(a == "t" for a, _ in sources))
     for fq in [data.get("fq")] + list(as_list(data, "fq_list", []) or []):
         if fq:
             cond, cargs = _compile(parse(str(fq)))
@@ -392,7 +416,8 @@ def package_search(ctx, data):
     count = ctx.db.execute(f"SELECT count(*) {base}", all_args).fetchone()[0]
     order = _sort_clause(sort)
     page = ctx.db.execute(
-        f"SELECT d.package_id, {score} AS score {base} ORDER BY {order} LIMIT ? OFFSET ?", all_args + [rows, start]
+        f"SELECT d.package_id, {score} AS score {base} ORDER BY {order} LIMIT ? OFFSET ?",
+        score_args + all_args + [rows, start]
     ).fetchall()
 
     from .packages import package_dicts

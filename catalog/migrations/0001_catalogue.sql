@@ -124,6 +124,7 @@ CREATE TABLE search_docs (
   package_id TEXT NOT NULL UNIQUE REFERENCES packages(id),
   name TEXT NOT NULL,
   title_sort TEXT NOT NULL,
+  title_words TEXT NOT NULL DEFAULT '',
   owner_org TEXT,
   private INTEGER NOT NULL,
   state TEXT NOT NULL,

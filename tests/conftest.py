@@ -1,0 +1,142 @@
+"""Shared fixtures: a flaskr-style app/client, direct action contexts, and real `khlang serve` processes."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from catalog import db as catalog_db
+from catalog.context import Context
+from catalog.settings import Settings
+from catalog.users import create_token, create_user
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_DATA = ROOT.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(db_path=str(tmp_path / "khlang.db"))
+
+
+@pytest.fixture
+def db(settings):
+    conn = catalog_db.connect(settings.db_path)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def admin(db):
+    row = create_user(db, "admin", email="admin@example.go.th", password="admin-pass-1", sysadmin=True)
+    return {"id": row["id"], "name": row["name"], "sysadmin": True}
+
+
+@pytest.fixture
+def make_ctx(db, settings):
+    """Build an action Context for a user dict (None = anonymous)."""
+
+    def _make(user=None):
+        return Context(db=db, settings=settings, user=user, site_url="http://test.local")
+
+    return _make
+
+
+@pytest.fixture
+def app(settings):
+    from web import create_app
+
+    return create_app({"SETTINGS": settings, "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def khlang_cli(*args, env=None, check=True):
+    """Run the real `khlang` console script."""
+    exe = Path(sys.executable).with_name("khlang")
+    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"khlang {' '.join(args)} failed: {proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+class LiveServer:
+    """A `khlang serve` subprocess on a free port with its own database and a sysadmin token."""
+
+    def __init__(self, tmp, env=None):
+        self.dir = Path(tmp)
+        self.db = str(self.dir / "khlang.db")
+        self.env = {"KHLANG_DB": self.db, **(env or {})}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        khlang_cli("user", "add", "admin", "--sysadmin", "--email", "admin@example.go.th", "--password", "admin-pass-1", env=self.env)
+        self.admin_token = khlang_cli("token", "add", "admin", env=self.env).stdout.strip()
+        exe = Path(sys.executable).with_name("khlang")
+        self.log = open(self.dir / "server.log", "w")
+        self.proc = subprocess.Popen([str(exe), "serve", "--port", str(self.port)], env={**os.environ, **self.env},
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                requests.get(f"{self.url}/api/3", timeout=1)
+                return
+            except requests.ConnectionError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError((self.dir / "server.log").read_text())
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def ckan(self, token=None):
+        import ckanapi
+
+        return ckanapi.RemoteCKAN(self.url, apikey=token)
+
+    def admin(self):
+        return self.ckan(self.admin_token)
+
+    def user_with_token(self, name, sysadmin=False):
+        args = ["user", "add", name, "--email", f"{name}@example.go.th", "--password", "password-123"]
+        khlang_cli(*(args + (["--sysadmin"] if sysadmin else [])), env=self.env)
+        return khlang_cli("token", "add", name, env=self.env).stdout.strip()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = LiveServer(tmp_path_factory.mktemp("server"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server_factory(tmp_path_factory):
+    started = []
+
+    def _start(**env):
+        srv = LiveServer(tmp_path_factory.mktemp("server"), env=env)
+        started.append(srv)
+        return srv
+
+    yield _start
+    for srv in started:
+        srv.stop()

@@ -1,0 +1,155 @@
+"""package_search called as a plain function on a real SQLite catalogue."""
+import pytest
+
+from catalog import actions
+from catalog.errors import SearchError, SearchQueryError, ValidationError
+from catalog.users import create_user
+
+
+@pytest.fixture
+def catalogue(make_ctx, admin):
+    ctx = make_ctx(admin)
+    actions.call(ctx, "organization_create", {"name": "opec", "title": "สำนักงานคณะกรรมการส่งเสริมการศึกษาเอกชน"})
+    actions.call(ctx, "organization_create", {"name": "bma", "title": "กรุงเทพมหานคร"})
+    actions.call(ctx, "group_create", {"name": "category05", "title": "ด้านสังคมและความมั่นคง"})
+    datasets = [
+        ("private-schools", "ข้อมูลโรงเรียนเอกชน", "รายชื่อโรงเรียนเอกชนทั่วประเทศ", "opec", ["การศึกษา"], False),
+        ("bkk-air", "คุณภาพอากาศกรุงเทพมหานคร", "ค่าฝุ่น PM2.5 รายชั่วโมง", "bma", ["ฝุ่น"], False),
+        ("bkk-notes-only", "ค่าใช้จ่ายรายเดือน", "ข้อมูลเกี่ยวกับโรงเรียนในสังกัดกทม.", "bma", ["งบประมาณ"], False),
+        ("school-budget", "งบประมาณโรงเรียน", "งบประมาณรายจ่ายโรงเรียน", "opec", ["งบประมาณ"], False),
+        ("secret-schools", "โรงเรียนลับเฉพาะ", "ข้อมูลภายใน", "opec", ["การศึกษา"], True),
+        ("hospital-drugs", "ยาในโรงพยาบาล", "รายการยาจำเป็น", "bma", ["ยา"], False),
+    ]
+    for name, title, notes, org, tags, private in datasets:
+        actions.call(ctx, "package_create", {"name": name, "title": title, "notes": notes, "owner_org": org,
+                                             "tags": [{"name": t} for t in tags], "private": private,
+                                             "groups": [{"name": "category05"}] if org == "opec" else [],
+                                             "resources": [{"name": f"{name}.csv", "url": f"http://x/{name}.csv"}]})
+    return ctx
+
+
+def names(result):
+    return [p["name"] for p in result["results"]]
+
+
+def search(ctx, **params):
+    return actions.call(ctx, "package_search", params)
+
+
+def test_substring_inside_thai_compounds_is_found(catalogue, make_ctx):
+    anon = make_ctx()
+    assert "private-schools" in names(search(anon, q="โรงเรียน"))
+    found = names(search(anon, q="กรุงเทพ"))
+    # กรุงเทพ inside กรุงเทพมหานคร: in bkk-air's title, and in the organization title of all of bma's.
+    assert found[0] == "bkk-air"
+    assert set(found) == {"bkk-air", "bkk-notes-only", "hospital-drugs"}
+
+
+def test_synonym_finds_the_canonical_name(catalogue, make_ctx):
+    bma = {"bkk-air", "bkk-notes-only", "hospital-drugs"}
+    assert set(names(search(make_ctx(), q="กทม", rows=10))) == bma
+    assert set(names(search(make_ctx(), q="กรุงเทพฯ", rows=10))) == bma
+    # The synonym also works through a text field that only says กทม.
+    actions.call(catalogue, "package_create", {"name": "elsewhere", "title": "ข้อมูล", "owner_org": "opec",
+                                               "notes": "พื้นที่ กทม. เท่านั้น"})
+    assert "elsewhere" in names(search(make_ctx(), q="กรุงเทพมหานคร", rows=10))
+
+
+def test_several_words_must_all_match(catalogue, make_ctx):
+    # school-budget has both in its title; bkk-notes-only has one as a tag, the other in its notes.
+    assert names(search(make_ctx(), q="งบประมาณ โรงเรียน")) == ["school-budget", "bkk-notes-only"]
+    assert search(make_ctx(), q="โรงเรียน ฝุ่น")["count"] == 0
+
+
+def test_title_matches_rank_above_notes_matches(catalogue, make_ctx):
+    ranked = names(search(make_ctx(), q="โรงเรียน", rows=10))
+    assert ranked.index("school-budget") < ranked.index("bkk-notes-only")
+    assert ranked.index("private-schools") < ranked.index("bkk-notes-only")
+
+
+def test_whole_word_matches_rank_before_partial_ones(catalogue, make_ctx):
+    # 'ยา' is a whole word in hospital-drugs and only a substring of โรงพยาบาล elsewhere.
+    assert names(search(make_ctx(), q="ยา"))[0] == "hospital-drugs"
+
+
+def test_short_queries_fall_back_to_a_scan(catalogue, make_ctx):
+    assert search(make_ctx(), q="ยา")["count"] >= 1
+
+
+def test_thai_digits_and_spacing_are_normalised(catalogue, make_ctx):
+    ctx = catalogue
+    actions.call(ctx, "package_create", {"name": "fy2565", "title": "งบประมาณปี 2565", "owner_org": "bma"})
+    assert names(search(make_ctx(), q="๒๕๖๕")) == ["fy2565"]
+
+
+def test_private_datasets_are_hidden_from_anonymous_and_outsiders(catalogue, make_ctx, db):
+    anon = make_ctx()
+    assert "secret-schools" not in names(search(anon, q="โรงเรียน", include_private=True, rows=50))
+    facets = search(anon, q="", **{"facet.field": '["organization","tags"]'}, include_private=True)["facets"]
+    assert facets["organization"]["opec"] == 2  # private one not counted
+    outsider = create_user(db, "outsider", password="password-123")
+    octx = make_ctx({"id": outsider["id"], "name": "outsider", "sysadmin": False})
+    assert "secret-schools" not in names(search(octx, q="ลับ", include_private=True))
+
+
+def test_members_see_private_datasets_only_with_include_private(catalogue, make_ctx, db):
+    member = create_user(db, "member", password="password-123")
+    actions.call(catalogue, "organization_member_create", {"id": "opec", "username": "member", "role": "member"})
+    mctx = make_ctx({"id": member["id"], "name": "member", "sysadmin": False})
+    assert "secret-schools" not in names(search(mctx, q="ลับ"))
+    assert names(search(mctx, q="ลับ", include_private=True)) == ["secret-schools"]
+
+
+def test_fq_supports_fields_quotes_negation_and_or(catalogue, make_ctx):
+    anon = make_ctx()
+    assert set(names(search(anon, fq="organization:bma", rows=20))) == {"bkk-air", "bkk-notes-only", "hospital-drugs"}
+    assert set(names(search(anon, fq='tags:"งบประมาณ" -organization:opec'))) == {"bkk-notes-only"}
+    assert search(anon, fq="organization:bma OR organization:opec")["count"] == 5
+    assert search(anon, fq="+groups:category05 AND res_format:CSV")["count"] == 2
+
+
+def test_metadata_modified_range_as_harvesters_send_it(catalogue, make_ctx):
+    anon = make_ctx()
+    assert search(anon, fq="metadata_modified:[2000-01-01T00:00:00.000001Z TO *]")["count"] == 5
+    assert search(anon, fq="metadata_modified:[2999-01-01T00:00:00Z TO *]")["count"] == 0
+
+
+def test_sort_and_paging_walk_every_result_once(catalogue, make_ctx):
+    anon = make_ctx()
+    seen = []
+    for start in range(0, 5, 2):
+        seen += names(search(anon, sort="name asc", rows=2, start=start))
+    assert seen == sorted(seen) and len(seen) == 5 == len(set(seen))
+    assert names(search(anon, sort="id asc", rows=10)) == [
+        p["name"] for p in sorted(search(anon, rows=10)["results"], key=lambda p: p["id"])]
+
+
+def test_rows_are_clamped_and_bad_params_rejected(catalogue, make_ctx):
+    anon = make_ctx()
+    assert len(search(anon, rows=5000)["results"]) == 5
+    with pytest.raises(SearchQueryError):
+        search(anon, nonsense=1)
+    with pytest.raises(SearchError):
+        search(anon, sort="metadata_modified")
+    with pytest.raises(ValidationError):
+        search(anon, rows=-1)
+
+
+def test_fl_returns_only_requested_fields(catalogue, make_ctx):
+    res = search(make_ctx(), q="โรงเรียน", fl="name,title")
+    assert res["results"] and all(set(r) == {"name", "title"} for r in res["results"])
+
+
+def test_search_facets_carry_titles_sorted_by_display_name_descending(catalogue, make_ctx):
+    res = search(make_ctx(), **{"facet.field": '["organization"]'})
+    items = res["search_facets"]["organization"]["items"]
+    assert {i["name"]: i["display_name"] for i in items}["bma"] == "กรุงเทพมหานคร"
+    assert [i["display_name"] for i in items] == sorted((i["display_name"] for i in items), reverse=True)
+
+
+def test_a_created_dataset_is_findable_immediately_and_a_deleted_one_is_gone(catalogue, make_ctx):
+    ctx = catalogue
+    actions.call(ctx, "package_create", {"name": "fresh", "title": "ชุดข้อมูลใหม่ล่าสุด", "owner_org": "bma"})
+    assert names(search(make_ctx(), q="ใหม่ล่าสุด")) == ["fresh"]
+    actions.call(ctx, "package_delete", {"id": "fresh"})
+    assert search(make_ctx(), q="ใหม่ล่าสุด")["count"] == 0
