@@ -1,0 +1,221 @@
+"""A real `khlang serve` driven by ckanapi.RemoteCKAN and raw HTTP, as CKAN clients do."""
+import hashlib
+import io
+import json
+
+import ckanapi
+import pytest
+import requests
+
+GDC = {
+    "data_type": "ข้อมูลสถิติ", "objective": ["พันธกิจหน่วยงาน"], "update_frequency_unit": "ปี",
+    "update_frequency_interval": "1", "geo_coverage": "ประเทศ", "data_source": "สำนักงบประมาณ",
+    "data_format": ["CSV"], "data_category": "ข้อมูลสาธารณะ", "data_classification": "เปิดเผย",
+    "first_year_of_data": "2563", "data_language": ["ไทย"],
+}
+
+
+@pytest.fixture(scope="module")
+def site(server):
+    """Two organizations, an editor and a member in the first, an editor in the second, some datasets."""
+    admin = server.admin()
+    admin.action.organization_create(name="bb", title="สำนักงบประมาณ")
+    admin.action.organization_create(name="cgd", title="กรมบัญชีกลาง")
+    admin.action.group_create(name="category04", title="ด้านเศรษฐกิจ")
+    tokens = {n: server.user_with_token(n) for n in ("editor", "member", "other")}
+    admin.action.organization_member_create(id="bb", username="editor", role="editor")
+    admin.action.organization_member_create(id="bb", username="member", role="member")
+    admin.action.organization_member_create(id="cgd", username="other", role="editor")
+    editor = server.ckan(tokens["editor"])
+    editor.action.package_create(name="budget-2565", title="งบประมาณรายจ่ายประจำปี 2565", owner_org="bb",
+                                 notes="ข้อมูลงบประมาณจำแนกตามกระทรวง", tags=[{"name": "งบประมาณ"}],
+                                 groups=[{"name": "category04"}], license_id="Open Data Common", **GDC)
+    editor.action.package_create(name="budget-draft-notes", title="บันทึกภายในสำนักงบประมาณ", owner_org="bb",
+                                 private=True, tags=[{"name": "ภายใน"}])
+    return {"tokens": tokens, "editor": editor}
+
+
+def test_package_show_returns_ckan_shape_with_gdc_fields_top_level(server, site):
+    pkg = server.ckan().action.package_show(id="budget-2565")
+    for key in ("id", "name", "title", "notes", "owner_org", "organization", "resources", "tags", "groups",
+                "extras", "metadata_created", "metadata_modified", "license_id", "license_title", "private", "state"):
+        assert key in pkg
+    assert pkg["data_category"] == "ข้อมูลสาธารณะ"
+    assert pkg["objective"] == ["พันธกิจหน่วยงาน"]
+    assert pkg["organization"]["name"] == "bb"
+    assert pkg["groups"][0]["name"] == "category04"
+    assert pkg["metadata_quality"]["score"] > 0
+
+
+def test_a_choice_outside_the_gdc_list_is_a_409_field_error(server, site):
+    with pytest.raises(ckanapi.ValidationError) as err:
+        site["editor"].action.package_create(name="bad-choice", owner_org="bb", data_category="ข้อมูลลับสุดยอด")
+    assert "data_category" in err.value.error_dict
+    with pytest.raises(ckanapi.NotFound):
+        server.admin().action.package_show(id="bad-choice")  # nothing partial was written
+
+
+@pytest.mark.parametrize("name, message", [
+    ("x", "Must be at least 2 characters long"),
+    ("Has Spaces", "Must be purely lowercase alphanumeric (ascii) characters and these symbols: -_"),
+    ("a" * 101, "Name must be a maximum of 100 characters long"),
+    ("budget-2565", "That URL is already in use."),
+])
+def test_invalid_or_duplicate_names_are_rejected_with_ckan_messages(server, site, name, message):
+    with pytest.raises(ckanapi.ValidationError) as err:
+        site["editor"].action.package_create(name=name, owner_org="bb")
+    assert message in err.value.error_dict["name"]
+
+
+def test_thai_search_facets_and_paging_through_ckanapi(server, site):
+    anon = server.ckan()
+    res = anon.action.package_search(q="งบประมาณ", **{"facet.field": ["organization", "tags", "data_category"]})
+    assert [p["name"] for p in res["results"]] == ["budget-2565"]
+    assert res["facets"]["data_category"] == {"ข้อมูลสาธารณะ": 1}
+    assert res["search_facets"]["organization"]["items"][0]["display_name"] == "สำนักงบประมาณ"
+    assert anon.action.package_search(fq="tags:งบประมาณ", sort="name asc", rows=1, start=0)["count"] == 1
+
+
+def test_editor_writes_only_to_their_own_organization(server, site):
+    other = server.ckan(site["tokens"]["other"])
+    with pytest.raises(ckanapi.NotAuthorized):
+        other.action.package_patch(id="budget-2565", title="hijacked")
+    with pytest.raises(ckanapi.NotAuthorized):
+        other.action.package_create(name="into-bb", owner_org="bb")
+    with pytest.raises(ckanapi.NotAuthorized):
+        server.ckan(site["tokens"]["member"]).action.package_create(name="member-made", owner_org="bb")
+    with pytest.raises(ckanapi.NotAuthorized):
+        server.ckan().action.package_create(name="anon-made", owner_org="bb")
+    assert server.ckan().action.package_show(id="budget-2565")["title"] == "งบประมาณรายจ่ายประจำปี 2565"
+
+
+def test_private_dataset_is_invisible_outside_its_organization(server, site):
+    for client in (server.ckan(), server.ckan(site["tokens"]["other"])):
+        with pytest.raises((ckanapi.NotFound, ckanapi.NotAuthorized)):
+            client.action.package_show(id="budget-draft-notes")
+        assert client.action.package_search(q="บันทึกภายใน", include_private=True)["count"] == 0
+        facets = client.action.package_search(**{"facet.field": ["tags"]}, include_private=True)["facets"]["tags"]
+        assert "ภายใน" not in facets
+        with pytest.raises((ckanapi.NotFound, ckanapi.NotAuthorized)):
+            client.action.package_activity_list(id="budget-draft-notes")
+    assert "budget-draft-notes" not in server.ckan().action.package_list()
+    member = server.ckan(site["tokens"]["member"])
+    assert member.action.package_show(id="budget-draft-notes")["private"] is True
+    assert member.action.package_search(q="บันทึกภายใน", include_private=True)["count"] == 1
+
+
+def test_upload_is_stored_by_sha256_and_served_at_the_ckan_download_url(server, site):
+    body = "ปี,งบประมาณ\n2565,1000.50\n".encode("utf-8")
+    res = site["editor"].action.resource_create(package_id="budget-2565", name="งบ 2565",
+                                                upload=("budget.csv", io.BytesIO(body)))
+    assert res["url_type"] == "upload" and res["size"] == len(body) and res["format"] == "CSV"
+    assert res["url"] == f"{server.url}/dataset/{res['package_id']}/resource/{res['id']}/download/budget.csv"
+    got = requests.get(res["url"])
+    assert got.status_code == 200 and got.content == body
+    assert res["hash"] == hashlib.sha256(body).hexdigest()
+
+
+def test_private_uploads_are_not_downloadable_by_outsiders(server, site):
+    member = server.ckan(site["tokens"]["editor"])
+    res = member.action.resource_create(package_id="budget-draft-notes", name="secret",
+                                        upload=("secret.csv", io.BytesIO(b"a,b\n1,2\n")))
+    assert requests.get(res["url"]).status_code == 404
+    other = requests.get(res["url"], headers={"Authorization": site["tokens"]["other"]})
+    assert other.status_code == 404
+    mine = requests.get(res["url"], headers={"Authorization": site["tokens"]["member"]})
+    assert mine.status_code == 200 and mine.content == b"a,b\n1,2\n"
+
+
+def test_activity_log_records_who_changed_what(server, site):
+    site["editor"].action.package_patch(id="budget-2565", notes="ข้อมูลงบประมาณ ปรับปรุงแล้ว")
+    acts = server.ckan().action.package_activity_list(id="budget-2565")
+    assert acts[0]["activity_type"] == "changed package"
+    assert acts[-1]["activity_type"] == "new package"
+    assert acts[0]["data"]["package"]["notes"] == "ข้อมูลงบประมาณ ปรับปรุงแล้ว"
+
+
+def test_error_envelope_types_and_statuses(server, site):
+    url = f"{server.url}/api/3/action/"
+    r = requests.get(url + "package_show", params={"id": "no-such"})
+    assert r.status_code == 404 and r.json()["error"]["__type"] == "Not Found Error" and r.json()["success"] is False
+    r = requests.post(url + "package_create", json={"name": "zz"}, headers={"Authorization": server.admin_token})
+    assert r.status_code == 409 and r.json()["error"] == {"owner_org": ["An organization must be provided"], "__type": "Validation Error"}
+    r = requests.post(url + "package_update", json={"id": "budget-2565"}, headers={"Authorization": site["tokens"]["other"]})
+    assert r.status_code == 403 and r.json()["error"]["__type"] == "Authorization Error"
+    r = requests.get(url + "package_search", params={"q": "x", "foo": "1"})
+    assert r.status_code == 400 and r.json()["error"]["__type"] == "Search Query Error"
+    r = requests.get(url + "package_search", params={"sort": "metadata_modified"})
+    assert r.status_code == 409 and r.json()["error"]["__type"] == "Search Error"
+    r = requests.post(url + "package_create", data=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json().startswith("Bad request - JSON Error")
+    r = requests.post(url + "package_create", data=b"[1,2]", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "needs to be a dictionary" in r.json()
+    assert requests.get(url + "no_such_action").json() == "Bad request - Action name not known: no_such_action"
+    assert requests.get(url + "package_create").status_code == 400
+
+
+def test_get_strings_jsonp_form_posts_and_version_answers(server, site):
+    assert requests.get(f"{server.url}/api/3").json() == {"version": 3}
+    assert requests.get(f"{server.url}/api").json() == {"version": 1}
+    r = requests.get(f"{server.url}/api/3/action/package_search", params={"rows": "1", "callback": "cb"})
+    assert r.headers["Content-Type"].startswith("application/javascript") and r.text.startswith("cb(")
+    r = requests.post(f"{server.url}/api/action/package_patch", data={"id": "budget-2565", "version": "2"},
+                      headers={"X-CKAN-API-Key": site["tokens"]["editor"]})
+    assert r.json()["result"]["version"] == "2"
+    # rows above the maximum are clamped, not refused
+    assert requests.get(f"{server.url}/api/3/action/package_search", params={"rows": "5000"}).json()["success"]
+
+
+def test_tokens_are_stored_hashed_and_bearer_prefix_is_not_accepted(server, site):
+    import sqlite3
+
+    rows = sqlite3.connect(server.db).execute("SELECT token_hash FROM api_tokens").fetchall()
+    assert site["tokens"]["editor"] not in {r[0] for r in rows}
+    r = requests.post(f"{server.url}/api/action/package_patch", json={"id": "budget-2565", "version": "3"},
+                      headers={"Authorization": "Bearer " + site["tokens"]["editor"]})
+    assert r.status_code == 403
+
+
+def test_api_token_create_for_self_and_user_create_by_sysadmin(server, site):
+    admin = server.admin()
+    user = admin.action.user_create(name="newbie", email="n@example.go.th", password="password-123")
+    assert user["name"] == "newbie" and "password_hash" not in user
+    token = admin.action.api_token_create(user="newbie", name="script")["token"]
+    assert server.ckan(token).action.user_show()["name"] == "newbie"
+    with pytest.raises(ckanapi.NotAuthorized):
+        server.ckan(token).action.api_token_create(user="admin", name="steal")
+    with pytest.raises(ckanapi.NotAuthorized):
+        server.ckan(token).action.user_create(name="another", email="a@b.co", password="password-123")
+
+
+def test_organization_and_group_reads(server, site):
+    anon = server.ckan()
+    orgs = anon.action.organization_list(all_fields=True)
+    bb = next(o for o in orgs if o["name"] == "bb")
+    assert bb["package_count"] == 1  # the private one is not counted for anonymous
+    assert anon.action.organization_show(id="bb")["title"] == "สำนักงบประมาณ"
+    assert anon.action.group_list() == ["category04"]
+    with pytest.raises(ckanapi.NotFound):
+        anon.action.group_show(id="bb")  # an organization is not a group
+    assert "งบประมาณ" in anon.action.tag_list()
+    assert any(lic["id"] == "Open Data Common" for lic in anon.action.license_list())
+    assert anon.action.site_read() is True
+    assert "Thai" in anon.action.help_show(name="package_search")
+
+
+def test_package_update_without_resources_keeps_ckan_semantics_and_patch_is_partial(server, site):
+    ed = site["editor"]
+    pkg = ed.action.package_create(name="upd-test", owner_org="bb", resources=[{"name": "r1", "url": "http://x/1.csv"}])
+    assert pkg["num_resources"] == 1
+    patched = ed.action.package_patch(id="upd-test", title="ชื่อใหม่")
+    assert patched["num_resources"] == 1 and patched["title"] == "ชื่อใหม่"
+    full = dict(patched, notes="ใหม่")
+    full["resources"] = patched["resources"] + [{"name": "r2", "url": "http://x/2.json"}]
+    updated = ed.action.package_update(**full)
+    assert [r["name"] for r in updated["resources"]] == ["r1", "r2"]
+    assert updated["resources"][0]["id"] == patched["resources"][0]["id"]
+    assert updated["resources"][1]["format"] == "JSON"
+    ed.action.package_delete(id="upd-test")
+    with pytest.raises(ckanapi.NotFound):
+        server.ckan().action.package_show(id="upd-test")
+    assert json.dumps(server.ckan().action.package_search(q="ชื่อใหม่")["results"]) == "[]"
