@@ -1,6 +1,8 @@
 """Thai-aware dataset search: FTS5 trigram for recall, pythainlp words for ranking, SQL facets."""
 import json
 import re
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from .thaitext import normalize, words
 
 ROWS_DEFAULT, ROWS_MAX = 10, 1000
 FACET_LIMIT_DEFAULT = 50
+BM25_MAX_HITS = 500
 DEFAULT_SORT = "score desc, metadata_modified desc"
 VALID_PARAMS = {"q", "fq", "fq_list", "rows", "start", "sort", "facet", "facet.field", "facet.limit", "facet.mincount",
                 "fl", "include_private", "include_drafts", "include_deleted", "use_default_schema", "qf", "wt", "bf",
@@ -98,6 +101,7 @@ def index_package(db, pkg):
             "INSERT INTO search_docs (package_id, name, title_sort, title_words, owner_org, private, state, type, "
             "creator_user_id, metadata_created, metadata_modified, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (pkg["id"], *values)
         ).lastrowid
+    db.execute("UPDATE search_generation SET generation = generation + 1 WHERE id = 1")
     db.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?,?,?)", [(doc_id, f, v) for f, v in _terms(pkg)])
     db.execute("INSERT INTO search_trigram (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
                (doc_id, *(cols[c] for c in FTS_COLUMNS)))
@@ -250,27 +254,26 @@ def _all_terms(node):
     return [t for c in node.children for t in _all_terms(c)] if node.kind in ("and", "or") else []
 
 
-def _rank_sources(terms):
-    """Subqueries giving bm25 over trigrams (recall) and over dictionary words (whole-word bonus)."""
+def _trigram_match(terms):
+    """FTS5 MATCH text requiring every term (any synonym) as a substring; None if all are short."""
     tri_terms = [t for t in terms if all(len(f) >= 3 for f in _variants(t))]
-    sources, args = [], []
-    if tri_terms:
-        match = " AND ".join("(" + " OR ".join(_fts_phrase(f) for f in _variants(t)) + ")" for t in tri_terms)
-        sources.append(("t", f"SELECT rowid, bm25(search_trigram, {WEIGHTS}) AS s FROM search_trigram WHERE search_trigram MATCH ?"))
-        args.append(match)
-    phrases = []
+    if not tri_terms:
+        return None, tri_terms
+    return " AND ".join("(" + " OR ".join(_fts_phrase(f) for f in _variants(t)) + ")" for t in tri_terms), tri_terms
+
+
+def _words_match(terms):
+    """FTS5 MATCH text for whole-word hits of any term, or None."""
+    phrases = set()
     for t in terms:
         for f in _variants(t):
             toks = words(f)
             if toks:
-                phrases.append(_fts_phrase(" ".join(toks)))
-    if phrases:
-        sources.append(("w", f"SELECT rowid, bm25(search_words, {WEIGHTS}) AS s FROM search_words WHERE search_words MATCH ?"))
-        args.append(" OR ".join(sorted(set(phrases))))
-    return sources, args, tri_terms
+                phrases.add(_fts_phrase(" ".join(toks)))
+    return " OR ".join(sorted(phrases)) if phrases else None
 
 
-def _score_expr(terms, has_words, has_trigrams):
+def _score_expr(terms, has_words, has_trigram_bm25):
     """Tiers, then bm25 inside a tier: every term a whole word of the title (8), inside the title (4),
     a whole word anywhere (2), a substring anywhere (0). bm25 alone cannot do this: a term found in
     most documents gets an idf near zero, which would erase the title's weight."""
@@ -284,12 +287,12 @@ def _score_expr(terms, has_words, has_trigrams):
     bm = []
     if has_words:
         bm.append("2.0 * COALESCE(-w.s, 0.0)")
-    if has_trigrams:
-        bm.append("COALESCE(-t.s, 0.0)")
+    if has_trigram_bm25:
+        bm.append("COALESCE(-tb.s, 0.0)")
     bm_sql = " + ".join(bm) or "0.0"
     tiers = [f"4.0 * ({' AND '.join(part_title)})", f"4.0 * ({' AND '.join(whole_title)})"]
     if has_words:
-        tiers.append("2.0 * (w.rowid IS NOT NULL)")
+        tiers.append("2.0 * (w.rid IS NOT NULL)")
     # Solr-like scores are positive; bm25 part squashed into [0, 1) so it never jumps a tier.
     sql = f"({' + '.join(tiers)} + ({bm_sql}) / (1.0 + {bm_sql}))"
     return sql, part_args + whole_args
@@ -376,19 +379,13 @@ def package_search(ctx, data):
     q_node = parse(q)
     where, args = _visibility(ctx, include_private, include_drafts, include_deleted)
     plain = _plain_terms(q_node) if q else []
-    joins, join_args = [], []
-    score, score_args = "0.0", []
-    if plain is not None and plain:
-        sources, src_args, tri_terms = _rank_sources(plain)
-        by_name = dict(sources)
-        if "t" in by_name:
-            # The trigram match is both the recall filter and the partial-match score.
-            joins.append(f"JOIN ({by_name['t']}) t ON t.rowid = d.doc_id")
-            join_args.append(src_args[0])
-        if "w" in by_name:
-            joins.append(f"LEFT JOIN ({by_name['w']}) w ON w.rowid = d.doc_id")
-            join_args.append(src_args[-1])
-        score, score_args = _score_expr(plain, ("w" in by_name), ("t" in by_name))
+    recall_join, recall_args, terms = "", [], []
+    if plain:
+        terms = plain
+        match, tri_terms = _trigram_match(plain)
+        if match:
+            recall_join = "JOIN (SELECT st.rowid AS rid FROM search_trigram st WHERE search_trigram MATCH ?) t ON t.rid = d.doc_id"
+            recall_args = [match]
         for term in plain:
             if term not in tri_terms:
                 cond, cargs = _text_condition(term)
@@ -399,45 +396,95 @@ def package_search(ctx, data):
         where += f" AND {cond}"
         args += cargs
         terms = _all_terms(q_node)
-        if terms:
-            sources, src_args, _ = _rank_sources(terms)
-            for (alias, sql), arg in zip(sources, src_args):
-                joins.append(f"LEFT JOIN ({sql}) {alias} ON {alias}.rowid = d.doc_id")
-                join_args.append(arg)
-            score, score_args = _score_expr(terms, any(a == "w" for a, _ in sources), any(a == "t" for a, _ in sources))
     for fq in [data.get("fq")] + list(as_list(data, "fq_list", []) or []):
         if fq:
             cond, cargs = _compile(parse(str(fq)))
             where += f" AND {cond}"
             args += cargs
-
-    base = f"FROM search_docs d {' '.join(joins)} WHERE {where}"
-    all_args = join_args + args
-    count = ctx.db.execute(f"SELECT count(*) {base}", all_args).fetchone()[0]
-    order = _sort_clause(sort)
-    page = ctx.db.execute(
-        f"SELECT d.package_id, {score} AS score {base} ORDER BY {order} LIMIT ? OFFSET ?",
-        score_args + all_args + [rows, start]
-    ).fetchall()
+    facet_spec = (tuple(facet_fields), facet_limit, facet_mincount) if want_facets and facet_fields else None
+    key = (recall_join, tuple(recall_args), where, tuple(args), tuple(terms), rows, start, sort, facet_spec)
+    generation = ctx.db.execute("SELECT generation FROM search_generation WHERE id = 1").fetchone()[0]
+    hit = _cache_get(ctx, generation, key)
+    if hit is None:
+        hit = _run(ctx, (recall_join, recall_args), (where, args), terms, recall_args[0] if recall_args else None,
+                   sort, rows, start, facet_spec)
+        _cache_put(ctx, generation, key, hit)
+    count, ids, facet_counts = hit
 
     from .packages import package_dicts
 
-    results = package_dicts(ctx, [r[0] for r in page])
+    results = package_dicts(ctx, ids)
     if fl:
         results = [{k: r.get(k) for k in fl} for r in results]
-    facets, search_facets = {}, {}
-    if want_facets and facet_fields:
-        titles = {}
-        for field in facet_fields:
-            sql = (f"SELECT value, count(*) AS n FROM search_terms WHERE field = ? AND doc_id IN (SELECT d.doc_id {base}) "
-                   f"GROUP BY value HAVING count(*) >= ? ORDER BY n DESC, value")
-            fargs = [field] + all_args + [max(facet_mincount, 1)]
-            if facet_limit is not None and facet_limit >= 0:
-                sql += " LIMIT ?"
-                fargs.append(facet_limit)
-            counts = ctx.db.execute(sql, fargs).fetchall()
-            facets[field] = {v: n for v, n in counts}
-            items = [{"name": v, "display_name": _facet_title(ctx, field, v, titles), "count": n} for v, n in counts]
-            items.sort(key=lambda i: i["display_name"], reverse=True)
-            search_facets[field] = {"title": field, "items": items}
+    facets, search_facets, titles = {}, {}, {}
+    for field, counts in (facet_counts or {}).items():
+        facets[field] = dict(counts)
+        items = [{"name": v, "display_name": _facet_title(ctx, field, v, titles), "count": n} for v, n in counts]
+        items.sort(key=lambda i: i["display_name"], reverse=True)
+        search_facets[field] = {"title": field, "items": items}
     return {"count": count, "results": results, "facets": facets, "search_facets": search_facets, "sort": sort}
+
+
+def _run(ctx, recall, filters, terms, trigram_match, sort, rows, start, facet_spec):
+    """Count, rank one page and count facets; returns (count, package ids, {field: [(value, n)]})."""
+    db = ctx.db
+    (recall_join, recall_args), (where, where_args) = recall, filters
+    base = f"FROM search_docs d {recall_join} WHERE {where}"
+    base_args = recall_args + where_args
+    count = db.execute(f"SELECT count(*) {base}", base_args).fetchone()[0]
+    ids, facet_counts = [], {}
+    if count and start < count:
+        joins, join_args, score, score_args = [], [], "0.0", []
+        if terms and "score" in sort:
+            words_match = _words_match(terms)
+            # bm25 costs a pass over every hit; past a few thousand hits its idf is near zero for the
+            # query's own terms anyway, so big result sets rank by the tiers and then by the sort's next key.
+            with_bm25 = count <= BM25_MAX_HITS
+            if words_match:
+                col = f"bm25(search_words, {WEIGHTS})" if with_bm25 else "0.0"
+                joins.append(f"LEFT JOIN (SELECT sw.rowid AS rid, {col} AS s FROM search_words sw WHERE search_words MATCH ?) w ON w.rid = d.doc_id")
+                join_args.append(words_match)
+            if with_bm25 and trigram_match:
+                joins.append(f"LEFT JOIN (SELECT sb.rowid AS rid, bm25(search_trigram, {WEIGHTS}) AS s FROM search_trigram sb WHERE search_trigram MATCH ?) tb ON tb.rid = d.doc_id")
+                join_args.append(trigram_match)
+            score, score_args = _score_expr(terms, bool(words_match), with_bm25 and bool(trigram_match))
+        page_sql = (f"SELECT d.package_id, {score} AS score FROM search_docs d {recall_join} {' '.join(joins)} "
+                    f"WHERE {where} ORDER BY {_sort_clause(sort)} LIMIT ? OFFSET ?")
+        page_args = score_args + recall_args + join_args + where_args + [rows, start]
+        ids = [r[0] for r in db.execute(page_sql, page_args)]
+    if facet_spec:
+        fields, limit, mincount = facet_spec
+        for field in fields:
+            sql = (f"SELECT st.value, count(*) AS n FROM search_docs d {recall_join} "
+                   f"JOIN search_terms st ON st.doc_id = d.doc_id AND st.field = ? WHERE {where} "
+                   f"GROUP BY st.value HAVING count(*) >= ? ORDER BY n DESC, st.value")
+            fargs = recall_args + [field] + where_args + [max(mincount, 1)]
+            if limit is not None and limit >= 0:
+                sql += " LIMIT ?"
+                fargs.append(limit)
+            facet_counts[field] = [tuple(r) for r in db.execute(sql, fargs)]
+    return count, ids, facet_counts
+
+
+_CACHE = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def _cache_get(ctx, generation, key):
+    if not ctx.settings.search_cache_size:
+        return None
+    with _CACHE_LOCK:
+        hit = _CACHE.get((ctx.settings.db_path, generation, key))
+        if hit is not None:
+            _CACHE.move_to_end((ctx.settings.db_path, generation, key))
+        return hit
+
+
+def _cache_put(ctx, generation, key, value):
+    size = ctx.settings.search_cache_size
+    if not size:
+        return
+    with _CACHE_LOCK:
+        _CACHE[(ctx.settings.db_path, generation, key)] = value
+        while len(_CACHE) > size:
+            _CACHE.popitem(last=False)

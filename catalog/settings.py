@@ -20,6 +20,7 @@ class Settings:
     gdc_strict: bool = False
     max_upload_mb: int = 1024
     locale_default: str = "th"
+    search_cache_size: int = 512
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -37,6 +38,7 @@ class Settings:
             "site_title": env.get("KHLANG_SITE_TITLE", cls.site_title),
             "gdc_strict": _flag(env.get("KHLANG_GDC_STRICT", "0")),
             "max_upload_mb": int(env.get("KHLANG_MAX_UPLOAD_MB", "1024")),
+            "search_cache_size": int(env.get("KHLANG_SEARCH_CACHE", "512")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

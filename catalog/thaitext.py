@@ -40,14 +40,23 @@ def _tokenizer():
 def words(text):
     """Dictionary word segmentation (pythainlp newmm) of normalised text, no whitespace tokens."""
     text = normalize(text)
-    if not text:
-        return []
     out = []
-    for tok in _tokenizer()(text, engine="newmm", keep_whitespace=False):
+    for chunk in text.split(" "):
+        if chunk:
+            out.extend(_chunk_words(chunk))
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def _chunk_words(chunk):
+    # Catalogue text repeats a lot (agency names, provinces, templated titles): segment each
+    # space-separated chunk once per process.
+    toks = []
+    for tok in _tokenizer()(chunk, engine="newmm", keep_whitespace=False):
         tok = _TOKEN_JUNK.sub("", tok)
         if tok:
-            out.append(tok)
-    return out
+            toks.append(tok)
+    return tuple(toks)
 
 
 def digits_to_arabic(text):

@@ -146,7 +146,7 @@ CREATE TABLE search_terms (
   value TEXT NOT NULL
 );
 CREATE INDEX search_terms_fv ON search_terms(field, value, doc_id);
-CREATE INDEX search_terms_doc ON search_terms(doc_id);
+CREATE INDEX search_terms_doc ON search_terms(doc_id, field, value);
 
 -- Substring recall (trigram) and whole-word ranking (pythainlp tokens, space separated; the
 -- ascii tokenizer keeps every non-ASCII code point inside a token, so Thai marks survive).

@@ -1,0 +1,137 @@
+"""package_search latency at 10,000 and 100,000 synthetic datasets, and index build rate.
+
+Prints figures; asserts nothing. Usage: python bench/search_bench.py [--sizes 10000,100000] [--reuse]
+"""
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from catalog import db as catalog_db  # noqa: E402
+from catalog.context import Context  # noqa: E402
+from catalog.demo import seed_inputs, synthetic_datasets  # noqa: E402
+from catalog.groups import group_create, organization_create  # noqa: E402
+from catalog.search import package_search, rebuild  # noqa: E402
+from catalog.settings import Settings  # noqa: E402
+from catalog.users import create_user  # noqa: E402
+
+THAI = ["โรงเรียน", "งบประมาณ", "กรุงเทพ", "กทม", "ข้อมูล", "น้ำ", "ยา", "งบประมาณ เชียงใหม่", "จัดซื้อจัดจ้าง", "ไฟฟ้า"]
+ENGLISH = ["statistics", "open data", "pm2.5", "covid"]
+OTHER = [{"q": "", "facet.field": '["organization","tags","res_format","groups"]'},
+         {"q": "", "fq": "organization:bb"}, {"q": "โรงเรียน", "facet.field": '["organization","tags"]'},
+         {"q": "", "sort": "metadata_modified desc", "rows": 100}]
+
+
+def build(db_path, n):
+    settings = Settings(db_path=str(db_path))
+    db = catalog_db.connect(db_path)
+    admin_row = create_user(db, "bench-admin", sysadmin=True)
+    admin = {"id": admin_row["id"], "name": "bench-admin", "sysadmin": True}
+    ctx = Context(db=db, settings=settings, user=admin)
+    inputs = seed_inputs()
+    for o in inputs["organizations"]:
+        organization_create(ctx, {"name": o["name"], "title": o["title"]})
+    for g in inputs["groups"]:
+        group_create(ctx, {"name": g["name"], "title": g["title"]})
+    t0 = time.perf_counter()
+    synthetic_datasets(db, settings, sysadmin=admin, count=n,
+                       progress=lambda d: print(f"  created {d}/{n}", end="\r", flush=True) if d % 5000 == 0 else None)
+    create_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rebuild(ctx)
+    index_s = time.perf_counter() - t0
+    db.execute("PRAGMA optimize")
+    db.execute("INSERT INTO search_trigram(search_trigram) VALUES ('optimize')")
+    db.execute("INSERT INTO search_words(search_words) VALUES ('optimize')")
+    db.close()
+    return settings, create_s, index_s
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def time_calls(fn, params_list, repeat):
+    out = []
+    for _ in range(repeat):
+        for params in params_list:
+            t0 = time.perf_counter()
+            fn(params)
+            out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--reuse", action="store_true", help="reuse bench/out databases when present")
+    args = ap.parse_args()
+    out_dir = ROOT / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for n in [int(s) for s in args.sizes.split(",")]:
+        db_path = out_dir / f"search-{n}.db"
+        print(f"\n== {n:,} synthetic datasets ==")
+        if db_path.exists() and args.reuse:
+            settings = Settings(db_path=str(db_path))
+            print("  (reused existing database)")
+        else:
+            for p in out_dir.glob(f"search-{n}.db*"):
+                p.unlink()
+            settings, create_s, index_s = build(db_path, n)
+            print(f"  package_create (validate+write+index+activity): {n / create_s:,.0f} datasets/s ({create_s:.1f} s)")
+            print(f"  index rebuild: {n / index_s:,.0f} datasets/s ({index_s:.1f} s)")
+        print(f"  database size: {sum(p.stat().st_size for p in out_dir.glob(f'search-{n}.db*')) / 1e6:.0f} MB")
+        db = catalog_db.connect(str(db_path))
+        thai = [{"q": q} for q in THAI]
+        eng = [{"q": q} for q in ENGLISH]
+        for cache in (0, 512):
+            settings.search_cache_size = cache
+            ctx = Context(db=db, settings=settings, user=None, site_url="http://bench")
+            for label, params in (("thai", thai), ("english", eng), ("browse/facets/fq", OTHER)):
+                time_calls(lambda p: package_search(ctx, dict(p)), params, 1)  # warm pages, fill cache
+                ms = time_calls(lambda p: package_search(ctx, dict(p)), params, args.repeat)
+                print(f"  server-side {'cached' if cache else 'uncached':8s} {label:17s} p50 {statistics.median(ms):6.1f} ms"
+                      f"  p95 {pct(ms, 95):6.1f} ms  (n={len(ms)})")
+        for cache in (0, 512):
+            http_bench(db_path, n, cache, thai, eng, args.repeat)
+    print(f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def http_bench(db_path, n, cache, thai, eng, repeat):
+    """The same queries through a real `khlang serve` and requests, keep-alive."""
+    port = 5900 + n % 97 + cache % 7
+    env = {**os.environ, "KHLANG_DB": str(db_path), "KHLANG_SEARCH_CACHE": str(cache)}
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("khlang")), "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/api/3/action/package_search"
+        for _ in range(100):
+            try:
+                requests.get(url, timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        s = requests.Session()
+        for label, params in (("thai", thai), ("english", eng), ("browse/facets/fq", OTHER)):
+            time_calls(lambda p: s.get(url, params=p).raise_for_status(), params, 1)
+            ms = time_calls(lambda p: s.get(url, params=p).raise_for_status(), params, repeat)
+            print(f"  over HTTP   {'cached' if cache else 'uncached':8s} {label:17s} p50 {statistics.median(ms):6.1f} ms"
+                  f"  p95 {pct(ms, 95):6.1f} ms  (n={len(ms)})")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The SQLite store: versioned migrations upgrade in place; several processes share one database."""
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import ckanapi
+import pytest
+import requests
+from conftest import LiveServer, free_port, khlang_cli
+
+from catalog import actions
+from catalog import db as catalog_db
+
+
+def test_connect_is_idempotent_and_uses_wal(settings):
+    first = catalog_db.connect(settings.db_path)
+    version = catalog_db.schema_version(first)
+    first.close()
+    again = catalog_db.connect(settings.db_path)
+    assert catalog_db.schema_version(again) == version == max(v for v, _ in catalog_db.migrations())
+    assert again.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_existing_database_upgrades_in_place_keeping_its_data(tmp_path, monkeypatch, make_ctx, admin, db):
+    ctx = make_ctx(admin)
+    actions.call(ctx, "organization_create", {"name": "nso", "title": "สำนักงานสถิติแห่งชาติ"})
+    actions.call(ctx, "package_create", {"name": "kept", "title": "ชุดข้อมูลเดิม", "owner_org": "nso"})
+    before = catalog_db.schema_version(db)
+    newer = tmp_path / "migrations"
+    shutil.copytree(catalog_db.MIGRATIONS_DIR, newer)
+    (newer / f"{before + 1:04d}_add_column.sql").write_text(
+        "ALTER TABLE packages ADD COLUMN view_count INTEGER NOT NULL DEFAULT 0;\n", encoding="utf-8")
+    monkeypatch.setattr(catalog_db, "MIGRATIONS_DIR", newer)
+    upgraded = catalog_db.connect(ctx.settings.db_path)
+    assert catalog_db.schema_version(upgraded) == before + 1
+    row = upgraded.execute("SELECT title, view_count FROM packages WHERE name = 'kept'").fetchone()
+    assert tuple(row) == ("ชุดข้อมูลเดิม", 0)
+    assert actions.call(make_ctx(), "package_search", {"q": "ชุดข้อมูลเดิม"})["count"] == 1
+
+
+def test_a_failing_migration_rolls_back_whole(tmp_path, monkeypatch, settings, db):
+    before = catalog_db.schema_version(db)
+    newer = tmp_path / "migrations"
+    shutil.copytree(catalog_db.MIGRATIONS_DIR, newer)
+    (newer / f"{before + 1:04d}_broken.sql").write_text(
+        "CREATE TABLE half_done (x INTEGER);\nTHIS IS NOT SQL;\n", encoding="utf-8")
+    monkeypatch.setattr(catalog_db, "MIGRATIONS_DIR", newer)
+    with pytest.raises(sqlite3.OperationalError):
+        catalog_db.connect(settings.db_path)
+    check = sqlite3.connect(settings.db_path)
+    assert check.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == before
+    assert not check.execute("SELECT 1 FROM sqlite_master WHERE name = 'half_done'").fetchone()
+
+
+def test_two_server_processes_and_the_cli_share_one_database(tmp_path):
+    first = LiveServer(tmp_path)
+    try:
+        port = free_port()
+        exe = Path(sys.executable).with_name("khlang")
+        second = subprocess.Popen([str(exe), "serve", "--port", str(port)], env={**os.environ, **first.env},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    requests.get(f"http://127.0.0.1:{port}/api/3", timeout=1)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            first.admin().action.organization_create(name="shared-org", title="หน่วยงานร่วม")
+            # a write through one process is read by the other and by a CLI in a third
+            token = khlang_cli("token", "add", "admin", env=first.env).stdout.strip()
+            ckanapi.RemoteCKAN(f"http://127.0.0.1:{port}", apikey=token).action.package_create(
+                name="from-second", title="สร้างผ่านโปรเซสที่สอง", owner_org="shared-org")
+            assert first.ckan().action.package_search(q="โปรเซสที่สอง")["count"] == 1
+        finally:
+            second.terminate()
+            second.wait(10)
+    finally:
+        first.stop()
