@@ -1,7 +1,7 @@
 """The CKAN Action API as plain functions: name -> function, and which are safe on GET."""
 import inspect
 
-from . import activity, groups, licenses, packages, resources, search, users
+from . import activity, groups, licenses, packages, resources, search, sitemeta, users
 from .errors import NotFound, ValidationError
 from .params import as_bool, as_int, get_or_bust
 
@@ -14,7 +14,7 @@ def status_show(ctx, data):
         "site_title": ctx.settings.site_title, "site_description": ctx.settings.site_description,
         "site_url": ctx.site_url, "error_emails_to": None, "locale_default": ctx.settings.locale_default,
         "extensions": ["khlang", "thai_gdc", "datastore", "activity"], "ckan_version": CKAN_VERSION,
-        "khlang_gdc_strict": ctx.settings.gdc_strict,
+        "khlang_gdc_strict": ctx.settings.gdc_strict, "khlang_synthetic_demo": sitemeta.is_demo(ctx.db),
     }
 
 

@@ -4,7 +4,7 @@ import json
 import random
 from pathlib import Path
 
-from . import gdc
+from . import gdc, sitemeta
 from .context import Context
 from .db import transaction
 from .groups import organization_create, group_create
@@ -59,6 +59,7 @@ def seed_demo(db, settings, *, sysadmin, rng_seed=2565, uploads=True):
     ctx = Context(db=db, settings=settings, user=sysadmin, site_url=settings.site_url)
     created = {"organizations": 0, "groups": 0, "datasets": 0}
     with transaction(db):
+        sitemeta.put(db, "demo", "synthetic")
         for org in inputs["organizations"]:
             organization_create(ctx, {"name": org["name"], "title": org["title"],
                                       "description": f"{org['title']} ({org['title_en']}). {SYNTHETIC_NOTE}",

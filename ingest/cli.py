@@ -18,8 +18,6 @@ def cmd_serve(args):
     from web import create_app
 
     settings = _settings(args)
-    if getattr(args, "demo_label", False):
-        settings.extra["demo"] = True
     app = create_app({"SETTINGS": settings})
     print(f"Khlang serving {settings.db_path} on http://{args.host}:{args.port}/", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="khlang",
@@ -83,7 +81,6 @@ def cmd_demo(args):
         args.force = False
         cmd_seed_demo(args)
     db.close()
-    args.demo_label = True
     return cmd_serve(args)
 
 

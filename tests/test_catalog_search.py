@@ -153,3 +153,23 @@ def test_a_created_dataset_is_findable_immediately_and_a_deleted_one_is_gone(cat
     assert names(search(make_ctx(), q="ใหม่ล่าสุด")) == ["fresh"]
     actions.call(ctx, "package_delete", {"id": "fresh"})
     assert search(make_ctx(), q="ใหม่ล่าสุด")["count"] == 0
+
+
+def test_cached_results_are_dropped_when_the_index_changes(catalogue, make_ctx):
+    anon = make_ctx()
+    assert search(anon, q="ทดสอบแคช")["count"] == 0  # cached empty answer
+    actions.call(catalogue, "package_create", {"name": "cache-test", "title": "ทดสอบแคช", "owner_org": "bma"})
+    assert names(search(anon, q="ทดสอบแคช")) == ["cache-test"]
+    actions.call(catalogue, "package_patch", {"id": "cache-test", "title": "ชื่ออื่น"})
+    assert search(anon, q="ทดสอบแคช")["count"] == 0
+
+
+def test_large_result_sets_keep_the_ranking_tiers_without_bm25(catalogue, make_ctx, monkeypatch):
+    from catalog import search as search_module
+
+    monkeypatch.setattr(search_module, "BM25_MAX_HITS", 0)
+    catalogue.settings.search_cache_size = 0
+    ranked = names(search(make_ctx(), q="โรงเรียน", rows=10))
+    assert ranked.index("school-budget") < ranked.index("bkk-notes-only")
+    assert ranked.index("private-schools") < ranked.index("bkk-notes-only")
+    assert names(search(make_ctx(), q="ยา"))[0] == "hospital-drugs"

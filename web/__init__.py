@@ -28,6 +28,7 @@ def create_app(test_config=None):
     from . import api, pages
 
     app.register_blueprint(api.bp)
+    app.context_processor(_page_globals)
     app.register_blueprint(pages.bp)
     app.teardown_appcontext(_end_request)
     return app
@@ -83,6 +84,12 @@ def get_context(allow_auth=True):
     site_url = settings.site_url or request.host_url.rstrip("/")
     g.ctx = Context(db=db, settings=settings, user=user, site_url=site_url)
     return g.ctx
+
+
+def _page_globals():
+    from catalog import sitemeta
+
+    return {"synthetic_demo": sitemeta.is_demo(get_db())}
 
 
 def _end_request(exc):
