@@ -1,7 +1,7 @@
 """The CKAN Action API as plain functions: name -> function, and which are safe on GET."""
 import inspect
 
-from . import activity, groups, licenses, packages, resources, search, sitemeta, users
+from . import activity, datastore, groups, licenses, packages, resources, search, sitemeta, users
 from .errors import NotFound, ValidationError
 from .params import as_bool, as_int, get_or_bust
 
@@ -103,6 +103,10 @@ ACTIONS = {
     "user_show": users.user_show,
     "user_list": users.user_list,
     "api_token_list": users.api_token_list,
+    "datastore_search": datastore.datastore_search,
+    "datastore_search_sql": datastore.datastore_search_sql,
+    "datastore_info": datastore.datastore_info,
+    "datastore_version_list": datastore.datastore_version_list,
     # write
     "package_create": packages.package_create,
     "package_update": packages.package_update,
@@ -127,6 +131,9 @@ ACTIONS = {
     "user_create": users.user_create,
     "api_token_create": users.api_token_create,
     "api_token_revoke": users.api_token_revoke,
+    "datastore_create": datastore.datastore_create,
+    "datastore_upsert": datastore.datastore_upsert,
+    "datastore_delete": datastore.datastore_delete,
 }
 
 # Read actions answer GET (CKAN marks every get.py action side-effect-free).
@@ -135,7 +142,7 @@ SIDE_EFFECT_FREE = {
     "package_autocomplete", "activity_show", "organization_list", "organization_show", "organization_list_for_user",
     "group_list", "group_show", "group_package_show", "tag_list", "license_list", "resource_show",
     "resource_view_list", "status_show", "site_read", "help_show", "user_show", "user_list", "api_token_list",
-    "datastore_search", "datastore_search_sql", "datastore_info",
+    "datastore_search", "datastore_search_sql", "datastore_info", "datastore_version_list",
 }
 
 

@@ -1,8 +1,8 @@
 """HTML pages on CKAN's URL layout; every page reads through the same actions as the API."""
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, Response, abort, render_template, request, send_file
 
-from catalog import actions, resources
-from catalog.errors import ActionError, NotAuthorized, NotFound
+from catalog import actions, datastore, resources
+from catalog.errors import ActionError, NotAuthorized, NotFound, ValidationError
 
 from . import get_context
 
@@ -72,3 +72,17 @@ def organization_read(name):
     result = actions.call(ctx, "package_search", {"fq": f'organization:"{org["name"]}"', "rows": 50,
                                                   "sort": "metadata_modified desc", "include_private": True})
     return render_template("organization.html", org=org, result=result, site=ctx.settings)
+
+
+@bp.route("/datastore/dump/<resource_id>")
+def datastore_dump(resource_id):
+    ctx = get_context()
+    params = {k: v for k, v in request.args.items()}
+    try:
+        filename, media, chunks = datastore.dump(ctx, resource_id, params)
+    except NotFound:
+        return Response("DataStore resource not found", status=404, content_type="text/plain; charset=utf-8")
+    except ValidationError as exc:
+        return Response(str(exc.errors), status=400, content_type="text/plain; charset=utf-8")
+    return Response(chunks, content_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,129 @@
+"""DataStore tables as immutable Parquet files read and written by DuckDB.
+
+Each process holds two DuckDB connections: a writer (our own SQL only, may touch temp files) and a
+reader locked down to the Parquet folder (no other files, no extensions, settings locked), from which
+every request and every user SQL query takes its own cursor.
+"""
+import hashlib
+import os
+import tempfile
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+CKAN_TYPES = {
+    "text": "VARCHAR", "string": "VARCHAR", "varchar": "VARCHAR",
+    "int": "BIGINT", "int4": "BIGINT", "int8": "BIGINT", "integer": "BIGINT", "bigint": "BIGINT",
+    "numeric": "DECIMAL(38,6)", "number": "DECIMAL(38,6)", "float": "DOUBLE", "float8": "DOUBLE", "double": "DOUBLE",
+    "bool": "BOOLEAN", "boolean": "BOOLEAN", "date": "DATE", "time": "TIME",
+    "timestamp": "TIMESTAMP", "datetime": "TIMESTAMP", "json": "JSON", "_text": "VARCHAR[]", "_int": "BIGINT[]",
+    "_numeric": "DOUBLE[]",
+}
+CANONICAL = {"VARCHAR": "text", "BIGINT": "int", "DECIMAL(38,6)": "numeric", "DOUBLE": "float", "BOOLEAN": "bool",
+             "DATE": "date", "TIME": "time", "TIMESTAMP": "timestamp", "JSON": "json", "VARCHAR[]": "_text",
+             "BIGINT[]": "_int", "DOUBLE[]": "_numeric"}
+ROW_GROUP_ROWS = 16384
+_lock = threading.Lock()
+_conns = {}
+
+
+def parquet_dir(settings):
+    """Folder of every DataStore version file."""
+    return Path(settings.storage_dir).resolve() / "parquet"
+
+
+def parquet_path(settings, sha256):
+    """Where a version file with this sha256 lives."""
+    return parquet_dir(settings) / sha256[:2] / f"{sha256}.parquet"
+
+
+def duck_type(ckan_type):
+    """DuckDB column type for a CKAN DataStore type name (None if unknown)."""
+    return CKAN_TYPES.get(str(ckan_type or "").lower())
+
+
+def ckan_type(duck):
+    """CKAN DataStore type name for a DuckDB column type."""
+    duck = str(duck).upper()
+    if duck.startswith("DECIMAL"):
+        return "numeric"
+    if duck in ("INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER"):
+        return "int"
+    if duck in ("FLOAT", "REAL"):
+        return "float"
+    if duck.startswith("TIMESTAMP"):
+        return "timestamp"
+    return CANONICAL.get(duck, "text")
+
+
+def _connections(settings):
+    key = str(parquet_dir(settings))
+    with _lock:
+        pair = _conns.get(key)
+        if pair is None:
+            parquet_dir(settings).mkdir(parents=True, exist_ok=True)
+            cfg = {"autoload_known_extensions": False, "autoinstall_known_extensions": False, "threads": 2}
+            writer = duckdb.connect(config=dict(cfg))
+            reader = duckdb.connect(config=dict(cfg))
+            reader.execute(f"SET allowed_directories = ['{key}/']")
+            reader.execute("SET enable_external_access = false")
+            reader.execute("SET lock_configuration = true")
+            pair = _conns[key] = (writer, reader)
+        return pair
+
+
+def reader(settings):
+    """A new cursor on this process's locked-down reader connection (one per request)."""
+    return _connections(settings)[1].cursor()
+
+
+def writer(settings):
+    """A new cursor on this process's writer connection (our own SQL only)."""
+    return _connections(settings)[0].cursor()
+
+
+def scan(settings, sha256):
+    """SQL text reading one version file (path from our own sha256, never from a request)."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError("bad version file id")
+    return f"read_parquet('{parquet_path(settings, sha256)}')"
+
+
+def write_version(settings, cur, select_sql, params=()):
+    """Run `select_sql` (its first column `_id`) into a new Parquet file; returns (sha256, rows)."""
+    out_dir = parquet_dir(settings)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".load-", suffix=".parquet")
+    os.close(fd)
+    try:
+        cur.execute(f"COPY ({select_sql} ORDER BY _id) TO '{tmp}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, "
+                    f"COMPRESSION zstd)", list(params))
+        rows = cur.execute(f"SELECT count(*) FROM read_parquet('{tmp}')").fetchone()[0]
+        digest = hashlib.sha256()
+        with open(tmp, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        sha = digest.hexdigest()
+        final = parquet_path(settings, sha)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return sha, rows
+
+
+def jsonable(value):
+    """A DuckDB value as JSON-friendly Python (Decimal to int/float, dates to ISO strings)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
