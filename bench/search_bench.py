@@ -20,7 +20,8 @@ from catalog import db as catalog_db  # noqa: E402
 from catalog.context import Context  # noqa: E402
 from catalog.demo import seed_inputs, synthetic_datasets  # noqa: E402
 from catalog.groups import group_create, organization_create  # noqa: E402
-from catalog.search import package_search, rebuild  # noqa: E402
+from catalog.search import package_search  # noqa: E402
+from catalog.searchindex import rebuild  # noqa: E402
 from catalog.settings import Settings  # noqa: E402
 from catalog.users import create_user  # noqa: E402
 

@@ -2,7 +2,7 @@
 import json
 import uuid
 
-from . import auth, gdc, licenses, resources, search
+from . import auth, gdc, licenses, resources, search, searchindex
 from .activity import record
 from .db import transaction
 from .errors import NotAuthorized, NotFound, ValidationError
@@ -293,7 +293,7 @@ def _write_resources(ctx, pid, res_in):
 
 def _reindex_and_log(ctx, pid, activity_type):
     pkg = package_dicts(ctx, [pid])[0]
-    search.index_package(ctx.db, pkg)
+    searchindex.index_package(ctx.db, pkg)
     record(ctx, pid, activity_type, {"package": pkg})
     return pkg
 

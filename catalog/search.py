@@ -10,6 +10,7 @@ from . import auth, gdc, licenses
 from .errors import SearchError, SearchQueryError
 from .params import as_bool, as_int, as_list
 from .querysyntax import parse
+from .searchindex import FTS_COLUMNS
 from .thaitext import normalize, words
 
 ROWS_DEFAULT, ROWS_MAX = 10, 1000
@@ -21,7 +22,6 @@ VALID_PARAMS = {"q", "fq", "fq_list", "rows", "start", "sort", "facet", "facet.f
                 "boost", "tie", "defType", "mm", "df", "q.op", "facet.sort"}
 # Column weights of bm25 for (title, tags, org, res, notes): title above tags above notes.
 WEIGHTS = "10.0, 5.0, 3.0, 2.0, 1.0"
-FTS_COLUMNS = ("title", "tags", "org", "res", "notes")
 SORT_COLUMNS = {"score": "score", "metadata_modified": "d.metadata_modified", "metadata_created": "d.metadata_created",
                 "name": "d.name", "title_string": "d.title_sort", "title": "d.title_sort", "id": "d.package_id"}
 TEXT_FIELDS = {"title": "title", "notes": "notes", "text": None, "res_name": "res", "res_description": "res",
@@ -39,87 +39,6 @@ def _synonyms():
         for f in forms:
             table[f] = forms
     return table
-
-
-# ---------------------------------------------------------------------------------------------
-# Indexing
-
-
-def _terms(pkg):
-    out = [("id", pkg["id"]), ("name", pkg["name"]), ("type", pkg["type"]), ("dataset_type", pkg["type"]),
-           ("capacity", "private" if pkg["private"] else "public"), ("state", pkg["state"])]
-    if pkg.get("organization"):
-        out.append(("organization", pkg["organization"]["name"]))
-    if pkg.get("owner_org"):
-        out.append(("owner_org", pkg["owner_org"]))
-    if pkg.get("license_id"):
-        out.append(("license_id", pkg["license_id"]))
-    for key in ("maintainer", "author", "url", "creator_user_id"):
-        if pkg.get(key):
-            out.append((key, str(pkg[key])))
-    out += [("tags", t["name"]) for t in pkg["tags"]]
-    out += [("groups", g["name"]) for g in pkg["groups"]]
-    out += [("res_format", f) for f in sorted({r["format"] for r in pkg["resources"] if r.get("format")})]
-    for name in gdc.choice_fields():
-        value = pkg.get(name)
-        for v in value if isinstance(value, list) else ([value] if value else []):
-            out.append((name, str(v)))
-    for e in pkg.get("extras") or []:
-        if e.get("value") is not None:
-            out.append((f"extras_{e['key']}", str(e["value"])[:500]))
-    return out
-
-
-def _columns(pkg):
-    org = pkg.get("organization") or {}
-    res = " ".join(f"{r.get('name') or ''} {r.get('description') or ''}" for r in pkg["resources"])
-    return {
-        "title": normalize(pkg.get("title") or pkg["name"]),
-        "tags": normalize(" ".join(t["name"] for t in pkg["tags"]) + " " + " ".join(g.get("title") or g["name"] for g in pkg["groups"])),
-        "org": normalize(f"{org.get('name', '')} {org.get('title', '')}"),
-        "res": normalize(res),
-        "notes": normalize(f"{pkg['name'].replace('-', ' ')} {pkg.get('notes') or ''}"),
-    }
-
-
-def index_package(db, pkg):
-    """(Re)index one package dict in the caller's transaction, so it is findable on commit."""
-    row = db.execute("SELECT doc_id FROM search_docs WHERE package_id = ?", (pkg["id"],)).fetchone()
-    cols = _columns(pkg)
-    text = " | ".join(cols[c] for c in FTS_COLUMNS)
-    values = (pkg["name"], cols["title"], " " + " ".join(words(cols["title"])) + " ", pkg.get("owner_org"), int(pkg["private"]),
-              pkg["state"], pkg["type"], pkg.get("creator_user_id"), pkg["metadata_created"], pkg["metadata_modified"], text)
-    if row:
-        doc_id = row[0]
-        db.execute("UPDATE search_docs SET name=?, title_sort=?, title_words=?, owner_org=?, private=?, state=?, type=?, creator_user_id=?, "
-                   "metadata_created=?, metadata_modified=?, text=? WHERE doc_id=?", (*values, doc_id))
-        db.execute("DELETE FROM search_terms WHERE doc_id = ?", (doc_id,))
-        db.execute("DELETE FROM search_trigram WHERE rowid = ?", (doc_id,))
-        db.execute("DELETE FROM search_words WHERE rowid = ?", (doc_id,))
-    else:
-        doc_id = db.execute(
-            "INSERT INTO search_docs (package_id, name, title_sort, title_words, owner_org, private, state, type, "
-            "creator_user_id, metadata_created, metadata_modified, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (pkg["id"], *values)
-        ).lastrowid
-    db.execute("UPDATE search_generation SET generation = generation + 1 WHERE id = 1")
-    db.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?,?,?)", [(doc_id, f, v) for f, v in _terms(pkg)])
-    db.execute("INSERT INTO search_trigram (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
-               (doc_id, *(cols[c] for c in FTS_COLUMNS)))
-    db.execute("INSERT INTO search_words (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
-               (doc_id, *(" ".join(words(cols[c])) for c in FTS_COLUMNS)))
-
-
-def rebuild(ctx):
-    """Reindex every package (after a migration or a restore)."""
-    from .db import transaction
-    from .packages import package_dicts
-
-    ids = [r[0] for r in ctx.db.execute("SELECT id FROM packages ORDER BY metadata_created")]
-    with transaction(ctx.db):
-        for i in range(0, len(ids), 200):
-            for pkg in package_dicts(ctx, ids[i:i + 200]):
-                index_package(ctx.db, pkg)
-    return len(ids)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,14 +182,14 @@ def _trigram_match(terms):
 
 
 def _words_match(terms):
-    """FTS5 MATCH text for whole-word hits of any term, or None."""
-    phrases = set()
+    """FTS5 MATCH text for documents having every term (any synonym) as whole words, or None."""
+    groups = []
     for t in terms:
-        for f in _variants(t):
-            toks = words(f)
-            if toks:
-                phrases.add(_fts_phrase(" ".join(toks)))
-    return " OR ".join(sorted(phrases)) if phrases else None
+        phrases = sorted({_fts_phrase(" ".join(words(f))) for f in _variants(t) if words(f)})
+        if not phrases:
+            return None
+        groups.append("(" + " OR ".join(phrases) + ")")
+    return " AND ".join(groups)
 
 
 def _score_expr(terms, has_words, has_trigram_bm25):
@@ -322,7 +241,8 @@ def _visibility(ctx, include_private, include_drafts, include_deleted):
     return sql + f" AND (d.private = 0 OR d.owner_org IN ({','.join('?' * len(orgs))}))", args + orgs
 
 
-def _sort_clause(sort):
+def _sort_clause(sort, ranked=True):
+    """ORDER BY text from a CKAN sort string; score keys are dropped when nothing is ranked."""
     parts = []
     for piece in [p.strip() for p in sort.split(",") if p.strip()]:
         bits = piece.split()
@@ -330,6 +250,8 @@ def _sort_clause(sort):
             raise SearchError(f"Can't determine a sort order from '{piece}'")
         if bits[0] not in SORT_COLUMNS:
             raise SearchError(f"can not sort on undefined field: {bits[0]}")
+        if bits[0] == "score" and not ranked:
+            continue  # constant without query terms; sorting on it would defeat the indexes
         parts.append(f"{SORT_COLUMNS[bits[0]]} {bits[1].upper()}")
     parts.append("d.doc_id DESC")
     return ", ".join(parts)
@@ -378,14 +300,19 @@ def package_search(ctx, data):
 
     q_node = parse(q)
     where, args = _visibility(ctx, include_private, include_drafts, include_deleted)
+    vis = (where, list(args))
+    tri_terms = []
     plain = _plain_terms(q_node) if q else []
     recall_join, recall_args, terms = "", [], []
     if plain:
         terms = plain
         match, tri_terms = _trigram_match(plain)
         if match:
-            recall_join = "JOIN (SELECT st.rowid AS rid FROM search_trigram st WHERE search_trigram MATCH ?) t ON t.rid = d.doc_id"
+            # CROSS JOIN pins the FTS hits as the outer loop; otherwise SQLite may probe the FTS
+            # table once per catalogue row (seconds at 100,000 datasets).
+            recall_join = "(SELECT st.rowid AS rid FROM search_trigram st WHERE search_trigram MATCH ?) t CROSS JOIN"
             recall_args = [match]
+            where = f"d.doc_id = t.rid AND {where}"
         for term in plain:
             if term not in tri_terms:
                 cond, cargs = _text_condition(term)
@@ -406,8 +333,14 @@ def package_search(ctx, data):
     generation = ctx.db.execute("SELECT generation FROM search_generation WHERE id = 1").fetchone()[0]
     hit = _cache_get(ctx, generation, key)
     if hit is None:
-        hit = _run(ctx, (recall_join, recall_args), (where, args), terms, recall_args[0] if recall_args else None,
-                   sort, rows, start, facet_spec)
+        fast = (plain and not facet_spec and not data.get("fq") and not data.get("fq_list") and recall_args
+                and _sort_clause(sort) == _sort_clause(DEFAULT_SORT) and len(tri_terms) == len(plain))
+        if fast:
+            hit = _run_ranked_stream(ctx, plain, recall_args[0], vis, rows, start)
+        if not fast or hit is None:
+            unfiltered = not q and not data.get("fq") and not data.get("fq_list")
+            hit = _run(ctx, (recall_join, recall_args), (where, args), terms, recall_args[0] if recall_args else None,
+                       sort, rows, start, facet_spec, unfiltered)
         _cache_put(ctx, generation, key, hit)
     count, ids, facet_counts = hit
 
@@ -425,13 +358,96 @@ def package_search(ctx, data):
     return {"count": count, "results": results, "facets": facets, "search_facets": search_facets, "sort": sort}
 
 
-def _run(ctx, recall, filters, terms, trigram_match, sort, rows, start, facet_spec):
+def _run_ranked_stream(ctx, terms, trigram_match, vis, rows, start):
+    """Plain-text search over a large hit set without sorting it: count from the FTS index minus the
+    few restricted documents, then walk each ranking tier newest first and stop after one page.
+    Returns None when the hit set is small enough for full bm25 ranking (the caller does that)."""
+    db = ctx.db
+    vis_where, vis_args = vis
+    total = db.execute("SELECT count(*) FROM search_trigram WHERE search_trigram MATCH ?", (trigram_match,)).fetchone()[0]
+    if total <= BM25_MAX_HITS:
+        return None
+    hidden = db.execute(
+        f"SELECT count(*) FROM search_docs d WHERE {_HIDDEN} AND NOT ({vis_where}) AND d.doc_id IN (SELECT rowid FROM search_trigram WHERE search_trigram MATCH ?)",
+        vis_args + [trigram_match]).fetchone()[0]
+    count = total - hidden
+    need = start + rows
+    picked, seen = [], set()
+    for sql, args in _tier_queries(terms, trigram_match):
+        cur = db.execute(sql, args)
+        while len(picked) < need:
+            chunk = [r[0] for r in cur.fetchmany(256)]
+            if not chunk:
+                break
+            fresh = [d for d in chunk if d not in seen]
+            seen.update(chunk)
+            if fresh:
+                marks = ",".join("?" * len(fresh))
+                ok = dict(db.execute(f"SELECT d.doc_id, d.package_id FROM search_docs d WHERE d.doc_id IN ({marks}) "
+                                     f"AND {vis_where}", fresh + vis_args).fetchall())
+                picked += [ok[d] for d in fresh if d in ok]
+        cur.close()
+        if len(picked) >= need:
+            break
+    return count, picked[start:need], {}
+
+
+def _tier_queries(terms, trigram_match):
+    """Rowid-descending (newest first) queries for each ranking tier, best tier first."""
+    def words_phrases(t, column=None):
+        phrases = [_fts_phrase(" ".join(words(f))) for f in _variants(t) if words(f)]
+        body = "(" + " OR ".join(phrases) + ")"
+        return ("{%s} : %s" % (column, body)) if column else body
+
+    def trigram_phrases(t, column):
+        return "{%s} : (%s)" % (column, " OR ".join(_fts_phrase(f) for f in _variants(t)))
+
+    tiers = []
+    if all(any(words(f) for f in _variants(t)) for t in terms):
+        tiers.append(("SELECT rowid FROM search_words WHERE search_words MATCH ? ORDER BY rowid DESC",
+                      [" AND ".join(words_phrases(t, "title") for t in terms)]))
+    tiers.append(("SELECT rowid FROM search_trigram WHERE search_trigram MATCH ? ORDER BY rowid DESC",
+                  [" AND ".join(trigram_phrases(t, "title") for t in terms)]))
+    if all(any(words(f) for f in _variants(t)) for t in terms):
+        tiers.append(("SELECT rowid FROM search_words WHERE search_words MATCH ? ORDER BY rowid DESC",
+                      [" AND ".join(words_phrases(t) for t in terms)]))
+    tiers.append(("SELECT rowid FROM search_trigram WHERE search_trigram MATCH ? ORDER BY rowid DESC", [trigram_match]))
+    return tiers
+
+
+_HIDDEN = "d.doc_id IN (SELECT doc_id FROM search_docs WHERE state <> 'active' OR private = 1)"
+
+
+def _unfiltered_count(db, vis_where, vis_args):
+    """Visible datasets with no query: public active ones (kept by an index) plus the caller's others."""
+    # Both counts come from indexes: all documents, minus the partial index of hidden ones.
+    public = (db.execute("SELECT count(*) FROM search_docs").fetchone()[0]
+              - db.execute("SELECT count(*) FROM search_docs WHERE state <> 'active' OR private = 1").fetchone()[0])
+    extra = db.execute(f"SELECT count(*) FROM search_docs d WHERE {_HIDDEN} AND {vis_where}", vis_args).fetchone()[0]
+    return public + extra
+
+
+def _unfiltered_facet(db, field, vis_where, vis_args):
+    """Facet counts over every visible dataset: the maintained public counts plus the caller's others."""
+    counts = dict(db.execute("SELECT value, n FROM search_facet_counts WHERE field = ? AND n > 0", (field,)))
+    extra = db.execute(
+        "SELECT st.value, count(*) FROM search_docs d JOIN search_terms st ON st.doc_id = d.doc_id AND st.field = ? "
+        f"WHERE {_HIDDEN} AND {vis_where} GROUP BY st.value", [field] + vis_args)
+    for value, n in extra:
+        counts[value] = counts.get(value, 0) + n
+    return list(counts.items())
+
+
+def _run(ctx, recall, filters, terms, trigram_match, sort, rows, start, facet_spec, unfiltered=False):
     """Count, rank one page and count facets; returns (count, package ids, {field: [(value, n)]})."""
     db = ctx.db
     (recall_join, recall_args), (where, where_args) = recall, filters
-    base = f"FROM search_docs d {recall_join} WHERE {where}"
+    base = f"FROM {recall_join} search_docs d WHERE {where}"
     base_args = recall_args + where_args
-    count = db.execute(f"SELECT count(*) {base}", base_args).fetchone()[0]
+    if unfiltered:
+        count = _unfiltered_count(db, where, where_args)
+    else:
+        count = db.execute(f"SELECT count(*) {base}", base_args).fetchone()[0]
     ids, facet_counts = [], {}
     if count and start < count:
         joins, join_args, score, score_args = [], [], "0.0", []
@@ -448,21 +464,22 @@ def _run(ctx, recall, filters, terms, trigram_match, sort, rows, start, facet_sp
                 joins.append(f"LEFT JOIN (SELECT sb.rowid AS rid, bm25(search_trigram, {WEIGHTS}) AS s FROM search_trigram sb WHERE search_trigram MATCH ?) tb ON tb.rid = d.doc_id")
                 join_args.append(trigram_match)
             score, score_args = _score_expr(terms, bool(words_match), with_bm25 and bool(trigram_match))
-        page_sql = (f"SELECT d.package_id, {score} AS score FROM search_docs d {recall_join} {' '.join(joins)} "
-                    f"WHERE {where} ORDER BY {_sort_clause(sort)} LIMIT ? OFFSET ?")
+        page_sql = (f"SELECT d.package_id, {score} AS score FROM {recall_join} search_docs d {' '.join(joins)} "
+                    f"WHERE {where} ORDER BY {_sort_clause(sort, bool(terms))} LIMIT ? OFFSET ?")
         page_args = score_args + recall_args + join_args + where_args + [rows, start]
         ids = [r[0] for r in db.execute(page_sql, page_args)]
     if facet_spec:
         fields, limit, mincount = facet_spec
         for field in fields:
-            sql = (f"SELECT st.value, count(*) AS n FROM search_docs d {recall_join} "
-                   f"JOIN search_terms st ON st.doc_id = d.doc_id AND st.field = ? WHERE {where} "
-                   f"GROUP BY st.value HAVING count(*) >= ? ORDER BY n DESC, st.value")
-            fargs = recall_args + [field] + where_args + [max(mincount, 1)]
-            if limit is not None and limit >= 0:
-                sql += " LIMIT ?"
-                fargs.append(limit)
-            facet_counts[field] = [tuple(r) for r in db.execute(sql, fargs)]
+            if unfiltered:
+                counts = _unfiltered_facet(db, field, where, where_args)
+            else:
+                sql = (f"SELECT st.value, count(*) AS n FROM {recall_join} search_docs d "
+                       f"JOIN search_terms st ON st.doc_id = d.doc_id AND st.field = ? WHERE {where} "
+                       f"GROUP BY st.value")
+                counts = db.execute(sql, recall_args + [field] + where_args).fetchall()
+            counts = sorted(((v, n) for v, n in counts if n >= max(mincount, 1)), key=lambda vn: (-vn[1], vn[0]))
+            facet_counts[field] = counts[:limit] if limit is not None and limit >= 0 else counts
     return count, ids, facet_counts
 
 

@@ -86,7 +86,7 @@ def cmd_demo(args):
 
 def cmd_reindex(args):
     from catalog.context import Context
-    from catalog.search import rebuild
+    from catalog.searchindex import rebuild
 
     settings = _settings(args)
     db = catalog_db.connect(settings.db_path)

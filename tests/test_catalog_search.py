@@ -167,9 +167,29 @@ def test_cached_results_are_dropped_when_the_index_changes(catalogue, make_ctx):
 def test_large_result_sets_keep_the_ranking_tiers_without_bm25(catalogue, make_ctx, monkeypatch):
     from catalog import search as search_module
 
-    monkeypatch.setattr(search_module, "BM25_MAX_HITS", 0)
     catalogue.settings.search_cache_size = 0
+    expected_count = search(make_ctx(), q="โรงเรียน", rows=10)["count"]
+    monkeypatch.setattr(search_module, "BM25_MAX_HITS", 0)
+    # the streamed path counts from the index minus the private dataset, like the SQL path
+    assert search(make_ctx(), q="โรงเรียน", rows=10)["count"] == expected_count == 3
+    assert search(make_ctx(), q="โรงเรียน", rows=2, start=2)["results"]
     ranked = names(search(make_ctx(), q="โรงเรียน", rows=10))
     assert ranked.index("school-budget") < ranked.index("bkk-notes-only")
     assert ranked.index("private-schools") < ranked.index("bkk-notes-only")
     assert names(search(make_ctx(), q="ยา"))[0] == "hospital-drugs"
+
+
+def test_facet_counts_follow_edits_deletes_and_privacy(catalogue, make_ctx):
+    def tag_counts(ctx, **extra):
+        return search(ctx, **{"facet.field": '["tags"]'}, **extra)["facets"]["tags"]
+
+    anon = make_ctx()
+    assert tag_counts(anon)["งบประมาณ"] == 2
+    actions.call(catalogue, "package_patch", {"id": "school-budget", "tags": [{"name": "โรงเรียน"}]})
+    assert tag_counts(anon)["งบประมาณ"] == 1 and tag_counts(anon)["โรงเรียน"] == 1
+    actions.call(catalogue, "package_patch", {"id": "bkk-notes-only", "private": True})
+    assert "งบประมาณ" not in tag_counts(anon)
+    assert tag_counts(catalogue, include_private=True)["งบประมาณ"] == 1  # sysadmin sees the private one
+    actions.call(catalogue, "package_delete", {"id": "school-budget"})
+    assert "โรงเรียน" not in tag_counts(anon)
+    assert search(anon)["count"] == 3
