@@ -1,7 +1,7 @@
 """The CKAN Action API as plain functions: name -> function, and which are safe on GET."""
 import inspect
 
-from . import activity, datastore, groups, licenses, packages, resources, search, sitemeta, users
+from . import activity, datastore, datastore_loads, datastore_sql, groups, licenses, packages, resources, search, sitemeta, users
 from .errors import NotFound, ValidationError
 from .params import as_bool, as_int, get_or_bust
 
@@ -104,7 +104,7 @@ ACTIONS = {
     "user_list": users.user_list,
     "api_token_list": users.api_token_list,
     "datastore_search": datastore.datastore_search,
-    "datastore_search_sql": datastore.datastore_search_sql,
+    "datastore_search_sql": datastore_sql.datastore_search_sql,
     "datastore_info": datastore.datastore_info,
     "datastore_version_list": datastore.datastore_version_list,
     # write
@@ -131,9 +131,9 @@ ACTIONS = {
     "user_create": users.user_create,
     "api_token_create": users.api_token_create,
     "api_token_revoke": users.api_token_revoke,
-    "datastore_create": datastore.datastore_create,
-    "datastore_upsert": datastore.datastore_upsert,
-    "datastore_delete": datastore.datastore_delete,
+    "datastore_create": datastore_loads.datastore_create,
+    "datastore_upsert": datastore_loads.datastore_upsert,
+    "datastore_delete": datastore_loads.datastore_delete,
 }
 
 # Read actions answer GET (CKAN marks every get.py action side-effect-free).

@@ -4,7 +4,7 @@ import mimetypes
 
 from . import auth, storage
 from .db import transaction
-from .errors import NotAuthorized, NotFound, ValidationError
+from .errors import NotFound, ValidationError
 from .params import get_or_bust, new_id, now, text_or_none
 
 CORE = ("name", "description", "format", "url", "url_type", "hash", "mimetype", "size", "last_modified", "created")
@@ -122,8 +122,8 @@ def update(ctx, row, values, extras, upload=None, position=None, replace=True):
         new.update(url=name, url_type="upload", size=size, last_modified=ts, hash=sha)
         new["mimetype"] = mimetypes.guess_type(name)[0]
         new["format"] = values.get("format") or clean_format("", name)
-    elif new.get("url_type") != "upload" or new.get("url") != current["url"]:
-        sha = sha if new.get("url_type") == "upload" and new.get("url") == current["url"] else None
+    elif not (new.get("url_type") == "upload" and new.get("url") == current["url"]):
+        sha = None  # the resource no longer points at the stored file
     ctx.db.execute(
         "UPDATE resources SET name=?, description=?, format=?, url=?, url_type=?, hash=?, mimetype=?, size=?, sha256=?, "
         "created=?, last_modified=?, metadata_modified=?, extras=?, position=COALESCE(?, position), state='active' WHERE id=?",

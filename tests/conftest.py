@@ -12,7 +12,7 @@ import requests
 from catalog import db as catalog_db
 from catalog.context import Context
 from catalog.settings import Settings
-from catalog.users import create_token, create_user
+from catalog.users import create_user
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"

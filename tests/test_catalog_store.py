@@ -25,16 +25,21 @@ def test_connect_is_idempotent_and_uses_wal(settings):
     assert again.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def _add_migration(tmp_path, monkeypatch, version, name, sql):
+    """Point the store at a copy of the shipped migrations plus one more."""
+    newer = tmp_path / "migrations"
+    shutil.copytree(catalog_db.MIGRATIONS_DIR, newer)
+    (newer / f"{version:04d}_{name}.sql").write_text(sql, encoding="utf-8")
+    monkeypatch.setattr(catalog_db, "MIGRATIONS_DIR", newer)
+
+
 def test_an_existing_database_upgrades_in_place_keeping_its_data(tmp_path, monkeypatch, make_ctx, admin, db):
     ctx = make_ctx(admin)
     actions.call(ctx, "organization_create", {"name": "nso", "title": "สำนักงานสถิติแห่งชาติ"})
     actions.call(ctx, "package_create", {"name": "kept", "title": "ชุดข้อมูลเดิม", "owner_org": "nso"})
     before = catalog_db.schema_version(db)
-    newer = tmp_path / "migrations"
-    shutil.copytree(catalog_db.MIGRATIONS_DIR, newer)
-    (newer / f"{before + 1:04d}_add_column.sql").write_text(
-        "ALTER TABLE packages ADD COLUMN view_count INTEGER NOT NULL DEFAULT 0;\n", encoding="utf-8")
-    monkeypatch.setattr(catalog_db, "MIGRATIONS_DIR", newer)
+    _add_migration(tmp_path, monkeypatch, before + 1, "add_column",
+                   "ALTER TABLE packages ADD COLUMN view_count INTEGER NOT NULL DEFAULT 0;\n")
     upgraded = catalog_db.connect(ctx.settings.db_path)
     assert catalog_db.schema_version(upgraded) == before + 1
     row = upgraded.execute("SELECT title, view_count FROM packages WHERE name = 'kept'").fetchone()
@@ -44,11 +49,7 @@ def test_an_existing_database_upgrades_in_place_keeping_its_data(tmp_path, monke
 
 def test_a_failing_migration_rolls_back_whole(tmp_path, monkeypatch, settings, db):
     before = catalog_db.schema_version(db)
-    newer = tmp_path / "migrations"
-    shutil.copytree(catalog_db.MIGRATIONS_DIR, newer)
-    (newer / f"{before + 1:04d}_broken.sql").write_text(
-        "CREATE TABLE half_done (x INTEGER);\nTHIS IS NOT SQL;\n", encoding="utf-8")
-    monkeypatch.setattr(catalog_db, "MIGRATIONS_DIR", newer)
+    _add_migration(tmp_path, monkeypatch, before + 1, "broken", "CREATE TABLE half_done (x INTEGER);\nTHIS IS NOT SQL;\n")
     with pytest.raises(sqlite3.OperationalError):
         catalog_db.connect(settings.db_path)
     check = sqlite3.connect(settings.db_path)

@@ -1,6 +1,5 @@
 """Real Chromium (Debian's, via Playwright) on a real `khlang serve` with the demo catalogue."""
 import shutil
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, LiveServer, khlang_cli

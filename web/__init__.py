@@ -35,17 +35,19 @@ def create_app(test_config=None):
 
 
 def _secret_key(settings):
+    """The session-signing key, made once per storage folder and shared by every process."""
     import os
     import secrets
     from pathlib import Path
 
     path = Path(settings.storage_dir) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600) if not path.exists() else None
-        if fd is not None:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
     return path.read_text().strip()
 
 

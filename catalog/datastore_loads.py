@@ -1,0 +1,292 @@
+"""DataStore writes: each call builds a new Parquet version and flips the live pointer."""
+import json
+import re
+
+import pandas as pd
+
+from . import tables
+from .datastore import current_version, filters_sql, quote_ident, require_table, resolve, select_list, version_fields
+from .db import transaction
+from .errors import ValidationError
+from .params import as_bool, as_json_object, as_list, get_or_bust, new_id, now
+
+_FIELD_ID = re.compile(r'^[^_"\s][^"]*$')
+
+
+def _check_fields(fields):
+    errors = []
+    seen = set()
+    for f in fields:
+        if not isinstance(f, dict) or not isinstance(f.get("id"), str):
+            errors.append("Each field needs an id")
+            continue
+        fid = f["id"]
+        if not fid or not _FIELD_ID.match(fid) or fid != fid.strip():
+            errors.append(f'"{fid}" is not a valid field name')
+        if fid in seen:
+            errors.append(f'Duplicate field name "{fid}"')
+        seen.add(fid)
+        if f.get("type") and not tables.duck_type(f["type"]):
+            errors.append(f'"{f["type"]}" is not a valid field type')
+    if errors:
+        raise ValidationError({"fields": errors})
+
+
+def _guess_type(values):
+    kinds = set()
+    for v in values:
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            kinds.add("bool")
+        elif isinstance(v, int):
+            kinds.add("int")
+        elif isinstance(v, float):
+            kinds.add("numeric")
+        elif isinstance(v, (dict, list)):
+            kinds.add("json")
+        elif isinstance(v, str) and re.fullmatch(r"\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?)?", v):
+            kinds.add("timestamp")
+        else:
+            kinds.add("text")
+        if len(kinds) > 1:
+            break
+    if kinds <= {"int"} and kinds:
+        return "int"
+    if kinds <= {"int", "numeric"} and kinds:
+        return "numeric"
+    if len(kinds) == 1:
+        return kinds.pop()
+    return "text"
+
+
+def _incoming(cur, fields, records):
+    """Register records as a typed DuckDB view `incoming` (with `_rn`); 409 on the first bad cell."""
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValidationError({"records": ["Records must be a list of objects"]})
+    known = {f["id"] for f in fields}
+    for i, rec in enumerate(records):
+        extra = [k for k in rec if k not in known and k != "_id"]
+        if extra:
+            raise ValidationError({"records": [f"row {i + 1} has fields not in the table: {extra}"]})
+    cols = {"_rn": list(range(1, len(records) + 1)), "_given_id": [r.get("_id") for r in records]}
+    for n, f in enumerate(fields):
+        # Which records name the field at all: an update changes only the fields a record gives.
+        cols[f"_has{n}"] = [f["id"] in r for r in records]
+    for f in fields:
+        kind = f["type"]
+        vals = []
+        for r in records:
+            v = r.get(f["id"])
+            if v is None or kind.startswith("_"):
+                vals.append(v)
+            elif kind == "json":
+                vals.append(json.dumps(v, ensure_ascii=False))
+            elif isinstance(v, (dict, list)):
+                vals.append(json.dumps(v, ensure_ascii=False))
+            else:
+                vals.append(str(v))
+        cols[f["id"]] = vals
+    df = pd.DataFrame({k: pd.Series(v, dtype="object") for k, v in cols.items()})
+    cur.register("raw_incoming", df)
+    casts = []
+    for f in fields:
+        q = quote_ident(f["id"])
+        dtype = tables.duck_type(f["type"])
+        if f["type"].startswith("_"):
+            casts.append(f"TRY_CAST({q} AS {dtype}) AS {q}")
+            continue
+        bad = cur.execute(f"SELECT _rn, {q} FROM raw_incoming WHERE {q} IS NOT NULL AND TRY_CAST({q} AS {dtype}) IS NULL "
+                          "ORDER BY _rn LIMIT 1").fetchone()
+        if bad:
+            raise ValidationError({"records": [f'row {bad[0]}: invalid {f["type"]} value {bad[1]!r} for field "{f["id"]}"']})
+        casts.append(f"TRY_CAST({q} AS {dtype}) AS {q}")
+    has = ", ".join(f"CAST(_has{n} AS BOOLEAN) AS _has{n}" for n in range(len(fields)))
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT _rn, TRY_CAST(_given_id AS BIGINT) AS _given_id, "
+                f"{has}{', ' if has else ''}{', '.join(casts)} FROM raw_incoming")
+
+
+def _save_version(ctx, cur, res_row, select_sql, params, fields, primary_key, note, source_sha256=None, report=None):
+    """Write the new Parquet version, then flip the live pointer in one catalogue transaction."""
+    sha, rows = tables.write_version(ctx.settings, cur, select_sql, params)
+    vid = new_id()
+    with transaction(ctx.db):
+        n = ctx.db.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM resource_versions WHERE resource_id = ?",
+                           (res_row["id"],)).fetchone()[0]
+        ctx.db.execute(
+            "INSERT INTO resource_versions (id, resource_id, version, parquet_sha256, source_sha256, row_count, fields, "
+            "primary_key, report, note, loaded_at, loaded_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (vid, res_row["id"], n, sha, source_sha256, rows, json.dumps(fields, ensure_ascii=False),
+             json.dumps(primary_key), json.dumps(report, ensure_ascii=False) if report is not None else None, note,
+             now(), ctx.user_id))
+        ctx.db.execute("INSERT INTO datastore_tables (resource_id, current_version_id) VALUES (?, ?) "
+                       "ON CONFLICT (resource_id) DO UPDATE SET current_version_id = excluded.current_version_id",
+                       (res_row["id"], vid))
+        ctx.db.execute("UPDATE resources SET datastore_active = 1, last_modified = ?, metadata_modified = ? WHERE id = ?",
+                       (now(), now(), res_row["id"]))
+    return {"version": n, "rows": rows, "parquet_sha256": sha}
+
+
+def _pk_list(value):
+    if value in (None, "", []):
+        return []
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    if isinstance(value, list):
+        return [str(p) for p in value]
+    raise ValidationError({"primary_key": ["Must be a string or a list"]})
+
+
+def datastore_create(ctx, data):
+    """Create (or add records and fields to) a resource's DataStore table; a new version each call."""
+    from .resources import resource_create
+
+    if bool(data.get("resource_id")) == bool(data.get("resource")):
+        raise ValidationError({"resource_id": ["Either resource_id or resource, not both or neither"]})
+    if data.get("resource"):
+        resource = as_json_object(data, "resource")
+        res = resource_create(ctx, {**resource, "url_type": "datastore"})
+        rid = res["id"]
+    else:
+        rid = data["resource_id"]
+    res_row, _ = resolve(ctx, rid, write=True)
+    if res_row["url_type"] not in ("datastore", None, "") and not as_bool(data, "force", False):
+        raise ValidationError({"read-only": ['Cannot edit read-only resource. Either pass "force=True" or change url_type to "datastore"']})
+    fields = data.get("fields") or []
+    if isinstance(fields, str):
+        fields = json.loads(fields)
+    records = data.get("records") or []
+    if isinstance(records, str):
+        records = json.loads(records)
+    _check_fields(fields)
+    old = current_version(ctx.db, res_row["id"])
+    old_fields = version_fields(old) if old else []
+    merged = [dict(f) for f in old_fields]
+    known = {f["id"] for f in merged}
+    for f in fields:
+        if f["id"] in known:
+            continue
+        merged.append({"id": f["id"], "type": (f.get("type") or _guess_type(r.get(f["id"]) for r in records)).lower(),
+                       **({"info": f["info"]} if f.get("info") else {})})
+        known.add(f["id"])
+    for rec in records if isinstance(records, list) else []:
+        for key in rec if isinstance(rec, dict) else []:
+            if key not in known and key != "_id":
+                merged.append({"id": key, "type": _guess_type(r.get(key) for r in records)})
+                known.add(key)
+    _check_fields(merged)
+    for f in merged:
+        f["type"] = tables.ckan_type(tables.duck_type(f["type"]))
+    pk = _pk_list(data.get("primary_key")) or (json.loads(old["primary_key"]) if old else [])
+    missing = [k for k in pk if k not in known]
+    if missing:
+        raise ValidationError({"primary_key": [f"field {missing[0]!r} does not exist"]})
+    cur = tables.writer(ctx.settings)
+    _incoming(cur, merged, records)
+    parts = []
+    if old:
+        old_cols = {f["id"] for f in old_fields}
+        cols = ", ".join(quote_ident(f["id"]) if f["id"] in old_cols else f"CAST(NULL AS {tables.duck_type(f['type'])}) AS {quote_ident(f['id'])}"
+                         for f in merged)
+        parts.append(f"SELECT _id, {cols} FROM {tables.scan(ctx.settings, old['parquet_sha256'])}")
+        base = old["row_count"] and f"(SELECT COALESCE(MAX(_id), 0) FROM {tables.scan(ctx.settings, old['parquet_sha256'])})" or "0"
+    else:
+        base = "0"
+    parts.append(f"SELECT {base} + _rn AS _id, {select_list(merged)} FROM incoming")
+    sql = " UNION ALL ".join(parts)
+    _check_unique(cur, sql, pk)
+    _save_version(ctx, cur, res_row, f"SELECT * FROM ({sql})", (), merged, pk, note="datastore_create")
+    _set_aliases(ctx, res_row["id"], as_list(data, "aliases", []) or [])
+    out = {k: v for k, v in data.items() if k not in ("records", "resource")}
+    out.update(resource_id=res_row["id"], fields=merged, primary_key=pk)
+    return out
+
+
+def _check_unique(cur, sql, pk):
+    if not pk:
+        return
+    keys = ", ".join(quote_ident(k) for k in pk)
+    dup = cur.execute(f"SELECT {keys}, count(*) FROM ({sql}) GROUP BY {keys} HAVING count(*) > 1 LIMIT 1").fetchone()
+    if dup:
+        raise ValidationError({"records": [f"duplicate key value violates unique constraint: ({', '.join(map(str, dup[:-1]))})"]})
+
+
+def _set_aliases(ctx, rid, aliases):
+    if not aliases:
+        return
+    with transaction(ctx.db):
+        for alias in aliases:
+            clash = ctx.db.execute("SELECT resource_id FROM datastore_aliases WHERE alias = ?", (alias,)).fetchone()
+            if clash and clash[0] != rid:
+                raise ValidationError({"aliases": [f'alias "{alias}" is already in use']})
+            ctx.db.execute("INSERT OR IGNORE INTO datastore_aliases (alias, resource_id) VALUES (?, ?)", (alias, rid))
+
+
+def datastore_upsert(ctx, data):
+    """Insert, update or upsert records by primary key (or `_id`); writes a new version."""
+    res_row, _ = resolve(ctx, get_or_bust(data, "resource_id"), write=True)
+    old = require_table(ctx, res_row["id"])
+    method = data.get("method") or "upsert"
+    if method not in ("upsert", "insert", "update"):
+        raise ValidationError({"method": ['"method" must be one of upsert, insert, update']})
+    records = data.get("records")
+    if isinstance(records, str):
+        records = json.loads(records)
+    fields = version_fields(old)
+    pk = json.loads(old["primary_key"])
+    cur = tables.writer(ctx.settings)
+    _incoming(cur, fields, records or [])
+    src = tables.scan(ctx.settings, old["parquet_sha256"])
+    cols = select_list(fields)
+    if method == "insert":
+        sql = (f"SELECT _id, {cols} FROM {src} UNION ALL SELECT (SELECT COALESCE(MAX(_id), 0) FROM {src}) + _rn, "
+               f"{cols} FROM incoming")
+    else:
+        keys = pk or ["_id"]
+        key_src = ["_given_id" if k == "_id" else quote_ident(k) for k in keys]
+        missing = cur.execute(f"SELECT min(_rn) FROM incoming WHERE {' OR '.join(f'{k} IS NULL' for k in key_src)}").fetchone()[0]
+        if missing:
+            raise ValidationError({"key": [f'fields "{", ".join(keys)}" are missing but needed as key (row {missing})']})
+        join = " AND ".join(f"o.{quote_ident(k)} = i.{ks}" for k, ks in zip(keys, key_src))
+        if method == "update":
+            unknown = cur.execute(f"SELECT i._rn FROM incoming i WHERE NOT EXISTS (SELECT 1 FROM {src} o WHERE {join}) "
+                                  "ORDER BY i._rn LIMIT 1").fetchone()
+            if unknown:
+                raise ValidationError({"key": [f"key in row {unknown[0]} not found"]})
+        # Changed rows keep their _id and take the incoming values for the columns the records gave.
+        set_cols = ", ".join(f"CASE WHEN i._has{n} THEN i.{quote_ident(f['id'])} ELSE o.{quote_ident(f['id'])} END"
+                             for n, f in enumerate(fields))
+        o_cols = ", ".join(f"o.{quote_ident(f['id'])}" for f in fields)
+        i_cols = ", ".join(f"i.{quote_ident(f['id'])}" for f in fields)
+        sql = (f"SELECT o._id, {o_cols} FROM {src} o "
+               f"WHERE NOT EXISTS (SELECT 1 FROM incoming i WHERE {join}) "
+               f"UNION ALL SELECT o._id, {set_cols} FROM {src} o JOIN incoming i ON {join}")
+        if method == "upsert":
+            sql += (f" UNION ALL SELECT (SELECT COALESCE(MAX(_id), 0) FROM {src}) + row_number() OVER (ORDER BY i._rn), "
+                    f"{i_cols} FROM incoming i "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {src} o WHERE {join})")
+    _check_unique(cur, sql, pk)
+    if as_bool(data, "dry_run", False):
+        return {"resource_id": res_row["id"], "method": method, "dry_run": True}
+    info = _save_version(ctx, cur, res_row, f"SELECT * FROM ({sql})", (), fields, pk, note=f"datastore_upsert {method}")
+    return {"resource_id": res_row["id"], "method": method, "version": info["version"]}
+
+
+def datastore_delete(ctx, data):
+    """Delete rows matching `filters` (a new version), or without filters stop serving the table."""
+    res_row, _ = resolve(ctx, get_or_bust(data, "resource_id") if "resource_id" in data else get_or_bust(data, "id"), write=True)
+    old = require_table(ctx, res_row["id"])
+    if "filters" not in data:
+        with transaction(ctx.db):
+            ctx.db.execute("DELETE FROM datastore_tables WHERE resource_id = ?", (res_row["id"],))
+            ctx.db.execute("DELETE FROM datastore_aliases WHERE resource_id = ?", (res_row["id"],))
+            ctx.db.execute("UPDATE resources SET datastore_active = 0, metadata_modified = ? WHERE id = ?", (now(), res_row["id"]))
+        return {"resource_id": res_row["id"]}
+    filters = as_json_object(data, "filters", {}) or {}
+    fields = version_fields(old)
+    where, args = filters_sql(fields, filters)
+    src = tables.scan(ctx.settings, old["parquet_sha256"])
+    sql = f"SELECT _id, {select_list(fields)} FROM {src} WHERE NOT ({where})"
+    _save_version(ctx, tables.writer(ctx.settings), res_row, sql, args, fields, json.loads(old["primary_key"]),
+                  note="datastore_delete")
+    return {"resource_id": res_row["id"], "filters": filters}
