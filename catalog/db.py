@@ -101,3 +101,9 @@ def transaction(conn):
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def abandon(conn):
+    """Roll back a transaction a failed request left open, so the pooled connection is clean."""
+    if conn.in_transaction:
+        conn.rollback()

@@ -96,5 +96,5 @@ def _page_globals():
 
 def _end_request(exc):
     ctx = g.pop("ctx", None)
-    if ctx is not None and ctx.db.in_transaction:
-        ctx.db.execute("ROLLBACK")
+    if ctx is not None:
+        catalog_db.abandon(ctx.db)

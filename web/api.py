@@ -4,6 +4,7 @@ import json
 from flask import Blueprint, Response, current_app, request
 
 from catalog import actions
+from catalog import db as catalog_db
 from catalog.errors import ActionError, BadRequest
 
 from . import get_context
@@ -95,8 +96,7 @@ def action(name, ver=3):
         return _json(error_body(help_url, exc.error_dict()), exc.status)
     except Exception:  # noqa: BLE001 - CKAN answers any other failure with its 500 envelope
         current_app.logger.exception("action %s failed", name)
-        if ctx.db.in_transaction:
-            ctx.db.execute("ROLLBACK")
+        catalog_db.abandon(ctx.db)
         return _json(error_body(help_url, {"__type": "Internal Server Error", "message": "Internal Server Error"}), 500)
     body = {"help": help_url, "success": True, "result": result}
     if callback:
