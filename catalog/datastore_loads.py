@@ -137,6 +137,24 @@ def _pk_list(value):
     raise ValidationError({"primary_key": ["Must be a string or a list"]})
 
 
+def _json_list(data, key):
+    """A list given as JSON or as a JSON string (form posts); a 409 on anything else."""
+    value = data.get(key) or []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValidationError({key: ["Not valid JSON"]}) from None
+    if not isinstance(value, list):
+        raise ValidationError({key: ["Must be a list"]})
+    return value
+
+
+def _next_id_base(src):
+    """SQL for the highest `_id` of a version (0 when empty); new rows number on from it."""
+    return f"(SELECT COALESCE(MAX(_id), 0) FROM {src})"
+
+
 def datastore_create(ctx, data):
     """Create (or add records and fields to) a resource's DataStore table; a new version each call."""
     from .resources import resource_create
@@ -152,12 +170,8 @@ def datastore_create(ctx, data):
     res_row, _ = resolve(ctx, rid, write=True)
     if res_row["url_type"] not in ("datastore", None, "") and not as_bool(data, "force", False):
         raise ValidationError({"read-only": ['Cannot edit read-only resource. Either pass "force=True" or change url_type to "datastore"']})
-    fields = data.get("fields") or []
-    if isinstance(fields, str):
-        fields = json.loads(fields)
-    records = data.get("records") or []
-    if isinstance(records, str):
-        records = json.loads(records)
+    fields = _json_list(data, "fields")
+    records = _json_list(data, "records")
     _check_fields(fields)
     old = current_version(ctx.db, res_row["id"])
     old_fields = version_fields(old) if old else []
@@ -169,7 +183,7 @@ def datastore_create(ctx, data):
         merged.append({"id": f["id"], "type": (f.get("type") or _guess_type(r.get(f["id"]) for r in records)).lower(),
                        **({"info": f["info"]} if f.get("info") else {})})
         known.add(f["id"])
-    for rec in records if isinstance(records, list) else []:
+    for rec in records:
         for key in rec if isinstance(rec, dict) else []:
             if key not in known and key != "_id":
                 merged.append({"id": key, "type": _guess_type(r.get(key) for r in records)})
@@ -183,15 +197,14 @@ def datastore_create(ctx, data):
         raise ValidationError({"primary_key": [f"field {missing[0]!r} does not exist"]})
     cur = tables.writer(ctx.settings)
     _incoming(cur, merged, records)
-    parts = []
+    parts, base = [], "0"
     if old:
+        src = tables.scan(ctx.settings, old["parquet_sha256"])
         old_cols = {f["id"] for f in old_fields}
         cols = ", ".join(quote_ident(f["id"]) if f["id"] in old_cols else f"CAST(NULL AS {tables.duck_type(f['type'])}) AS {quote_ident(f['id'])}"
                          for f in merged)
-        parts.append(f"SELECT _id, {cols} FROM {tables.scan(ctx.settings, old['parquet_sha256'])}")
-        base = old["row_count"] and f"(SELECT COALESCE(MAX(_id), 0) FROM {tables.scan(ctx.settings, old['parquet_sha256'])})" or "0"
-    else:
-        base = "0"
+        parts.append(f"SELECT _id, {cols} FROM {src}")
+        base = _next_id_base(src)
     parts.append(f"SELECT {base} + _rn AS _id, {select_list(merged)} FROM incoming")
     sql = " UNION ALL ".join(parts)
     _check_unique(cur, sql, pk)
@@ -229,18 +242,15 @@ def datastore_upsert(ctx, data):
     method = data.get("method") or "upsert"
     if method not in ("upsert", "insert", "update"):
         raise ValidationError({"method": ['"method" must be one of upsert, insert, update']})
-    records = data.get("records")
-    if isinstance(records, str):
-        records = json.loads(records)
+    records = _json_list(data, "records")
     fields = version_fields(old)
     pk = json.loads(old["primary_key"])
     cur = tables.writer(ctx.settings)
-    _incoming(cur, fields, records or [])
+    _incoming(cur, fields, records)
     src = tables.scan(ctx.settings, old["parquet_sha256"])
     cols = select_list(fields)
     if method == "insert":
-        sql = (f"SELECT _id, {cols} FROM {src} UNION ALL SELECT (SELECT COALESCE(MAX(_id), 0) FROM {src}) + _rn, "
-               f"{cols} FROM incoming")
+        sql = f"SELECT _id, {cols} FROM {src} UNION ALL SELECT {_next_id_base(src)} + _rn, {cols} FROM incoming"
     else:
         keys = pk or ["_id"]
         key_src = ["_given_id" if k == "_id" else quote_ident(k) for k in keys]
@@ -262,7 +272,7 @@ def datastore_upsert(ctx, data):
                f"WHERE NOT EXISTS (SELECT 1 FROM incoming i WHERE {join}) "
                f"UNION ALL SELECT o._id, {set_cols} FROM {src} o JOIN incoming i ON {join}")
         if method == "upsert":
-            sql += (f" UNION ALL SELECT (SELECT COALESCE(MAX(_id), 0) FROM {src}) + row_number() OVER (ORDER BY i._rn), "
+            sql += (f" UNION ALL SELECT {_next_id_base(src)} + row_number() OVER (ORDER BY i._rn), "
                     f"{i_cols} FROM incoming i "
                     f"WHERE NOT EXISTS (SELECT 1 FROM {src} o WHERE {join})")
     _check_unique(cur, sql, pk)

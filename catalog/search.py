@@ -3,7 +3,7 @@ import threading
 from collections import OrderedDict
 
 from . import auth, licenses
-from .errors import SearchError, SearchQueryError
+from .errors import SearchError, SearchQueryError, ValidationError
 from .params import as_bool, as_int, as_list
 from .querysyntax import parse
 from .searchquery import (WEIGHTS, all_terms, compile_node, fts_phrase, plain_terms, score_expr, text_condition,
@@ -91,8 +91,6 @@ def package_search(ctx, data):
         sort = DEFAULT_SORT
     facet_fields = as_list(data, "facet.field", []) if data.get("facet.field") is not None else []
     if isinstance(data.get("facet.field"), str) and not data["facet.field"].strip().startswith("["):
-        from .errors import ValidationError
-
         raise ValidationError({"facet.field": ["Not a valid JSON list"]})
     facet_limit = as_int(data, "facet.limit", FACET_LIMIT_DEFAULT, minimum=None)
     facet_mincount = as_int(data, "facet.mincount", 1)
@@ -127,22 +125,22 @@ def package_search(ctx, data):
         where += f" AND {cond}"
         args += cargs
         terms = all_terms(q_node)
-    for fq in [data.get("fq")] + list(as_list(data, "fq_list", []) or []):
-        if fq:
-            cond, cargs = compile_node(parse(str(fq)))
-            where += f" AND {cond}"
-            args += cargs
+    filter_queries = [fq for fq in [data.get("fq")] + list(as_list(data, "fq_list", []) or []) if fq]
+    for fq in filter_queries:
+        cond, cargs = compile_node(parse(str(fq)))
+        where += f" AND {cond}"
+        args += cargs
     facet_spec = (tuple(facet_fields), facet_limit, facet_mincount) if want_facets and facet_fields else None
     key = (recall_join, tuple(recall_args), where, tuple(args), tuple(terms), rows, start, sort, facet_spec)
     generation = ctx.db.execute("SELECT generation FROM search_generation WHERE id = 1").fetchone()[0]
     hit = _cache_get(ctx, generation, key)
     if hit is None:
-        fast = (plain and not facet_spec and not data.get("fq") and not data.get("fq_list") and recall_args
+        fast = (plain and not facet_spec and not filter_queries and recall_args
                 and _sort_clause(sort) == _sort_clause(DEFAULT_SORT) and len(tri_terms) == len(plain))
         if fast:
             hit = _run_ranked_stream(ctx, plain, recall_args[0], vis, rows, start)
         if not fast or hit is None:
-            unfiltered = not q and not data.get("fq") and not data.get("fq_list")
+            unfiltered = not q and not filter_queries
             hit = _run(ctx, (recall_join, recall_args), (where, args), terms, recall_args[0] if recall_args else None,
                        sort, rows, start, facet_spec, unfiltered)
         _cache_put(ctx, generation, key, hit)

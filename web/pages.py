@@ -77,7 +77,7 @@ def organization_read(name):
 @bp.route("/datastore/dump/<resource_id>")
 def datastore_dump(resource_id):
     ctx = get_context()
-    params = {k: v for k, v in request.args.items()}
+    params = request.args.to_dict()
     try:
         filename, media, chunks = datastore.dump(ctx, resource_id, params)
     except NotFound:
