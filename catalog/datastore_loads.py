@@ -106,7 +106,7 @@ def _incoming(cur, fields, records):
                 f"{has}{', ' if has else ''}{', '.join(casts)} FROM raw_incoming")
 
 
-def _save_version(ctx, cur, res_row, select_sql, params, fields, primary_key, note, source_sha256=None, report=None):
+def save_version(ctx, cur, res_row, select_sql, params, fields, primary_key, note, source_sha256=None, report=None):
     """Write the new Parquet version, then flip the live pointer in one catalogue transaction."""
     sha, rows = tables.write_version(ctx.settings, cur, select_sql, params)
     vid = new_id()
@@ -208,7 +208,7 @@ def datastore_create(ctx, data):
     parts.append(f"SELECT {base} + _rn AS _id, {select_list(merged)} FROM incoming")
     sql = " UNION ALL ".join(parts)
     _check_unique(cur, sql, pk)
-    _save_version(ctx, cur, res_row, f"SELECT * FROM ({sql})", (), merged, pk, note="datastore_create")
+    save_version(ctx, cur, res_row, f"SELECT * FROM ({sql})", (), merged, pk, note="datastore_create")
     _set_aliases(ctx, res_row["id"], as_list(data, "aliases", []) or [])
     out = {k: v for k, v in data.items() if k not in ("records", "resource")}
     out.update(resource_id=res_row["id"], fields=merged, primary_key=pk)
@@ -278,7 +278,7 @@ def datastore_upsert(ctx, data):
     _check_unique(cur, sql, pk)
     if as_bool(data, "dry_run", False):
         return {"resource_id": res_row["id"], "method": method, "dry_run": True}
-    info = _save_version(ctx, cur, res_row, f"SELECT * FROM ({sql})", (), fields, pk, note=f"datastore_upsert {method}")
+    info = save_version(ctx, cur, res_row, f"SELECT * FROM ({sql})", (), fields, pk, note=f"datastore_upsert {method}")
     return {"resource_id": res_row["id"], "method": method, "version": info["version"]}
 
 
@@ -297,6 +297,6 @@ def datastore_delete(ctx, data):
     where, args = filters_sql(fields, filters)
     src = tables.scan(ctx.settings, old["parquet_sha256"])
     sql = f"SELECT _id, {select_list(fields)} FROM {src} WHERE NOT ({where})"
-    _save_version(ctx, tables.writer(ctx.settings), res_row, sql, args, fields, json.loads(old["primary_key"]),
+    save_version(ctx, tables.writer(ctx.settings), res_row, sql, args, fields, json.loads(old["primary_key"]),
                   note="datastore_delete")
     return {"resource_id": res_row["id"], "filters": filters}

@@ -1,0 +1,178 @@
+"""Opening a source file: hashes, encoding (UTF-8, UTF-8 with BOM, TIS-620/cp874), compression, header.
+
+A source is read once in Python at C speed (hashing, decoding check, blank-line scan) and handed to
+DuckDB as a UTF-8 file; anything that cannot be read raises CannotRead, which the CLI maps to exit 2.
+"""
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHUNK = 1 << 20
+csv.field_size_limit(1 << 30)
+
+
+class CannotRead(Exception):
+    """The file cannot be read at all (missing, undecodable, not the format it claims)."""
+
+
+@dataclass
+class SourceFile:
+    """A source file ready for DuckDB: where its UTF-8 bytes are and what we learned reading it."""
+
+    place: str
+    path: str
+    sha256: str
+    md5: str
+    bytes: int
+    encoding: str
+    delimiter: str = ","
+    labels: list = field(default_factory=list)
+    blank_rows: list = field(default_factory=list)
+    temp_files: list = field(default_factory=list)
+    repairs: list = field(default_factory=list)
+
+    def cleanup(self):
+        """Remove temporary copies made while reading."""
+        for path in self.temp_files:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+
+def _open_bytes(path):
+    raw = open(path, "rb")
+    magic = raw.read(2)
+    raw.seek(0)
+    if magic == b"\x1f\x8b":
+        return gzip.open(raw)
+    return raw
+
+
+def _scan(path):
+    """One pass: hashes, size, UTF-8 validity and whether any blank line occurs."""
+    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    blank = False
+    tail = b""
+    try:
+        with _open_bytes(path) as f:
+            for chunk in iter(lambda: f.read(CHUNK), b""):
+                sha.update(chunk)
+                md5.update(chunk)
+                if size == 0 and chunk[:1] in (b"\n", b"\r"):
+                    blank = True
+                size += len(chunk)
+                if utf8:
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError:
+                        utf8 = False
+                window = tail + chunk
+                if not blank and (b"\n\n" in window or b"\n\r\n" in window):
+                    blank = True
+                tail = chunk[-2:]
+            if utf8:
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    utf8 = False
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise CannotRead(f"cannot read {path}: {exc}") from None
+    return sha.hexdigest(), md5.hexdigest(), size, utf8, blank
+
+
+def _transcode(path, encoding, workdir):
+    """Copy a non-UTF-8 (or compressed) file as plain UTF-8 for DuckDB."""
+    fd, out = tempfile.mkstemp(dir=workdir, prefix="src-", suffix=".csv")
+    try:
+        with os.fdopen(fd, "wb") as dst, _open_bytes(path) as src:
+            if encoding == "utf-8":
+                shutil.copyfileobj(src, dst, CHUNK)
+            else:
+                reader = codecs.getreader(encoding)(src, errors="strict")
+                writer = codecs.getwriter("utf-8")(dst)
+                for chunk in iter(lambda: reader.read(CHUNK), ""):
+                    writer.write(chunk)
+    except UnicodeDecodeError as exc:
+        os.unlink(out)
+        raise CannotRead(f"{path} is neither UTF-8 nor TIS-620 (cp874): byte {exc.start} cannot be decoded") from None
+    return out
+
+
+def _sniff_delimiter(sample, suffix):
+    if suffix in (".tsv", ".tab"):
+        return "\t"
+    first = sample.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def open_csv(path, workdir, place=None):
+    """Scan a CSV/TSV (optionally gzipped), transcode if needed, read its header and blank rows."""
+    p = Path(path)
+    if not p.is_file():
+        raise CannotRead(f"no such file: {path}")
+    sha, md5, size, utf8, blank = _scan(p)
+    encoding = "utf-8" if utf8 else "cp874"
+    gz = p.read_bytes()[:2] == b"\x1f\x8b" if size else False
+    src = SourceFile(place=place or str(path), path=str(p), sha256=sha, md5=md5, bytes=size, encoding=encoding)
+    if size == 0:
+        return src
+    if not utf8 or gz:
+        src.path = _transcode(p, encoding, workdir)
+        src.temp_files.append(src.path)
+    with open(src.path, encoding="utf-8", newline="") as f:
+        sample = f.read(65536)
+    if sample.startswith("\ufeff"):
+        src.encoding = "utf-8-sig" if utf8 else encoding
+        sample = sample[1:]
+    src.delimiter = _sniff_delimiter(sample, "".join(p.suffixes[-2:-1] if p.suffix == ".gz" else [p.suffix]).lower())
+    with open(src.path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=src.delimiter)
+        src.labels = next(reader, [])
+        if blank:
+            # Rare: blank lines shift DuckDB's record count against frictionless's row numbers.
+            src.blank_rows = [n for n, row in enumerate(reader, start=2) if not row]
+    return src
+
+
+def write_rows_csv(rows, workdir, labels):
+    """Write Python rows (lists) as a UTF-8 CSV for DuckDB; returns its path."""
+    fd, out = tempfile.mkstemp(dir=workdir, prefix="rows-", suffix=".csv")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(labels)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+    return out
+
+
+def read_text(path):
+    """A small text file (JSON) decoded as UTF-8 or cp874."""
+    try:
+        with _open_bytes(path) as f:
+            data = f.read()
+    except OSError as exc:
+        raise CannotRead(f"cannot read {path}: {exc}") from None
+    for enc in ("utf-8-sig", "cp874"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise CannotRead(f"{path} is neither UTF-8 nor TIS-620 (cp874)")
+
+
+def text_stream(path):
+    """A text stream over a UTF-8 or cp874 file (gzip allowed)."""
+    _, _, _, utf8, _ = _scan(path)
+    return io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig" if utf8 else "cp874", newline="")
