@@ -1,7 +1,8 @@
 """The CKAN Action API as plain functions: name -> function, and which are safe on GET."""
 import inspect
 
-from . import activity, datastore, datastore_loads, datastore_sql, groups, licenses, packages, resources, search, sitemeta, users
+from . import (activity, datastore, datastore_loads, datastore_sql, groups, jobs, licenses, packages, resources, search,
+               sitemeta, users)
 from .errors import NotFound, ValidationError
 from .params import as_bool, as_int, get_or_bust
 
@@ -107,6 +108,8 @@ ACTIONS = {
     "datastore_search_sql": datastore_sql.datastore_search_sql,
     "datastore_info": datastore.datastore_info,
     "datastore_version_list": datastore.datastore_version_list,
+    "xloader_status": jobs.xloader_status,
+    "xloader_submit": jobs.xloader_submit,
     # write
     "package_create": packages.package_create,
     "package_update": packages.package_update,
@@ -142,7 +145,7 @@ SIDE_EFFECT_FREE = {
     "package_autocomplete", "activity_show", "organization_list", "organization_show", "organization_list_for_user",
     "group_list", "group_show", "group_package_show", "tag_list", "license_list", "resource_show",
     "resource_view_list", "status_show", "site_read", "help_show", "user_show", "user_list", "api_token_list",
-    "datastore_search", "datastore_search_sql", "datastore_info", "datastore_version_list",
+    "datastore_search", "datastore_search_sql", "datastore_info", "datastore_version_list", "xloader_status",
 }
 
 

@@ -109,21 +109,26 @@ def _incoming(cur, fields, records):
 def save_version(ctx, cur, res_row, select_sql, params, fields, primary_key, note, source_sha256=None, report=None):
     """Write the new Parquet version, then flip the live pointer in one catalogue transaction."""
     sha, rows = tables.write_version(ctx.settings, cur, select_sql, params)
-    vid = new_id()
     with transaction(ctx.db):
-        n = ctx.db.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM resource_versions WHERE resource_id = ?",
-                           (res_row["id"],)).fetchone()[0]
-        ctx.db.execute(
-            "INSERT INTO resource_versions (id, resource_id, version, parquet_sha256, source_sha256, row_count, fields, "
-            "primary_key, report, note, loaded_at, loaded_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (vid, res_row["id"], n, sha, source_sha256, rows, json.dumps(fields, ensure_ascii=False),
-             json.dumps(primary_key), json.dumps(report, ensure_ascii=False) if report is not None else None, note,
-             now(), ctx.user_id))
-        ctx.db.execute("INSERT INTO datastore_tables (resource_id, current_version_id) VALUES (?, ?) "
-                       "ON CONFLICT (resource_id) DO UPDATE SET current_version_id = excluded.current_version_id",
-                       (res_row["id"], vid))
-        ctx.db.execute("UPDATE resources SET datastore_active = 1, last_modified = ?, metadata_modified = ? WHERE id = ?",
-                       (now(), now(), res_row["id"]))
+        return record_version(ctx, res_row["id"], sha, rows, fields, primary_key, note, source_sha256, report)
+
+
+def record_version(ctx, resource_id, sha, rows, fields, primary_key, note, source_sha256=None, report=None):
+    """Record a written Parquet file as the resource's next version and make it live (caller's transaction)."""
+    vid = new_id()
+    n = ctx.db.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM resource_versions WHERE resource_id = ?",
+                       (resource_id,)).fetchone()[0]
+    ctx.db.execute(
+        "INSERT INTO resource_versions (id, resource_id, version, parquet_sha256, source_sha256, row_count, fields, "
+        "primary_key, report, note, loaded_at, loaded_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (vid, resource_id, n, sha, source_sha256, rows, json.dumps(fields, ensure_ascii=False),
+         json.dumps(primary_key), json.dumps(report, ensure_ascii=False) if report is not None else None, note,
+         now(), ctx.user_id))
+    ctx.db.execute("INSERT INTO datastore_tables (resource_id, current_version_id) VALUES (?, ?) "
+                   "ON CONFLICT (resource_id) DO UPDATE SET current_version_id = excluded.current_version_id",
+                   (resource_id, vid))
+    ctx.db.execute("UPDATE resources SET datastore_active = 1, last_modified = ?, metadata_modified = ? WHERE id = ?",
+                   (now(), now(), resource_id))
     return {"version": n, "rows": rows, "parquet_sha256": sha}
 
 

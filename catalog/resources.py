@@ -176,7 +176,7 @@ def resource_create(ctx, data):
         raise NotFound("Package was not found.")
     auth.require_edit_package(ctx, pkg)
     errors = {}
-    cleaned = clean({k: v for k, v in data.items() if k != "package_id"}, 0, errors)
+    cleaned = clean({k: v for k, v in data.items() if k not in ("package_id", "khlang_autoload")}, 0, errors)
     if errors:
         raise ValidationError(errors[0])
     values, extras = cleaned
@@ -189,8 +189,19 @@ def resource_create(ctx, data):
             "SELECT COALESCE(MAX(position) + 1, 0) FROM resources WHERE package_id = ? AND state = 'active'", (pkg["id"],)
         ).fetchone()[0]
         rid = insert(ctx, pkg["id"], pos, values, extras, rid=rid, upload=upload)
+        _maybe_queue(ctx, rid, upload, data)
         touch_package(ctx, pkg["id"], "changed package")
     return resource_dict(get_resource(ctx.db, rid), ctx.site_url)
+
+
+def _maybe_queue(ctx, rid, upload, data):
+    from . import jobs
+
+    if upload is None:
+        return
+    row = get_resource(ctx.db, rid)
+    if row["sha256"] and jobs.wants_load({"format": row["format"]}, data):
+        jobs.queue_load(ctx, rid, row["sha256"])
 
 
 def _upload_of(data):
@@ -210,7 +221,7 @@ def _change(ctx, data, replace):
     pkg = _package_for(ctx, row)
     auth.require_edit_package(ctx, pkg)
     errors = {}
-    cleaned = clean({k: v for k, v in data.items() if k not in ("id", "package_id")}, 0, errors)
+    cleaned = clean({k: v for k, v in data.items() if k not in ("id", "package_id", "khlang_autoload")}, 0, errors)
     if errors:
         raise ValidationError(errors[0])
     values, extras = cleaned
@@ -218,6 +229,7 @@ def _change(ctx, data, replace):
         values = {k: v for k, v in values.items() if k in data or (k == "format" and "format" in data)}
     with transaction(ctx.db):
         update(ctx, row, values, extras, upload=_upload_of(data), replace=replace)
+        _maybe_queue(ctx, rid, _upload_of(data), data)
         touch_package(ctx, pkg["id"], "changed package")
     return resource_dict(get_resource(ctx.db, rid), ctx.site_url)
 

@@ -1,4 +1,4 @@
-"""The `khlang` command line: serve, users and tokens, demo data."""
+"""The `khlang` command line: serve, users and tokens, demo data, validate and ingest."""
 import argparse
 import os
 import sys
@@ -17,8 +17,11 @@ def cmd_serve(args):
 
     from web import create_app
 
+    from .worker import start_thread
+
     settings = _settings(args)
     app = create_app({"SETTINGS": settings})
+    start_thread(settings)  # background loads of uploaded files (CKAN xloader's job)
     print(f"Khlang serving {settings.db_path} on http://{args.host}:{args.port}/", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="khlang",
           max_request_body_size=settings.max_upload_mb * 1024 * 1024 + 1024 * 1024)
@@ -95,6 +98,16 @@ def cmd_reindex(args):
     return 0
 
 
+def cmd_jobs_run(args):
+    from .worker import run_pending
+
+    settings = _settings(args)
+    db = catalog_db.connect(settings.db_path)
+    n = run_pending(settings, db)
+    print(f"ran {n} background load(s)")
+    return 0
+
+
 def build_parser():
     """The argparse tree of every command."""
     p = argparse.ArgumentParser(prog="khlang", description="Khlang open-data catalogue and spending explorer")
@@ -131,6 +144,14 @@ def build_parser():
 
     ri = with_db(sub.add_parser("reindex", help="rebuild the search index"))
     ri.set_defaults(func=cmd_reindex)
+
+    jobs = sub.add_parser("jobs", help="background loads").add_subparsers(dest="jobs_command", required=True)
+    jr = with_db(jobs.add_parser("run", help="run pending background loads now, then exit"))
+    jr.set_defaults(func=cmd_jobs_run)
+
+    from .commands import add_commands
+
+    add_commands(sub, with_db)
     return p
 
 

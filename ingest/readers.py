@@ -139,12 +139,12 @@ class EgpReader(Reader):
 
     def normalize(self, columns):
         sel = []
-        names = dict(zip(EGP_LABELS, EGP_NAMES))
         method, group = '"กลุ่มวิธีจัดซื้อฯ"', '"วิธีจัดซื้อฯ"'
         for label, name in zip(EGP_LABELS, EGP_NAMES):
             if label not in columns:
-                sel.append(("CAST(NULL AS VARCHAR)" if name not in ("project_money", "price_build", "sum_price_agree",
-                                                                     "price_agree") else "CAST(NULL AS DECIMAL(38,9))", name))
+                kind = ("DECIMAL(38,9)" if name in ("project_money", "price_build", "sum_price_agree", "price_agree")
+                        else "DATE" if name in EGP_DATES else "VARCHAR")
+                sel.append((f"CAST(NULL AS {kind})", name))
                 continue
             expr = f'"{label}"'
             if name == "method" and group in (f'"{c}"' for c in columns):
@@ -160,7 +160,6 @@ class EgpReader(Reader):
             elif name == "winner_tin":
                 expr = f"khl_tin_clean({expr})"
             sel.append((expr, name))
-        del names
         return sel, [(n, "date" if n in EGP_DATES else None, None) for n in EGP_NAMES]
 
 

@@ -85,10 +85,12 @@ def plan_for(schema_arg=None, source_name=None):
     return plan
 
 
-def check_file(ws, path, plan, index=0, limit_errors=engine.LIMIT_ERRORS):
+def check_file(ws, path, plan, index=0, limit_errors=engine.LIMIT_ERRORS, reader=None, place=None):
     """Read and validate one file; a file without a schema is checked against the schema inferred from it."""
-    reader = readers.for_source(plan.source) if plan.source else readers.guess(path)
+    reader = reader or (readers.for_source(plan.source) if plan.source else readers.guess(path))
     src = reader.open(path, ws.dir, ws.cur)
+    if place:
+        src.place = place
     ws.sources.append(src)
     descriptor = plan.descriptor
     if descriptor is None:

@@ -1,0 +1,119 @@
+"""Background DataStore loads of uploaded files (CKAN xloader's role): the queue and its status action.
+
+Queueing is a row in `jobs` written in the same transaction as the resource change; workers (a
+thread in each web process, or `khlang jobs run`) claim a job with one conditional UPDATE, so two
+processes never run the same job.
+"""
+import json
+import os
+import socket
+
+from . import auth
+from .errors import NotFound
+from .params import get_or_bust, new_id, now
+
+LOADABLE = {"CSV", "TSV", "XLSX", "JSON"}
+STATES = ("pending", "running", "complete", "error", "superseded")
+
+
+def wants_load(values, data):
+    """True when a resource change with an upload should queue a DataStore load."""
+    flag = str(data.get("khlang_autoload", "true")).lower()
+    return flag not in ("false", "0", "no") and (values.get("format") or "").upper() in LOADABLE
+
+
+def queue_load(ctx, resource_id, sha256):
+    """Queue a load of the resource's uploaded file (caller's transaction); returns the job id."""
+    jid = new_id()
+    ctx.db.execute("INSERT INTO jobs (id, resource_id, kind, state, created, source_sha256, user_id) "
+                   "VALUES (?, ?, 'datastore_load', 'pending', ?, ?, ?)", (jid, resource_id, now(), sha256, ctx.user_id))
+    return jid
+
+
+def claim_next(db):
+    """Claim the oldest pending job for this process, or None."""
+    while True:
+        row = db.execute("SELECT id FROM jobs WHERE state = 'pending' ORDER BY created LIMIT 1").fetchone()
+        if not row:
+            return None
+        worker = f"{socket.gethostname()}:{os.getpid()}"
+        cur = db.execute("UPDATE jobs SET state = 'running', started = ?, error = NULL, report = ?"
+                         " WHERE id = ? AND state = 'pending'", (now(), json.dumps({"worker": worker}), row[0]))
+        db.commit()
+        if cur.rowcount == 1:
+            return db.execute("SELECT * FROM jobs WHERE id = ?", (row[0],)).fetchone()
+
+
+def finish(db, job_id, state, error=None, report=None):
+    """Record a job's outcome."""
+    db.execute("UPDATE jobs SET state = ?, finished = ?, error = ?, report = ? WHERE id = ?",
+               (state, now(), error, json.dumps(report, ensure_ascii=False) if report is not None else None, job_id))
+    db.commit()
+
+
+def fail_orphans(db):
+    """Mark jobs whose worker process on this host is gone (killed mid-load) as failed, so they can be retried."""
+    host = socket.gethostname()
+    for row in db.execute("SELECT id, report FROM jobs WHERE state = 'running'").fetchall():
+        worker = (json.loads(row["report"] or "{}") or {}).get("worker", "")
+        name, _, pid = worker.rpartition(":")
+        if name == host and pid.isdigit() and not _alive(int(pid)):
+            finish(db, row["id"], "error", error="the worker stopped before the load finished; retry with resubmit")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def job_dict(row):
+    """The xloader_status shape of a job row."""
+    report = json.loads(row["report"]) if row["report"] else None
+    return {"job_id": row["id"], "status": row["state"], "created": row["created"], "started": row["started"],
+            "finished": row["finished"], "last_updated": row["finished"] or row["started"] or row["created"],
+            "error": {"message": row["error"]} if row["error"] else None,
+            "task_info": {"source_sha256": row["source_sha256"], "validation_report": (report or {}).get("report")
+                          if isinstance(report, dict) else None,
+                          "version": (report or {}).get("version") if isinstance(report, dict) else None}}
+
+
+def latest(db, resource_id):
+    """The newest load job of a resource, or None."""
+    return db.execute("SELECT * FROM jobs WHERE resource_id = ? ORDER BY created DESC LIMIT 1", (resource_id,)).fetchone()
+
+
+def xloader_status(ctx, data):
+    """Status and validation report of a resource's latest background load (CKAN xloader's action)."""
+    from .resources import _package_for, get_resource
+
+    rid = get_or_bust(data, "resource_id") if "resource_id" in data else get_or_bust(data, "id")
+    res = get_resource(ctx.db, rid)
+    if not res:
+        raise NotFound("Resource was not found.")
+    auth.require_read_package(ctx, _package_for(ctx, res))
+    row = latest(ctx.db, rid)
+    if not row:
+        raise NotFound("No load job for this resource.")
+    return job_dict(row)
+
+
+def xloader_submit(ctx, data):
+    """Queue (again) a load of a resource's uploaded file, e.g. after a failed job."""
+    from .db import transaction
+    from .resources import _package_for, get_resource
+
+    rid = get_or_bust(data, "resource_id")
+    res = get_resource(ctx.db, rid)
+    if not res:
+        raise NotFound("Resource was not found.")
+    auth.require_edit_package(ctx, _package_for(ctx, res))
+    if not res["sha256"]:
+        raise NotFound("The resource has no uploaded file to load.")
+    with transaction(ctx.db):
+        queue_load(ctx, rid, res["sha256"])
+    return True

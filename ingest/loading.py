@@ -1,0 +1,153 @@
+"""Loading validated files: into this Khlang (one Parquet version + one catalogue transaction) or
+into any CKAN-compatible portal through ckanapi (package, resource upload, DataStore load)."""
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from catalog import tables
+from catalog.datastore import quote_ident
+
+from . import engine, schemas
+
+REMOTE_CHUNK = 20000
+
+
+def loaded_select(ws, checked):
+    """(SELECT with `_id` first, CKAN fields, primary key) of the table the valid files load as."""
+    parts, extra_info, keep_pk = [], {}, None
+    names = None
+    for n, c in enumerate(checked):
+        plan = c.plan
+        source, patched = engine.typed_from(ws.cur, plan)
+        typed = {p.field.name: engine.typed_sql(plan, i, patched=p.index in patched) for i, p in enumerate(plan.fields)}
+        inner = ", ".join(f"{expr} AS {quote_ident(name)}" for name, expr in typed.items())
+        norm = c.reader.normalize(list(typed))
+        if norm is None:
+            select = [(quote_ident(name), name) for name in typed]
+        else:
+            select, added = norm
+            for name, kind, label in added:
+                extra_info[name] = (kind, label)
+        outer = ", ".join(f"{expr} AS {quote_ident(name)}" for expr, name in select)
+        these = [name for _, name in select]
+        if names is None:
+            names = these
+        elif these != names:
+            raise schemas.CannotStart(f"{c.path} does not have the same columns as {checked[0].path}")
+        parts.append(f"SELECT {n} AS _f, _rowid, {outer} FROM (SELECT _rowid, {inner} FROM {source}) t")
+        pk = [k for k in c.schema.primary_key if k in these]
+        keep_pk = pk if keep_pk is None else [k for k in keep_pk if k in pk]
+    cols = ", ".join(quote_ident(x) for x in names)
+    sql = f"SELECT row_number() OVER (ORDER BY _f, _rowid) AS _id, {cols} FROM ({' UNION ALL '.join(parts)}) u"
+    described = ws.cur.execute(f"DESCRIBE SELECT * FROM ({sql}) LIMIT 0").fetchall()
+    by_name = {f.name: f for f in checked[0].schema.fields}
+    fields = []
+    for name, duck, *_ in described:
+        if name == "_id":
+            continue
+        f = {"id": name, "type": tables.ckan_type(duck)}
+        info = {}
+        sf = by_name.get(name)
+        if sf is not None and (sf.title or sf.description):
+            info = {k: v for k, v in (("label", sf.title), ("notes", sf.description)) if v}
+        elif name in extra_info and extra_info[name][1]:
+            info = {"label": extra_info[name][1]}
+        if info:
+            f["info"] = info
+        fields.append(f)
+    # Keep numbers exact: DECIMAL columns are written as they are typed, not as CKAN's default numeric.
+    return sql, fields, keep_pk or []
+
+
+def source_identity(checked):
+    """The sha256 a version records as its source (one file's, or of the list of files' hashes)."""
+    if len(checked) == 1:
+        return checked[0].src.sha256
+    return hashlib.sha256("\n".join(c.src.sha256 for c in checked).encode()).hexdigest()
+
+
+def publish_local(ctx, ws, checked, org, dataset, resource_name, fmt, report, note):
+    """Create/update the dataset and resource, load the new version; returns a summary dict."""
+    from catalog.datastore_loads import record_version
+    from catalog.db import transaction
+    from catalog.errors import NotFound
+    from catalog.groups import organization_create, organization_show
+    from catalog.packages import package_create, package_show
+    from catalog.resources import get_resource, resource_create, resource_patch
+
+    sql, fields, pk = loaded_select(ws, checked)
+    # The Parquet file is written before any catalogue change: a crash here leaves everything as it was.
+    sha, rows = tables.write_version(ctx.settings, ws.cur, sql)
+    with transaction(ctx.db):
+        try:
+            organization_show(ctx, {"id": org})
+        except NotFound:
+            organization_create(ctx, {"name": org, "title": org})
+        try:
+            pkg = package_show(ctx, {"id": dataset})
+        except NotFound:
+            pkg = package_create(ctx, {"name": dataset, "title": dataset, "owner_org": org})
+        existing = next((r for r in pkg["resources"] if r["name"] == resource_name), None)
+        extras = {"source_files": json.dumps([{"name": Path(c.path).name, "sha256": c.src.sha256} for c in checked],
+                                             ensure_ascii=False)}
+        if len(checked) == 1:
+            with open(checked[0].path, "rb") as upload:
+                data = {"name": resource_name, "format": fmt, "upload": upload, **extras}
+                res = (resource_patch(ctx, {"id": existing["id"], **data}) if existing
+                       else resource_create(ctx, {"package_id": pkg["id"], **data}))
+        else:
+            data = {"name": resource_name, "format": fmt, "url_type": "datastore", "url": "", **extras}
+            res = (resource_patch(ctx, {"id": existing["id"], **data}) if existing
+                   else resource_create(ctx, {"package_id": pkg["id"], **data}))
+        info = record_version(ctx, res["id"], sha, rows, fields, pk, note, source_identity(checked), report)
+    row = get_resource(ctx.db, res["id"])
+    return {"dataset": pkg["name"], "resource_id": row["id"], "version": info["version"], "rows": rows,
+            "parquet_sha256": sha}
+
+
+def publish_remote(url, token, ws, checked, org, dataset, resource_name, fmt):
+    """Publish through ckanapi to Khlang or CKAN: package, resource upload, then DataStore create + inserts."""
+    import ckanapi
+
+    sql, fields, pk = loaded_select(ws, checked)
+    ck = ckanapi.RemoteCKAN(url.rstrip("/"), apikey=token, user_agent="khlang-ingest")
+    try:
+        ck.action.organization_show(id=org)
+    except ckanapi.NotFound:
+        raise schemas.CannotStart(f'organization "{org}" does not exist on {url}') from None
+    try:
+        pkg = ck.action.package_show(id=dataset)
+    except ckanapi.NotFound:
+        pkg = ck.action.package_create(name=dataset, title=dataset, owner_org=org)
+    existing = next((r for r in pkg.get("resources", []) if r.get("name") == resource_name), None)
+    with open(checked[0].path, "rb") as upload:
+        # khlang_autoload=false: this client loads the DataStore itself (CKAN ignores the extra key).
+        args = {"name": resource_name, "format": fmt, "upload": upload, "khlang_autoload": "false"}
+        res = (ck.action.resource_patch(id=existing["id"], **args) if existing
+               else ck.action.resource_create(package_id=pkg["id"], **args))
+    if res.get("datastore_active") or existing:
+        try:
+            ck.action.datastore_delete(resource_id=res["id"], force=True)
+        except ckanapi.NotFound:
+            pass
+    create = {"resource_id": res["id"], "force": True, "fields": fields, "records": []}
+    if pk:
+        create["primary_key"] = pk
+    ck.action.datastore_create(**create)
+    total = ws.cur.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+    result = ws.cur.execute(f"SELECT * EXCLUDE (_id) FROM ({sql}) ORDER BY _id")
+    names = [f["id"] for f in fields]
+    sent = 0
+    with tqdm(total=total, unit="row", desc="datastore", disable=not sys.stderr.isatty()) as bar:
+        while True:
+            batch = result.fetchmany(REMOTE_CHUNK)
+            if not batch:
+                break
+            records = [{k: tables.jsonable(v) for k, v in zip(names, row)} for row in batch]
+            ck.action.datastore_upsert(resource_id=res["id"], records=records, method="insert", force=True)
+            sent += len(records)
+            bar.update(len(records))
+    return {"dataset": pkg["name"], "resource_id": res["id"], "rows": sent, "remote": url}

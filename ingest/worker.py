@@ -1,0 +1,113 @@
+"""Running queued background loads: validate the uploaded file, write its Parquet version, flip the pointer."""
+import json
+import threading
+import time
+from pathlib import Path
+
+from catalog import db as catalog_db
+from catalog import jobs, storage, tables
+from catalog.context import Context
+from catalog.datastore import current_version
+from catalog.datastore_loads import record_version
+from catalog.db import transaction
+from catalog.resources import get_resource
+
+from . import loading, readers, validation
+from .schemas import CannotStart
+from .sourcefile import CannotRead
+
+READER_BY_FORMAT = {"XLSX": readers.XlsxReader, "JSON": readers.JsonReader}
+
+
+def _plan(resource_row):
+    """A validation plan from the resource's `schema` (a validators/ name or a Table Schema object)."""
+    extras = json.loads(resource_row["extras"] or "{}")
+    schema = extras.get("schema")
+    if isinstance(schema, str) and schema.strip().startswith("{"):
+        schema = json.loads(schema)
+    if isinstance(schema, dict):
+        from . import schemas
+
+        parsed = schemas.parse_schema(schema)
+        return validation.Plan(descriptor=parsed.to_descriptor())
+    if isinstance(schema, str) and schema:
+        return validation.plan_for(schema, None)
+    return validation.Plan()
+
+
+def run_job(settings, db, job):
+    """Run one claimed job to completion (state complete, error or superseded)."""
+    res = get_resource(db, job["resource_id"])
+    if not res:
+        jobs.finish(db, job["id"], "error", error="the resource was deleted")
+        return "error"
+    user = db.execute("SELECT * FROM users WHERE id = ?", (job["user_id"],)).fetchone() if job["user_id"] else None
+    ctx = Context(db=db, settings=settings, user=dict(user) if user else None)
+    path = storage.path_for(settings, job["source_sha256"])
+    if not path.exists() or not storage.verify(settings, job["source_sha256"]):
+        jobs.finish(db, job["id"], "error", error="the stored file is missing or does not match its sha256")
+        return "error"
+    try:
+        plan = _plan(res)
+        reader = READER_BY_FORMAT.get((res["format"] or "").upper(), readers.Reader)()
+        with validation.Workspace(str(Path(settings.storage_dir) / "tmp")) as ws:
+            started = time.perf_counter()
+            checked = _check(ws, path, plan, reader, res)
+            report = validation.report([checked], started)
+            if not report["valid"]:
+                jobs.finish(db, job["id"], "error", error="the file did not pass validation", report={"report": report})
+                return "error"
+            sql, fields, pk = loading.loaded_select(ws, [checked])
+            sha, rows = tables.write_version(settings, ws.cur, sql)
+        with transaction(db):
+            live = current_version(db, res["id"])
+            if live and live["loaded_at"] > job["created"]:
+                # Someone loaded the table after this upload was queued (e.g. `khlang ingest`): keep theirs.
+                state, version = "superseded", None
+            else:
+                state = "complete"
+                version = record_version(ctx, res["id"], sha, rows, fields, pk, "upload load", job["source_sha256"],
+                                         report)["version"]
+        jobs.finish(db, job["id"], state, report={"report": report, "version": version})
+        return state
+    except (CannotRead, CannotStart) as exc:
+        jobs.finish(db, job["id"], "error", error=str(exc))
+        return "error"
+    except Exception as exc:  # the job must end in a state the API can show, whatever broke
+        jobs.finish(db, job["id"], "error", error=f"{type(exc).__name__}: {exc}")
+        return "error"
+
+
+def _check(ws, path, plan, reader, res):
+    return validation.check_file(ws, path, plan, 0, reader=reader, place=res["url"] or path.name)
+
+
+def run_pending(settings, db, limit=None):
+    """Run pending jobs until none are left (or `limit`); returns how many ran."""
+    n = 0
+    jobs.fail_orphans(db)
+    while limit is None or n < limit:
+        job = jobs.claim_next(db)
+        if job is None:
+            break
+        run_job(settings, db, job)
+        n += 1
+    return n
+
+
+def start_thread(settings, interval=1.0):
+    """A daemon thread in this web process polling for jobs (several processes may each run one)."""
+    stop = threading.Event()
+
+    def loop():
+        db = catalog_db.connect(settings.db_path)
+        while not stop.is_set():
+            try:
+                if not run_pending(settings, db):
+                    stop.wait(interval)
+            except Exception:
+                stop.wait(interval)
+
+    thread = threading.Thread(target=loop, name="khlang-jobs", daemon=True)
+    thread.start()
+    return stop
