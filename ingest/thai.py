@@ -162,9 +162,12 @@ def sql_macros():
         "[khl_ce_year(CAST(s[-4:] AS INT)), "
         f"NULLIF(list_position({en}, lower(regexp_extract(s, '-([A-Za-z]{{3}})-', 1))), 0), "
         "CAST(regexp_extract(s, '^(\\d{1,2})', 1) AS INT)] END",
-        "CREATE OR REPLACE MACRO khl_date_from(p) AS CASE WHEN p[1] > 2300 "
-        "THEN try(make_date(p[1] - 543, p[2], p[3])) ELSE try(make_date(p[1], p[2], p[3])) END",
-        "CREATE OR REPLACE MACRO khl_thai_date(s) AS khl_date_from(khl_date_parts(khl_nullmark(khl_digits(s))))",
+        # Macros expand inline, so each argument is bound once through a one-element list_transform;
+        # nesting them directly repeats the regex work many times per cell.
+        "CREATE OR REPLACE MACRO khl_date_from(p) AS list_transform([p], lambda q: CASE WHEN q[1] > 2300 "
+        "THEN try(make_date(q[1] - 543, q[2], q[3])) ELSE try(make_date(q[1], q[2], q[3])) END)[1]",
+        "CREATE OR REPLACE MACRO khl_thai_date(s) AS "
+        "list_transform([khl_nullmark(khl_digits(s))], lambda x: khl_date_from(khl_date_parts(x)))[1]",
         "CREATE OR REPLACE MACRO khl_thai_date_bad(s) AS khl_nullmark(khl_digits(s)) IS NOT NULL AND khl_thai_date(s) IS NULL",
         # Tax ids: 13 digits with the mod-11 check digit, or digits followed by x's (masked).
         "CREATE OR REPLACE MACRO khl_tin_clean(s) AS replace(replace(trim(khl_digits(s)), '-', ''), ' ', '')",

@@ -25,6 +25,7 @@ class Workspace:
             "memory_limit": memory_limit, "threads": 2, "temp_directory": os.path.join(self.dir, "spill"),
             "autoload_known_extensions": False, "autoinstall_known_extensions": False,
             "preserve_insertion_order": True})
+        self.con.execute("SET enable_progress_bar = false")
         self.cur = self.con.cursor()
         thai.install_macros(self.cur)
         self.sources = []
