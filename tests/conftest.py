@@ -107,6 +107,20 @@ class LiveServer:
     def admin(self):
         return self.ckan(self.admin_token)
 
+    def wait_jobs(self, timeout=60):
+        """Wait until no background load is pending or running (uploads load asynchronously)."""
+        import sqlite3
+
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            con = sqlite3.connect(self.db)
+            busy = con.execute("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')").fetchone()[0]
+            con.close()
+            if not busy:
+                return
+            time.sleep(0.1)
+        raise AssertionError("background loads did not finish")
+
     def user_with_token(self, name, sysadmin=False):
         args = ["user", "add", name, "--email", f"{name}@example.go.th", "--password", "password-123"]
         khlang_cli(*(args + (["--sysadmin"] if sysadmin else [])), env=self.env)

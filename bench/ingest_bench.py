@@ -1,0 +1,182 @@
+"""Ingest benchmark: a generated e-GP-shaped CSV (28 Thai columns, 0.1% bad rows) through
+`khlang validate`, `khlang ingest`, frictionless-py and a bare DuckDB read_csv; then datastore_search.
+
+Each measured step runs in its own process so its peak RSS is its own (os.wait4 rusage).
+Usage: python bench/ingest_bench.py [--rows 1000000] [--frictionless-rows 100000] [--out bench/out]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ingest.readers import EGP_LABELS  # noqa: E402
+from ingest.thai import MONTHS_ABBR  # noqa: E402
+
+
+def generate(path, rows, bad_every=1000):
+    """Write the CSV with DuckDB (fast); every `bad_every`-th row has one kind of defect."""
+    months = "[" + ", ".join(f"'{m}'" for m in MONTHS_ABBR) + "]"
+    provinces = "['กรุงเทพมหานคร', 'เชียงใหม่', 'ขอนแก่น', 'ชลบุรี', 'สงขลา', 'นครราชสีมา', 'ตาก', 'น่าน']"
+    depts = "['กรมบัญชีกลาง', 'กรมการปกครอง', 'โรงพยาบาลสรรคบุรี', 'เทศบาลตำบลแม่ริม', 'สำนักงานปลัดกระทรวงสาธารณสุข']"
+    tin12 = "lpad(CAST((i * 7919) % 1000000000000 AS VARCHAR), 12, '0')"
+    tin = (f"{tin12} || CAST((11 - list_sum(list_transform(range(12), lambda k: CAST({tin12}[k + 1] AS INT) * (13 - k))) % 11) "
+           f"% 10 AS VARCHAR)")
+    date = lambda off: (f"CAST((i + {off}) % 28 + 1 AS VARCHAR) || ' ' || {months}[(i + {off}) % 12 + 1] || ' ' || "
+                        f"CAST(67 + (i % 2) AS VARCHAR)")
+    kind = f"CASE WHEN i % {bad_every} = 7 THEN (i // {bad_every}) % 5 ELSE -1 END"
+    cols = [
+        "CAST(4528582 + i AS VARCHAR)",
+        "CAST(67000000000 + i AS VARCHAR)",
+        "'ซื้อวัสดุสำนักงาน จำนวน ' || CAST(i % 9 + 1 AS VARCHAR) || ' รายการ โดยวิธีเฉพาะเจาะจง'",
+        "CASE WHEN i % 3 = 0 THEN 'ซื้อ' ELSE 'จ้างทำของ/จ้างเหมาบริการ' END",
+        f"{depts}[i % 5 + 1]", f"{depts}[i % 5 + 1]",
+        "'วิธีการจัดหา ประกาศเชิญชวนทั่วไป คัดเลือก เฉพาะเจาะจง'", "'เฉพาะเจาะจง'", "'-'",
+        f"CASE WHEN k = 0 THEN '1,2x' ELSE CAST(1000 + i % 499000 AS VARCHAR) END",
+        "CAST(1000 + i % 499000 AS VARCHAR)",
+        "CAST(990 + i % 499000 AS VARCHAR)",
+        "CASE WHEN k = 1 THEN '2025' ELSE '2568' END",
+        f"CASE WHEN k = 2 THEN '31 ก.พ. 67' ELSE {date(0)} END",
+        f"{provinces}[i % 8 + 1]", "'เมือง'", "'ในเมือง'", "'ดำเนินการแล้วเสร็จตามสัญญา'", "'-'", "'-'", "'-'",
+        f"CASE WHEN k = 3 THEN '0105536092642' ELSE {tin} END",
+        "'บริษัท ตัวอย่าง ' || CAST(i % 5000 AS VARCHAR) || ' จำกัด'",
+        "CAST(i AS VARCHAR) || '/2568'", date(3), date(40),
+        "CAST(990 + i % 499000 AS VARCHAR)",
+        "CASE WHEN k = 4 THEN NULL ELSE 'สิ้นสุดสัญญา' END",
+    ]
+    select = ", ".join(f"{c} AS c{n}" for n, c in enumerate(cols))
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = true")
+    tmp = str(path) + ".body"
+    con.execute(f"COPY (SELECT {select} FROM (SELECT i, {kind} AS k FROM range({rows}) t(i)) ORDER BY i) "
+                f"TO '{tmp}' (HEADER false, DELIMITER ',', QUOTE '\"')")
+    with open(path, "wb") as out:
+        out.write((",".join(EGP_LABELS) + "\n").encode("utf-8"))
+        with open(tmp, "rb") as body:
+            while chunk := body.read(1 << 24):
+                # k = 4 leaves the last cell out entirely: a ragged row.
+                out.write(chunk)
+    os.unlink(tmp)
+    return path
+
+
+def measure(cmd, env=None):
+    """(seconds, peak RSS MB, exit code, stdout) of a child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    out = proc.stdout.read()
+    proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), out.decode()
+
+
+FRICTIONLESS = """
+import sys, json, frictionless
+import ingest.checks  # registers the khlang/* checks
+schema = json.load(open(sys.argv[2])); checklist = json.load(open(sys.argv[3]))
+checklist["checks"] = [c for c in checklist["checks"] if c.get("severity") != "warning"]
+r = frictionless.Resource(path=sys.argv[1].rsplit("/", 1)[1], basepath=sys.argv[1].rsplit("/", 1)[0],
+                          schema=frictionless.Schema.from_descriptor(schema))
+rep = frictionless.validate(r, checklist=frictionless.Checklist.from_descriptor(checklist), limit_errors=100000)
+print(rep.tasks[0].stats["rows"], len(rep.tasks[0].errors))
+"""
+
+BARE = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[2])
+con.execute("SET memory_limit = '512MB'")
+con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{sys.argv[1]}', all_varchar=true)")
+print(con.execute("SELECT count(*) FROM t").fetchone()[0])
+"""
+
+
+def search_p50(db_path, dataset):
+    from catalog import db as catalog_db
+    from catalog.context import Context
+    from catalog.datastore import datastore_search
+    from catalog.settings import Settings
+
+    settings = Settings(db_path=str(db_path))
+    db = catalog_db.connect(settings.db_path)
+    rid = db.execute("SELECT r.id FROM resources r JOIN packages p ON p.id = r.package_id WHERE p.name = ?",
+                     (dataset,)).fetchone()[0]
+    ctx = Context(db=db, settings=settings, user={"id": None, "name": "bench", "sysadmin": True})
+    out = {}
+    for label, params in (("filter", {"filters": {"province": "ตาก", "budget_year": 2568}, "limit": 100}),
+                          ("q", {"q": "สรรคบุรี", "limit": 100}),
+                          ("filter+sort", {"filters": {"province": "น่าน"}, "sort": "price_build desc", "limit": 100})):
+        times = []
+        for _ in range(15):
+            t = time.perf_counter()
+            res = datastore_search(ctx, {"resource_id": rid, **params})
+            times.append((time.perf_counter() - t) * 1000)
+        out[label] = (statistics.median(times), res["total"])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--frictionless-rows", type=int, default=100_000)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    big = out / f"egp-{args.rows}.csv"
+    if not big.exists():
+        t = time.perf_counter()
+        generate(big, args.rows)
+        print(f"generated {big.name}: {big.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t:.1f} s")
+    small = out / f"egp-{args.frictionless_rows}.csv"
+    if not small.exists():
+        generate(small, args.frictionless_rows)
+    khlang = str(Path(sys.executable).with_name("khlang"))
+    schema = ROOT / "validators" / "egp-contract.schema.json"
+    checklist = ROOT / "validators" / "egp-contract.checklist.json"
+    results = []
+
+    def row(label, rows, secs, rss, note=""):
+        results.append((label, rows, secs, rss, note))
+        print(f"{label:<42} {rows:>10,} rows {secs:8.2f} s {rows / secs:>12,.0f} rows/s  peak RSS {rss:6.0f} MB  {note}")
+
+    secs, rss, code, stdout = measure([khlang, "validate", str(big), "--schema", "egp-contract"])
+    row("khlang validate (DuckDB engine)", args.rows, secs, rss, f"exit {code}; " + stdout.strip().splitlines()[-1])
+    db_path = out / "bench.db"
+    for p in out.glob("bench.db*"):
+        p.unlink()
+    import shutil
+    shutil.rmtree(out / "storage", ignore_errors=True)
+    # The generated file has 0.1% bad rows, so ingest refuses it; load a clean copy of the same shape.
+    clean = out / f"egp-{args.rows}-clean.csv"
+    if not clean.exists():
+        generate(clean, args.rows, bad_every=10 ** 12)
+    secs, rss, code, stdout = measure([khlang, "ingest", str(clean), "--org", "bench-org", "--dataset", "egp-bench",
+                                       "--source", "egp-csv"], env={"KHLANG_DB": str(db_path)})
+    row("khlang ingest (validate + load Parquet)", args.rows, secs, rss, f"exit {code}")
+    secs, rss, code, stdout = measure([sys.executable, "-c", BARE, str(big), str(out / "bare.duckdb")])
+    (out / "bare.duckdb").unlink(missing_ok=True)
+    row("bare DuckDB read_csv into a table", args.rows, secs, rss)
+    bare = secs
+    secs, rss, code, stdout = measure([sys.executable, "-c", FRICTIONLESS, str(small), str(schema), str(checklist)],
+                                      env={"PYTHONPATH": str(ROOT)})
+    row("frictionless-py validate (same schema+checks)", args.frictionless_rows, secs, rss, stdout.strip())
+    fl_rate = args.frictionless_rows / secs
+    ours = results[0]
+    ingest = results[1]
+    print(f"\nkhlang validate is {ours[1] / ours[2] / fl_rate:.0f}x frictionless-py and {ours[2] / bare:.2f}x the time of "
+          f"a bare read_csv; validate+load is {ingest[1] / ingest[2] / fl_rate:.0f}x frictionless-py, "
+          f"{ingest[2] / bare:.2f}x read_csv")
+    for label, (p50, total) in search_p50(db_path, "egp-bench").items():
+        print(f"datastore_search p50 {label:<12} {p50:7.1f} ms  (total {total:,})")
+
+
+if __name__ == "__main__":
+    main()
