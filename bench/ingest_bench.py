@@ -23,6 +23,11 @@ from ingest.thai import MONTHS_ABBR  # noqa: E402
 
 
 def generate(path, rows, bad_every=1000):
+    """Write the CSV in a child process (DuckDB's memory would otherwise count in later RSS figures)."""
+    subprocess.run([sys.executable, __file__, "--generate", str(path), str(rows), str(bad_every)], check=True)
+
+
+def _generate(path, rows, bad_every):
     """Write the CSV with DuckDB (fast); every `bad_every`-th row has one kind of defect."""
     months = "[" + ", ".join(f"'{m}'" for m in MONTHS_ABBR) + "]"
     provinces = "['กรุงเทพมหานคร', 'เชียงใหม่', 'ขอนแก่น', 'ชลบุรี', 'สงขลา', 'นครราชสีมา', 'ตาก', 'น่าน']"
@@ -32,7 +37,7 @@ def generate(path, rows, bad_every=1000):
            f"% 10 AS VARCHAR)")
     date = lambda off: (f"CAST((i + {off}) % 28 + 1 AS VARCHAR) || ' ' || {months}[(i + {off}) % 12 + 1] || ' ' || "
                         f"CAST(67 + (i % 2) AS VARCHAR)")
-    kind = f"CASE WHEN i % {bad_every} = 7 THEN (i // {bad_every}) % 5 ELSE -1 END"
+    kind = f"CASE WHEN i % {bad_every} = 7 THEN (i // {bad_every}) % 5 ELSE -1 END" if bad_every else "-1"
     cols = [
         "CAST(4528582 + i AS VARCHAR)",
         "CAST(67000000000 + i AS VARCHAR)",
@@ -62,20 +67,26 @@ def generate(path, rows, bad_every=1000):
         out.write((",".join(EGP_LABELS) + "\n").encode("utf-8"))
         with open(tmp, "rb") as body:
             while chunk := body.read(1 << 24):
-                # k = 4 leaves the last cell out entirely: a ragged row.
                 out.write(chunk)
     os.unlink(tmp)
     return path
 
 
+LAUNCHER = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+print(json.dumps([time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                  p.returncode, p.stdout]))
+"""
+
+
 def measure(cmd, env=None):
-    """(seconds, peak RSS MB, exit code, stdout) of a child process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
-    out = proc.stdout.read()
-    proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), out.decode()
+    """(seconds, peak RSS MB, exit code, stdout) of a command, forked from a small launcher so that the
+    peak RSS is the command's own, not inherited from this (large) process."""
+    out = subprocess.run([sys.executable, "-c", LAUNCHER, *cmd], capture_output=True, text=True,
+                         env={**os.environ, **(env or {})})
+    return tuple(json.loads(out.stdout))
 
 
 FRICTIONLESS = """
@@ -157,7 +168,7 @@ def main():
     # The generated file has 0.1% bad rows, so ingest refuses it; load a clean copy of the same shape.
     clean = out / f"egp-{args.rows}-clean.csv"
     if not clean.exists():
-        generate(clean, args.rows, bad_every=10 ** 12)
+        generate(clean, args.rows, bad_every=0)
     secs, rss, code, stdout = measure([khlang, "ingest", str(clean), "--org", "bench-org", "--dataset", "egp-bench",
                                        "--source", "egp-csv"], env={"KHLANG_DB": str(db_path)})
     row("khlang ingest (validate + load Parquet)", args.rows, secs, rss, f"exit {code}")
@@ -179,4 +190,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--generate"]:
+        _generate(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    else:
+        main()

@@ -91,14 +91,17 @@ def scan(settings, sha256):
     return f"read_parquet('{parquet_path(settings, sha256)}')"
 
 
-def write_version(settings, cur, select_sql, params=()):
-    """Run `select_sql` (its first column `_id`) into a new Parquet file; returns (sha256, rows)."""
+def write_version(settings, cur, select_sql, params=(), ordered=False):
+    """Run `select_sql` (its first column `_id`) into a new Parquet file; returns (sha256, rows).
+
+    `ordered=True` says the rows already come in `_id` order (a scan in file order), sparing a sort."""
     out_dir = parquet_dir(settings)
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".load-", suffix=".parquet")
     os.close(fd)
     try:
-        cur.execute(f"COPY ({select_sql} ORDER BY _id) TO '{tmp}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, "
+        order = "" if ordered else " ORDER BY _id"
+        cur.execute(f"COPY ({select_sql}{order}) TO '{tmp}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, "
                     f"COMPRESSION zstd)", list(params))
         rows = cur.execute(f"SELECT count(*) FROM read_parquet('{tmp}')").fetchone()[0]
         digest = hashlib.sha256()

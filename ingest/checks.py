@@ -53,6 +53,15 @@ def _raw(row, name):
     return None
 
 
+def _one_field(check, row, error_class):
+    """A one-field check on a row: its typed value (None when missing or mistyped) through bad_value."""
+    if check.field_name not in row.field_names or row[check.field_name] is None:
+        return
+    note = check.bad_value(row[check.field_name])
+    if note:
+        yield _cell_error(error_class, row, check.field_name, note)
+
+
 def _cell_error(cls, row, name, note):
     number = row.field_names.index(name) + 1
     raw = _raw(row, name)
@@ -70,13 +79,15 @@ class thai_date(Check):
 
     metadata_profile_patch = {"required": ['fieldName'], "properties": {"fieldName": {"type": "string"}}}
 
-    def validate_row(self, row):
-        if self.field_name not in row.field_names or row[self.field_name] is None:
-            return
+    def bad_value(self, value):
         try:
-            thai.parse_thai_date(str(row[self.field_name]))
+            thai.parse_thai_date(str(value))
         except ValueError:
-            yield _cell_error(ThaiDateError, row, self.field_name, "expected d ม.ค. yy, dd/mm/yyyy or yyyy-mm-dd")
+            return "expected d ม.ค. yy, dd/mm/yyyy or yyyy-mm-dd"
+        return None
+
+    def validate_row(self, row):
+        yield from _one_field(self, row, ThaiDateError)
 
 
 @attrs.define(kw_only=True, repr=False)
@@ -89,13 +100,13 @@ class be_year(Check):
 
     metadata_profile_patch = {"required": ['fieldName'], "properties": {"fieldName": {"type": "string"}}}
 
+    def bad_value(self, value):
+        if not isinstance(value, int) or isinstance(value, bool) or 2400 <= value <= 2800:
+            return None
+        return f"{value} is outside 2400-2800" + (f" (CE? BE would be {value + 543})" if 1900 <= value <= 2300 else "")
+
     def validate_row(self, row):
-        value = row[self.field_name] if self.field_name in row.field_names else None
-        if value is None or not isinstance(value, int):
-            return
-        if not 2400 <= value <= 2800:
-            yield _cell_error(BeYearError, row, self.field_name, f"{value} is outside 2400-2800"
-                              + (f" (CE? BE would be {value + 543})" if 1900 <= value <= 2300 else ""))
+        yield from _one_field(self, row, BeYearError)
 
 
 @attrs.define(kw_only=True, repr=False)
@@ -108,11 +119,11 @@ class thai_tin(Check):
 
     metadata_profile_patch = {"required": ['fieldName'], "properties": {"fieldName": {"type": "string"}}}
 
+    def bad_value(self, value):
+        return "not 13 digits with a valid check digit" if thai.tin_status(str(value)) == "invalid" else None
+
     def validate_row(self, row):
-        if self.field_name not in row.field_names or row[self.field_name] is None:
-            return
-        if thai.tin_status(str(row[self.field_name])) == "invalid":
-            yield _cell_error(ThaiTinError, row, self.field_name, "not 13 digits with a valid check digit")
+        yield from _one_field(self, row, ThaiTinError)
 
 
 @attrs.define(kw_only=True, repr=False)

@@ -17,12 +17,13 @@ from frictionless import Schema, errors as ferrors
 from frictionless.table.row import Row, create_cell_handlers
 
 from . import checks as custom_checks
-from .sourcefile import SourceFile
+from .sourcefile import NotUtf8, SourceFile
 
 SPARE = 4
 NULL_MARK = "\x01khlang-missing\x01"
 SQL_CHECKS = {"baseline"} | set(custom_checks.CHECKS)
 LIMIT_ERRORS = 1000
+DISTINCT_IN_PYTHON = 50000
 _NUMBER = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
 
 
@@ -66,6 +67,7 @@ class TablePlan:
     pk: list = field(default_factory=list)
     unique: list = field(default_factory=list)
     table: str = "raw"
+    value_checks: list = field(default_factory=list)
 
 
 def _missing_values(f, schema):
@@ -248,6 +250,11 @@ def compile_plan(schema, checklist, labels, cur, strict=True):
         if any(n not in by_name for n in named):
             continue  # like the Python checks: a check on a field the file does not have finds nothing
         sql, _, _ = custom_checks.sql_check(check, col, typed, cell)
+        if len(named) == 1 and hasattr(custom_checks.CHECKS[check["type"]], "bad_value"):
+            # A one-field check depends on the cell text only: see validate for how it runs.
+            plan.value_checks.append((check, by_name[named[0]], f"coalesce({sql}, false)"))
+            plan.checks.append((check, None))
+            continue
         plan.checks.append((check, f"coalesce({sql}, false)"))
     return plan
 
@@ -258,14 +265,34 @@ def read_raw(cur, src: SourceFile, width, table="raw"):
     cur.execute(f"DROP TABLE IF EXISTS {table}")
     base = (f"read_csv({lit(src.path)}, header=false, skip=1, columns={columns}, auto_detect=false, "
             f"delim={lit(src.delimiter)}, quote='\"', escape='\"', null_padding=true, strict_mode=false, "
-            f"nullstr={lit(NULL_MARK)}, max_line_size=33554432, encoding='utf-8'")
+            f"nullstr={lit(NULL_MARK)}, encoding='utf-8'")
     for parallel in ("true", "false"):
         try:
             cur.execute(f"CREATE TABLE {table} AS SELECT * FROM {base}, parallel={parallel})")
             return
         except Exception as exc:  # duckdb.Error: quoted newlines need the serial reader
+            if "unicode" in str(exc).lower() or "utf-8" in str(exc).lower():
+                src.finish_scan()
+                raise NotUtf8(src.path) from None
             if parallel == "false" or "parallel" not in str(exc):
+                src.finish_scan()
                 raise Unsupported(f"DuckDB could not parse the file: {str(exc).splitlines()[0]}") from None
+
+
+def _bad_values_table(cur, name, check, p, table):
+    """Thai dates, tax ids and years repeat a lot: run the check's own Python once per distinct cell text."""
+    runner = custom_checks.CHECKS[check["type"]].from_descriptor({k: v for k, v in check.items() if k != "severity"})
+    read = p.field.create_cell_reader()
+    bad = []
+    result = cur.execute(f"SELECT DISTINCT {col(p.index)} FROM {table} WHERE {col(p.index)} IS NOT NULL")
+    while batch := result.fetchmany(50000):
+        for (text,) in batch:
+            value, notes = read(text)
+            if value is not None and not (notes and "type" in notes) and runner.bad_value(value):
+                bad.append((text,))
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} (v VARCHAR)")
+    if bad:
+        cur.executemany(f"INSERT INTO {name} VALUES (?)", bad)
 
 
 def row_number_sql(src, rid="rowid"):
@@ -294,9 +321,14 @@ def validate(cur, src: SourceFile, schema: Schema, checklist: dict, limit_errors
     frictionless-py validated)."""
     started = time.perf_counter()
     if not src.labels:
+        src.finish_scan()
         err = ferrors.SourceError(note="the file is empty (no header row)")
         return _task(src, [], [err], [], 0, started, schema), None
-    plan = compile_plan(schema, checklist, src.labels, cur, strict=strict)
+    try:
+        plan = compile_plan(schema, checklist, src.labels, cur, strict=strict)
+    except Unsupported:
+        src.finish_scan()
+        raise
     plan.table = table
     width = plan.width
     while True:
@@ -306,13 +338,21 @@ def validate(cur, src: SourceFile, schema: Schema, checklist: dict, limit_errors
             break
         width *= 4  # a row has more extra cells than spare columns: read again, wider
     plan.width = width
+    src.finish_scan()
     rn = row_number_sql(src)
     n = len(plan.expected)
     missing = " OR ".join(f"{col(i)} IS NULL" for i in range(1, n + 1)) or "false"
     blank = " AND ".join(p.isnull for p in plan.fields) or "true"
     suspicious = [f"({missing})", f"{col(n + 1)} IS NOT NULL", f"({blank})"]
     suspicious += [f"({p.bad})" for p in plan.fields]
-    suspicious += [sql for _, sql in plan.checks]
+    suspicious += [sql for _, sql in plan.checks if sql]
+    for n, (check, p, sql) in enumerate(plan.value_checks):
+        distinct = cur.execute(f"SELECT approx_count_distinct({col(p.index)}) FROM {table}").fetchone()[0]
+        if distinct > DISTINCT_IN_PYTHON:
+            suspicious.append(sql)  # mostly unique values (e.g. tax ids): the SQL twin on every row is cheaper
+        else:
+            _bad_values_table(cur, f"{table}_bad{n}", check, p, table)
+            suspicious.append(f"{col(p.index)} IN (SELECT v FROM {table}_bad{n})")
     canon_flags = "[" + ", ".join(f"coalesce({p.canon}, false)" for p in plan.fields) + "]"
     cur.execute(f"CREATE OR REPLACE TEMP TABLE suspicious AS SELECT rowid AS r, {rn} AS rn, {canon_flags} AS canon, "
                 f"{', '.join(col(i) for i in range(1, width + 1))} FROM {table} WHERE {' OR '.join(suspicious)}")

@@ -2,6 +2,7 @@
 into any CKAN-compatible portal through ckanapi (package, resource upload, DataStore load)."""
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -15,10 +16,23 @@ from . import engine, schemas
 REMOTE_CHUNK = 20000
 
 
+def _date_dictionaries(ws, plan, outer):
+    """Thai dates repeat: parse each distinct text once into a table and look rows up by hash join."""
+    for n, label in enumerate(re.findall(r'khl_thai_date\("((?:[^"]|"")+)"\)', outer)):
+        p = next(p for p in plan.fields if p.field.name == label.replace('""', '"'))
+        name = f"{plan.table}_dates{n}"
+        ws.cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS WITH d AS MATERIALIZED "
+                       f"(SELECT DISTINCT {engine.col(p.index)} AS v FROM {plan.table}) SELECT v, khl_thai_date(v) AS d FROM d")
+        outer = outer.replace(f'khl_thai_date({quote_ident(p.field.name)})',
+                              f'(SELECT d FROM {name} WHERE {name}.v = t._k{p.index})')
+    return outer
+
+
 def loaded_select(ws, checked):
-    """(SELECT with `_id` first, CKAN fields, primary key) of the table the valid files load as."""
+    """(SELECT with `_id` first, CKAN fields, primary key, rows come in _id order) of the table the valid files load as."""
     parts, extra_info, keep_pk = [], {}, None
     names = None
+    offset = 0
     for n, c in enumerate(checked):
         plan = c.plan
         source, patched = engine.typed_from(ws.cur, plan)
@@ -31,17 +45,19 @@ def loaded_select(ws, checked):
             select, added = norm
             for name, kind, label in added:
                 extra_info[name] = (kind, label)
-        outer = ", ".join(f"{expr} AS {quote_ident(name)}" for expr, name in select)
+        outer = _date_dictionaries(ws, plan, ", ".join(f"{expr} AS {quote_ident(name)}" for expr, name in select))
         these = [name for _, name in select]
         if names is None:
             names = these
         elif these != names:
             raise schemas.CannotStart(f"{c.path} does not have the same columns as {checked[0].path}")
-        parts.append(f"SELECT {n} AS _f, _rowid, {outer} FROM (SELECT _rowid, {inner} FROM {source}) t")
+        raw_cols = ", ".join(f"{engine.col(p.index)} AS _k{p.index}" for p in plan.fields)
+        parts.append(f"SELECT {offset} + _rowid + 1 AS _id, {outer} FROM (SELECT _rowid, {raw_cols}, {inner} FROM {source}) t")
+        offset += ws.cur.execute(f"SELECT count(*) FROM {plan.table}").fetchone()[0]
         pk = [k for k in c.schema.primary_key if k in these]
         keep_pk = pk if keep_pk is None else [k for k in keep_pk if k in pk]
-    cols = ", ".join(quote_ident(x) for x in names)
-    sql = f"SELECT row_number() OVER (ORDER BY _f, _rowid) AS _id, {cols} FROM ({' UNION ALL '.join(parts)}) u"
+    # One file scans in file order, so _id needs no sort; several files are sorted by _id when written.
+    sql = parts[0] if len(parts) == 1 else f"SELECT * FROM ({' UNION ALL '.join(parts)}) u"
     described = ws.cur.execute(f"DESCRIBE SELECT * FROM ({sql}) LIMIT 0").fetchall()
     by_name = {f.name: f for f in checked[0].schema.fields}
     fields = []
@@ -58,8 +74,7 @@ def loaded_select(ws, checked):
         if info:
             f["info"] = info
         fields.append(f)
-    # Keep numbers exact: DECIMAL columns are written as they are typed, not as CKAN's default numeric.
-    return sql, fields, keep_pk or []
+    return sql, fields, keep_pk or [], len(parts) == 1
 
 
 def source_identity(checked):
@@ -78,9 +93,9 @@ def publish_local(ctx, ws, checked, org, dataset, resource_name, fmt, report, no
     from catalog.packages import package_create, package_show
     from catalog.resources import get_resource, resource_create, resource_patch
 
-    sql, fields, pk = loaded_select(ws, checked)
+    sql, fields, pk, ordered = loaded_select(ws, checked)
     # The Parquet file is written before any catalogue change: a crash here leaves everything as it was.
-    sha, rows = tables.write_version(ctx.settings, ws.cur, sql)
+    sha, rows = tables.write_version(ctx.settings, ws.cur, sql, ordered=ordered)
     with transaction(ctx.db):
         try:
             organization_show(ctx, {"id": org})
@@ -112,7 +127,7 @@ def publish_remote(url, token, ws, checked, org, dataset, resource_name, fmt):
     """Publish through ckanapi to Khlang or CKAN: package, resource upload, then DataStore create + inserts."""
     import ckanapi
 
-    sql, fields, pk = loaded_select(ws, checked)
+    sql, fields, pk, _ = loaded_select(ws, checked)
     ck = ckanapi.RemoteCKAN(url.rstrip("/"), apikey=token, user_agent="khlang-ingest")
     try:
         ck.action.organization_show(id=org)

@@ -22,6 +22,10 @@ class CannotRead(Exception):
     """The file cannot be read at all (missing, undecodable, not the format it claims)."""
 
 
+class NotUtf8(Exception):
+    """The file looked like UTF-8 at its start but is not; read it again as TIS-620."""
+
+
 @dataclass
 class SourceFile:
     """A source file ready for DuckDB: where its UTF-8 bytes are and what we learned reading it."""
@@ -37,6 +41,22 @@ class SourceFile:
     blank_rows: list = field(default_factory=list)
     temp_files: list = field(default_factory=list)
     repairs: list = field(default_factory=list)
+    _scanner: object = None
+
+    def finish_scan(self):
+        """Wait for the background hash/blank-line scan (it runs while DuckDB reads the same file)."""
+        if self._scanner is None:
+            return
+        thread, box = self._scanner
+        thread.join()
+        self._scanner = None
+        if "error" in box:
+            raise box["error"]
+        self.sha256, self.md5, self.bytes, utf8, blank = box["result"]
+        if not utf8:
+            raise NotUtf8(self.path)
+        if blank:
+            self.blank_rows = _blank_rows(self.path, self.delimiter)
 
     def cleanup(self):
         """Remove temporary copies made while reading."""
@@ -117,12 +137,56 @@ def _sniff_delimiter(sample, suffix):
     return best if counts[best] else ","
 
 
-def open_csv(path, workdir, place=None):
-    """Scan a CSV/TSV (optionally gzipped), transcode if needed, read its header and blank rows."""
+def _blank_rows(path, delimiter):
+    """Row numbers of blank lines (rare; they shift DuckDB's record count against frictionless's)."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        next(reader, None)
+        return [n for n, row in enumerate(reader, start=2) if not row]
+
+
+def _looks_utf8(p):
+    with open(p, "rb") as f:
+        head = f.read(CHUNK)
+    if head[:2] == b"\x1f\x8b":
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def open_csv(path, workdir, place=None, force_encoding=None):
+    """Open a CSV/TSV (optionally gzipped) for DuckDB: header, delimiter, hashes and blank rows.
+
+    A plain file that starts as UTF-8 is hashed in a background thread while DuckDB reads it
+    (call finish_scan() before using hashes or row numbers); anything else is scanned and
+    transcoded to UTF-8 first."""
+    import threading
+
     p = Path(path)
     if not p.is_file():
         raise CannotRead(f"no such file: {path}")
+    if force_encoding is None and p.stat().st_size and _looks_utf8(p):
+        src = SourceFile(place=place or str(path), path=str(p), sha256="", md5="", bytes=p.stat().st_size,
+                         encoding="utf-8")
+        box = {}
+
+        def scan():
+            try:
+                box["result"] = _scan(p)
+            except Exception as exc:  # reported by finish_scan in the caller's thread
+                box["error"] = exc
+
+        thread = threading.Thread(target=scan, daemon=True)
+        thread.start()
+        src._scanner = (thread, box)
+        _read_header(src, p)
+        return src
     sha, md5, size, utf8, blank = _scan(p)
+    if force_encoding:
+        utf8 = force_encoding == "utf-8"
     encoding = "utf-8" if utf8 else "cp874"
     gz = p.read_bytes()[:2] == b"\x1f\x8b" if size else False
     src = SourceFile(place=place or str(path), path=str(p), sha256=sha, md5=md5, bytes=size, encoding=encoding)
@@ -131,19 +195,21 @@ def open_csv(path, workdir, place=None):
     if not utf8 or gz:
         src.path = _transcode(p, encoding, workdir)
         src.temp_files.append(src.path)
-    with open(src.path, encoding="utf-8", newline="") as f:
+    _read_header(src, p)
+    if blank:
+        src.blank_rows = _blank_rows(src.path, src.delimiter)
+    return src
+
+
+def _read_header(src, p):
+    with open(src.path, encoding="utf-8", newline="", errors="replace") as f:
         sample = f.read(65536)
     if sample.startswith("\ufeff"):
-        src.encoding = "utf-8-sig" if utf8 else encoding
+        src.encoding = "utf-8-sig" if src.encoding == "utf-8" else src.encoding
         sample = sample[1:]
     src.delimiter = _sniff_delimiter(sample, "".join(p.suffixes[-2:-1] if p.suffix == ".gz" else [p.suffix]).lower())
-    with open(src.path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter=src.delimiter)
-        src.labels = next(reader, [])
-        if blank:
-            # Rare: blank lines shift DuckDB's record count against frictionless's row numbers.
-            src.blank_rows = [n for n, row in enumerate(reader, start=2) if not row]
-    return src
+    with open(src.path, encoding="utf-8-sig", newline="", errors="replace") as f:
+        src.labels = next(csv.reader(f, delimiter=src.delimiter), [])
 
 
 def write_rows_csv(rows, workdir, labels):

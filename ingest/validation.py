@@ -11,7 +11,8 @@ import duckdb
 from frictionless import Checklist, Dialect, Resource, formats
 
 from . import engine, readers, schemas, thai
-from .sourcefile import CannotRead
+from . import sourcefile
+from .sourcefile import CannotRead, NotUtf8
 
 
 class Workspace:
@@ -100,7 +101,15 @@ def check_file(ws, path, plan, index=0, limit_errors=engine.LIMIT_ERRORS, reader
     schema = schemas.parse_schema(descriptor)
     table = f"raw{index}"
     try:
-        task, tplan = engine.validate(ws.cur, src, schema, plan.checklist, limit_errors=limit_errors, table=table)
+        try:
+            task, tplan = engine.validate(ws.cur, src, schema, plan.checklist, limit_errors=limit_errors, table=table)
+        except NotUtf8:
+            # It started as UTF-8 but is not: read it again as TIS-620 (cp874), as Thai agencies' old exports are.
+            labels, place = src.labels, src.place
+            src = sourcefile.open_csv(path, ws.dir, place=place, force_encoding="cp874")
+            src.labels = labels if len(labels) == len(src.labels) else src.labels
+            ws.sources.append(src)
+            task, tplan = engine.validate(ws.cur, src, schema, plan.checklist, limit_errors=limit_errors, table=table)
     except engine.Unsupported as why:
         task = fallback(src, schema, plan.checklist, str(why), limit_errors)
         tplan = None

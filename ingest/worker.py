@@ -57,8 +57,8 @@ def run_job(settings, db, job):
             if not report["valid"]:
                 jobs.finish(db, job["id"], "error", error="the file did not pass validation", report={"report": report})
                 return "error"
-            sql, fields, pk = loading.loaded_select(ws, [checked])
-            sha, rows = tables.write_version(settings, ws.cur, sql)
+            sql, fields, pk, ordered = loading.loaded_select(ws, [checked])
+            sha, rows = tables.write_version(settings, ws.cur, sql, ordered=ordered)
         with transaction(db):
             live = current_version(db, res["id"])
             if live and live["loaded_at"] > job["created"]:
