@@ -16,15 +16,23 @@ from . import engine, schemas
 REMOTE_CHUNK = 20000
 
 
+MAP_LIMIT = 20000
+
+
 def _date_dictionaries(ws, plan, outer):
-    """Thai dates repeat: parse each distinct text once into a table and look rows up by hash join."""
-    for n, label in enumerate(re.findall(r'khl_thai_date\("((?:[^"]|"")+)"\)', outer)):
+    """Thai dates repeat: parse each distinct text once and look rows up in an inline MAP (a join
+    would lose file order, and the per-row macro costs more)."""
+    for label in re.findall(r'khl_thai_date\("((?:[^"]|"")+)"\)', outer):
         p = next(p for p in plan.fields if p.field.name == label.replace('""', '"'))
-        name = f"{plan.table}_dates{n}"
-        ws.cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS WITH d AS MATERIALIZED "
-                       f"(SELECT DISTINCT {engine.col(p.index)} AS v FROM {plan.table}) SELECT v, khl_thai_date(v) AS d FROM d")
-        outer = outer.replace(f'khl_thai_date({quote_ident(p.field.name)})',
-                              f'(SELECT d FROM {name} WHERE {name}.v = t._k{p.index})')
+        c = engine.col(p.index)
+        n = ws.cur.execute(f"SELECT approx_count_distinct({c}) FROM {plan.table}").fetchone()[0]
+        if n > MAP_LIMIT:
+            continue
+        pairs = ws.cur.execute(f"WITH d AS MATERIALIZED (SELECT DISTINCT {c} AS v FROM {plan.table} WHERE {c} IS NOT NULL) "
+                               "SELECT v, khl_thai_date(v) FROM d").fetchall()
+        entries = ", ".join(f"{engine.lit(v)}: {'DATE ' + engine.lit(d.isoformat()) if d else 'NULL::DATE'}" for v, d in pairs)
+        lookup = f"map_extract_value(MAP {{{entries}}}, t._k{p.index})" if pairs else "NULL::DATE"
+        outer = outer.replace(f"khl_thai_date({quote_ident(p.field.name)})", lookup)
     return outer
 
 

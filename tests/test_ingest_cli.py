@@ -112,6 +112,8 @@ def test_bbgfproject_mof_and_egp_ingest_match_the_raw_files(env):
     assert (method, str(day), year) == ("เฉพาะเจาะจง", "2024-11-29", 2568)  # swapped columns repaired, 2-digit BE date
     assert group.startswith("วิธีการจัดหา")
     assert {f["id"]: f["type"] for f in fields}["transaction_date"] == "date"
+    # written in file order without a sort: _id is the row's position in the Parquet file
+    assert one(f"SELECT count(*) FROM read_parquet('{path}', file_row_number=true) WHERE _id <> file_row_number + 1")[0] == 0
 
 
 def test_egp_header_without_district_columns_is_repaired(tmp_path, env):
