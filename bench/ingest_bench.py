@@ -97,7 +97,9 @@ checklist["checks"] = [c for c in checklist["checks"] if c.get("severity") != "w
 r = frictionless.Resource(path=sys.argv[1].rsplit("/", 1)[1], basepath=sys.argv[1].rsplit("/", 1)[0],
                           schema=frictionless.Schema.from_descriptor(schema))
 rep = frictionless.validate(r, checklist=frictionless.Checklist.from_descriptor(checklist), limit_errors=100000)
-print(rep.tasks[0].stats["rows"], len(rep.tasks[0].errors))
+keys = sorted({(e.row_number, getattr(e, "field_name", None), e.type) for e in rep.tasks[0].errors}, key=str)
+json.dump(keys, open(sys.argv[4], "w"))
+print(rep.tasks[0].stats["rows"], "rows,", len(rep.tasks[0].errors), "errors")
 """
 
 BARE = """
@@ -176,10 +178,18 @@ def main():
     (out / "bare.duckdb").unlink(missing_ok=True)
     row("bare DuckDB read_csv into a table", args.rows, secs, rss)
     bare = secs
-    secs, rss, code, stdout = measure([sys.executable, "-c", FRICTIONLESS, str(small), str(schema), str(checklist)],
-                                      env={"PYTHONPATH": str(ROOT)})
+    keys_file = out / "frictionless-keys.json"
+    secs, rss, code, stdout = measure([sys.executable, "-c", FRICTIONLESS, str(small), str(schema), str(checklist),
+                                       str(keys_file)], env={"PYTHONPATH": str(ROOT)})
     row("frictionless-py validate (same schema+checks)", args.frictionless_rows, secs, rss, stdout.strip())
     fl_rate = args.frictionless_rows / secs
+    _, _, _, ours_json = measure([khlang, "validate", str(small), "--schema", "egp-contract", "--format", "json",
+                                  "--limit-errors", "100000"])
+    mine = sorted({(e.get("rowNumber"), e.get("fieldName"), e["type"]) for e in json.loads(ours_json)["tasks"][0]["errors"]},
+                  key=str)
+    theirs = [tuple(k) for k in json.loads(keys_file.read_text())]
+    print(f"parity on the {args.frictionless_rows:,}-row file: {len(mine)} (row, field, type) errors from khlang, "
+          f"{len(theirs)} from frictionless-py, identical: {mine == theirs}")
     ours = results[0]
     ingest = results[1]
     print(f"\nkhlang validate is {ours[1] / ours[2] / fl_rate:.0f}x frictionless-py and {ours[2] / bare:.2f}x the time of "

