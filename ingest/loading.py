@@ -11,7 +11,7 @@ from tqdm import tqdm
 from catalog import tables
 from catalog.datastore import quote_ident
 
-from . import engine, schemas
+from . import engine, keys, schemas
 
 REMOTE_CHUNK = 20000
 
@@ -43,8 +43,8 @@ def loaded_select(ws, checked):
     offset = 0
     for n, c in enumerate(checked):
         plan = c.plan
-        source, patched = engine.typed_from(ws.cur, plan)
-        typed = {p.field.name: engine.typed_sql(plan, i, patched=p.index in patched) for i, p in enumerate(plan.fields)}
+        source, patched = keys.typed_from(ws.cur, plan)
+        typed = {p.field.name: keys.typed_sql(plan, i, patched=p.index in patched) for i, p in enumerate(plan.fields)}
         inner = ", ".join(f"{expr} AS {quote_ident(name)}" for name, expr in typed.items())
         norm = c.reader.normalize(list(typed))
         if norm is None:

@@ -79,15 +79,8 @@ class BbgfprojectReader(Reader):
               "objc_level1_name", "compare", "gf_amount_sum"]
 
     def open(self, path, workdir, cur):
-        src = _scan_only(path)
-        out = Path(workdir) / f"bbgf-{src.sha256[:16]}.csv"
         cols = "{" + ", ".join(f"'{f}': '{'JSON' if f == 'compare' else 'VARCHAR'}'" for f in self.FIELDS) + "}"
-        try:
-            cur.execute(f"COPY (SELECT * FROM read_json(?, format='newline_delimited', columns={cols})) TO '{out}' "
-                        "(HEADER, DELIMITER ',')", [str(path)])
-        except Exception as exc:
-            raise CannotRead(f"{path} is not bbgfproject JSON lines: {str(exc).splitlines()[0]}") from None
-        return _as_csv(src, out, workdir)
+        return _json_as_csv(path, workdir, cur, f"format='newline_delimited', columns={cols}", "bbgfproject JSON lines")
 
 
 class MofReader(Reader):
@@ -195,14 +188,19 @@ class JsonReader(Reader):
     name = "json"
 
     def open(self, path, workdir, cur):
-        src = _scan_only(path)
-        out = Path(workdir) / f"json-{src.sha256[:16]}.csv"
-        try:
-            cur.execute(f"COPY (SELECT * FROM read_json(?, format='auto', maximum_object_size=67108864)) TO '{out}' "
-                        "(HEADER, DELIMITER ',')", [str(path)])
-        except Exception as exc:
-            raise CannotRead(f"{path} is not a JSON array of records or JSON lines: {str(exc).splitlines()[0]}") from None
-        return _as_csv(src, out, workdir)
+        return _json_as_csv(path, workdir, cur, "format='auto', maximum_object_size=67108864",
+                            "a JSON array of records or JSON lines")
+
+
+def _json_as_csv(path, workdir, cur, options, what):
+    """JSON read by DuckDB (options are ours, never a user's) and written as the CSV the engine checks."""
+    src = _scan_only(path)
+    out = Path(workdir) / f"json-{src.sha256[:16]}.csv"
+    try:
+        cur.execute(f"COPY (SELECT * FROM read_json(?, {options})) TO '{out}' (HEADER, DELIMITER ',')", [str(path)])
+    except Exception as exc:
+        raise CannotRead(f"{path} is not {what}: {str(exc).splitlines()[0]}") from None
+    return _as_csv(src, out, workdir)
 
 
 def _xlsx_text(v):
