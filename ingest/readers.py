@@ -188,6 +188,10 @@ class JsonReader(Reader):
     name = "json"
 
     def open(self, path, workdir, cur):
+        with sourcefile._open_bytes(path) as f:
+            head = f.read(4096).decode("utf-8", "replace")
+        if '"FeatureCollection"' in head:
+            raise CannotRead(f"{path} is GeoJSON (a FeatureCollection), not a table: publish it as a file resource")
         return _json_as_csv(path, workdir, cur, "format='auto', maximum_object_size=67108864",
                             "a JSON array of records or JSON lines")
 
@@ -254,6 +258,6 @@ def guess(path):
     name = str(path).lower()
     if name.endswith((".xlsx", ".xlsm")):
         return XlsxReader()
-    if name.endswith((".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz")):
+    if name.endswith((".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".geojson")):
         return JsonReader()
     return Reader()
