@@ -87,7 +87,7 @@ class MofReader(Reader):
     name = "mof"
 
     def open(self, path, workdir, cur):
-        src = _scan_only(path)
+        src = sourcefile.identify(path)
         try:
             doc = json.loads(sourcefile.read_text(path))
             groups = doc["TransGovernment"]["MinistryGroup"]
@@ -101,7 +101,7 @@ class MofReader(Reader):
                 year, phase = (date_key[:-6], "appropriated") if date_key.endswith("budget") else (date_key, "disbursed")
                 rows.append([g.get("MinistryName"), year, phase, d.get("Value")])
         out = sourcefile.write_rows_csv(rows, workdir, ["ministry", "fiscal_year", "phase", "amount_million_baht"])
-        return _as_csv(src, out, workdir)
+        return sourcefile.open_converted(out, src)
 
     def normalize(self, columns):
         sel = [(f'"{k}"', k) for k in columns]
@@ -160,7 +160,7 @@ class XlsxReader(Reader):
     name = "xlsx"
 
     def open(self, path, workdir, cur):
-        src = _scan_only(path)
+        src = sourcefile.identify(path)
         _check_zip(path)
         from openpyxl import load_workbook
 
@@ -181,14 +181,14 @@ class XlsxReader(Reader):
 
         out = sourcefile.write_rows_csv(cells(), workdir, header)
         wb.close()
-        return _as_csv(src, out, workdir)
+        return sourcefile.open_converted(out, src)
 
 
 class JsonReader(Reader):
     name = "json"
 
     def open(self, path, workdir, cur):
-        with sourcefile._open_bytes(path) as f:
+        with sourcefile.open_bytes(path) as f:
             head = f.read(4096).decode("utf-8", "replace")
         if '"FeatureCollection"' in head:
             raise CannotRead(f"{path} is GeoJSON (a FeatureCollection), not a table: publish it as a file resource")
@@ -198,13 +198,13 @@ class JsonReader(Reader):
 
 def _json_as_csv(path, workdir, cur, options, what):
     """JSON read by DuckDB (options are ours, never a user's) and written as the CSV the engine checks."""
-    src = _scan_only(path)
+    src = sourcefile.identify(path)
     out = Path(workdir) / f"json-{src.sha256[:16]}.csv"
     try:
         cur.execute(f"COPY (SELECT * FROM read_json(?, {options})) TO '{out}' (HEADER, DELIMITER ',')", [str(path)])
     except Exception as exc:
         raise CannotRead(f"{path} is not {what}: {str(exc).splitlines()[0]}") from None
-    return _as_csv(src, out, workdir)
+    return sourcefile.open_converted(out, src)
 
 
 def _xlsx_text(v):
@@ -226,22 +226,6 @@ def _check_zip(path):
     packed = sum(i.compress_size for i in infos) or 1
     if total > XLSX_MAX_UNCOMPRESSED or (total > (50 << 20) and total / packed > XLSX_MAX_RATIO):
         raise CannotRead(f"{path} expands to {total:,} bytes ({total / packed:.0f}× its size): refused as a zip bomb")
-
-
-def _scan_only(path):
-    if not Path(path).is_file():
-        raise CannotRead(f"no such file: {path}")
-    sha, md5, size, utf8, _ = sourcefile._scan(path)
-    return sourcefile.SourceFile(place=str(path), path=str(path), sha256=sha, md5=md5, bytes=size,
-                                 encoding="utf-8" if utf8 else "cp874")
-
-
-def _as_csv(original, csv_path, workdir):
-    """A SourceFile for a CSV we wrote, keeping the original file's identity (place, hashes, size)."""
-    src = sourcefile.open_csv(csv_path, workdir, place=original.place)
-    src.temp_files.append(str(csv_path))
-    src.sha256, src.md5, src.bytes, src.encoding = original.sha256, original.md5, original.bytes, original.encoding
-    return src
 
 
 READERS = {cls.name: cls for cls in (Reader, KaogeekReader, BbgfprojectReader, MofReader, EgpReader, XlsxReader,

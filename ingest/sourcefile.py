@@ -7,7 +7,6 @@ import codecs
 import csv
 import gzip
 import hashlib
-import io
 import os
 import shutil
 import tempfile
@@ -67,7 +66,8 @@ class SourceFile:
                 pass
 
 
-def _open_bytes(path):
+def open_bytes(path):
+    """The file's bytes, gunzipped when it is gzip."""
     raw = open(path, "rb")
     magic = raw.read(2)
     raw.seek(0)
@@ -84,7 +84,7 @@ def _scan(path):
     blank = False
     tail = b""
     try:
-        with _open_bytes(path) as f:
+        with open_bytes(path) as f:
             for chunk in iter(lambda: f.read(CHUNK), b""):
                 sha.update(chunk)
                 md5.update(chunk)
@@ -114,7 +114,7 @@ def _transcode(path, encoding, workdir):
     """Copy a non-UTF-8 (or compressed) file as plain UTF-8 for DuckDB."""
     fd, out = tempfile.mkstemp(dir=workdir, prefix="src-", suffix=".csv")
     try:
-        with os.fdopen(fd, "wb") as dst, _open_bytes(path) as src:
+        with os.fdopen(fd, "wb") as dst, open_bytes(path) as src:
             if encoding == "utf-8":
                 shutil.copyfileobj(src, dst, CHUNK)
             else:
@@ -188,7 +188,8 @@ def open_csv(path, workdir, place=None, force_encoding=None):
     if force_encoding:
         utf8 = force_encoding == "utf-8"
     encoding = "utf-8" if utf8 else "cp874"
-    gz = p.read_bytes()[:2] == b"\x1f\x8b" if size else False
+    with open(p, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
     src = SourceFile(place=place or str(path), path=str(p), sha256=sha, md5=md5, bytes=size, encoding=encoding)
     if size == 0:
         return src
@@ -212,6 +213,32 @@ def _read_header(src, p):
         src.labels = next(csv.reader(f, delimiter=src.delimiter), [])
 
 
+def identify(path):
+    """A SourceFile carrying a (non-CSV) file's identity: place, hashes, size and encoding."""
+    if not Path(path).is_file():
+        raise CannotRead(f"no such file: {path}")
+    sha, md5, size, utf8, _ = _scan(path)
+    return SourceFile(place=str(path), path=str(path), sha256=sha, md5=md5, bytes=size,
+                      encoding="utf-8" if utf8 else "cp874")
+
+
+def open_converted(csv_path, original):
+    """A CSV we wrote from `original` (JSON, XLSX): read for the engine, but reporting the original's
+    identity; only blank lines are looked for, the hashes are the original file's."""
+    p = Path(csv_path)
+    src = SourceFile(place=original.place, path=str(p), sha256=original.sha256, md5=original.md5,
+                     bytes=original.bytes, encoding=original.encoding, temp_files=[str(p)])
+    _read_header(src, p)
+    blank, tail = False, b""
+    with open(p, "rb") as f:
+        while not blank and (chunk := f.read(CHUNK)):
+            blank = b"\n\n" in tail + chunk
+            tail = chunk[-1:]
+    if blank:
+        src.blank_rows = _blank_rows(src.path, src.delimiter)
+    return src
+
+
 def write_rows_csv(rows, workdir, labels):
     """Write Python rows (lists) as a UTF-8 CSV for DuckDB; returns its path."""
     fd, out = tempfile.mkstemp(dir=workdir, prefix="rows-", suffix=".csv")
@@ -226,7 +253,7 @@ def write_rows_csv(rows, workdir, labels):
 def read_text(path):
     """A small text file (JSON) decoded as UTF-8 or cp874."""
     try:
-        with _open_bytes(path) as f:
+        with open_bytes(path) as f:
             data = f.read()
     except OSError as exc:
         raise CannotRead(f"cannot read {path}: {exc}") from None
@@ -236,9 +263,3 @@ def read_text(path):
         except UnicodeDecodeError:
             continue
     raise CannotRead(f"{path} is neither UTF-8 nor TIS-620 (cp874)")
-
-
-def text_stream(path):
-    """A text stream over a UTF-8 or cp874 file (gzip allowed)."""
-    _, _, _, utf8, _ = _scan(path)
-    return io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig" if utf8 else "cp874", newline="")

@@ -1,7 +1,7 @@
 """`khlang validate` and `khlang ingest` as users run them, on the real files and on bad input."""
 import csv
 import gzip
-import io
+import hashlib
 import json
 import sqlite3
 import zipfile
@@ -103,6 +103,10 @@ def test_bbgfproject_mof_and_egp_ingest_match_the_raw_files(env):
     got = one(f"SELECT amount_baht FROM read_parquet('{path}') WHERE ministry = 'รวม' AND fiscal_year = 2561 "
                      f"AND phase = 'appropriated'")[0]
     assert got == Decimal(val.replace(",", "")) * 1_000_000  # million baht in the source
+    recorded = sqlite3.connect(env["KHLANG_DB"]).execute(
+        "SELECT v.source_sha256 FROM resource_versions v JOIN resources r ON r.id = v.resource_id "
+        "JOIN packages p ON p.id = r.package_id WHERE p.name = 'ministry'").fetchone()[0]
+    assert recorded == hashlib.sha256(MOF.read_bytes()).hexdigest()  # the file given, not our CSV of it
 
     out = khlang_cli("ingest", str(EGP), "--org", "cgd", "--dataset", "egp", "--source", "egp-csv", env=env)
     assert "feeds spending table procurement" in out.stdout
