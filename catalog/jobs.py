@@ -8,7 +8,6 @@ import json
 import os
 import socket
 
-from . import auth
 from .errors import NotFound
 from .params import get_or_bust, new_id, now
 
@@ -37,8 +36,8 @@ def claim_next(db):
         if not row:
             return None
         worker = f"{socket.gethostname()}:{os.getpid()}"
-        cur = db.execute("UPDATE jobs SET state = 'running', started = ?, error = NULL, report = ?"
-                         " WHERE id = ? AND state = 'pending'", (now(), json.dumps({"worker": worker}), row[0]))
+        cur = db.execute("UPDATE jobs SET state = 'running', started = ?, error = NULL, worker = ?"
+                         " WHERE id = ? AND state = 'pending'", (now(), worker, row[0]))
         db.commit()
         if cur.rowcount == 1:
             return db.execute("SELECT * FROM jobs WHERE id = ?", (row[0],)).fetchone()
@@ -54,9 +53,8 @@ def finish(db, job_id, state, error=None, report=None):
 def fail_orphans(db):
     """Mark jobs whose worker process on this host is gone (killed mid-load) as failed, so they can be retried."""
     host = socket.gethostname()
-    for row in db.execute("SELECT id, report FROM jobs WHERE state = 'running'").fetchall():
-        worker = (json.loads(row["report"] or "{}") or {}).get("worker", "")
-        name, _, pid = worker.rpartition(":")
+    for row in db.execute("SELECT id, worker FROM jobs WHERE state = 'running'").fetchall():
+        name, _, pid = (row["worker"] or "").rpartition(":")
         if name == host and pid.isdigit() and not _alive(int(pid)):
             finish(db, row["id"], "error", error="the worker stopped before the load finished; retry with resubmit")
 
@@ -73,13 +71,12 @@ def _alive(pid):
 
 def job_dict(row):
     """The xloader_status shape of a job row."""
-    report = json.loads(row["report"]) if row["report"] else None
+    report = json.loads(row["report"]) if row["report"] else {}
     return {"job_id": row["id"], "status": row["state"], "created": row["created"], "started": row["started"],
             "finished": row["finished"], "last_updated": row["finished"] or row["started"] or row["created"],
             "error": {"message": row["error"]} if row["error"] else None,
-            "task_info": {"source_sha256": row["source_sha256"], "validation_report": (report or {}).get("report")
-                          if isinstance(report, dict) else None,
-                          "version": (report or {}).get("version") if isinstance(report, dict) else None}}
+            "task_info": {"source_sha256": row["source_sha256"], "validation_report": report.get("report"),
+                          "version": report.get("version")}}
 
 
 def latest(db, resource_id):
@@ -89,13 +86,10 @@ def latest(db, resource_id):
 
 def xloader_status(ctx, data):
     """Status and validation report of a resource's latest background load (CKAN xloader's action)."""
-    from .resources import _package_for, get_resource
+    from .resources import resource_for
 
     rid = get_or_bust(data, "resource_id") if "resource_id" in data else get_or_bust(data, "id")
-    res = get_resource(ctx.db, rid)
-    if not res:
-        raise NotFound("Resource was not found.")
-    auth.require_read_package(ctx, _package_for(ctx, res))
+    resource_for(ctx, rid)
     row = latest(ctx.db, rid)
     if not row:
         raise NotFound("No load job for this resource.")
@@ -105,13 +99,10 @@ def xloader_status(ctx, data):
 def xloader_submit(ctx, data):
     """Queue (again) a load of a resource's uploaded file, e.g. after a failed job."""
     from .db import transaction
-    from .resources import _package_for, get_resource
+    from .resources import resource_for
 
     rid = get_or_bust(data, "resource_id")
-    res = get_resource(ctx.db, rid)
-    if not res:
-        raise NotFound("Resource was not found.")
-    auth.require_edit_package(ctx, _package_for(ctx, res))
+    res, _ = resource_for(ctx, rid, write=True)
     if not res["sha256"]:
         raise NotFound("The resource has no uploaded file to load.")
     with transaction(ctx.db):

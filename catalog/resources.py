@@ -157,13 +157,19 @@ def _package_for(ctx, res_row):
     return pkg
 
 
-def resource_show(ctx, data):
-    """One resource as it appears inside package_show."""
-    rid = get_or_bust(data, "id")
+def resource_for(ctx, rid, write=False):
+    """(resource row, package dict) the caller may read (or, with `write`, edit); NotFound/NotAuthorized otherwise."""
     row = get_resource(ctx.db, rid)
     if not row:
         raise NotFound("Resource was not found.")
-    auth.require_read_package(ctx, _package_for(ctx, row))
+    pkg = _package_for(ctx, row)
+    (auth.require_edit_package if write else auth.require_read_package)(ctx, pkg)
+    return row, pkg
+
+
+def resource_show(ctx, data):
+    """One resource as it appears inside package_show."""
+    row, _ = resource_for(ctx, get_or_bust(data, "id"))
     return resource_dict(row, ctx.site_url)
 
 
@@ -215,11 +221,7 @@ def _change(ctx, data, replace):
     from .packages import touch_package
 
     rid = get_or_bust(data, "id")
-    row = get_resource(ctx.db, rid)
-    if not row:
-        raise NotFound("Resource was not found.")
-    pkg = _package_for(ctx, row)
-    auth.require_edit_package(ctx, pkg)
+    row, pkg = resource_for(ctx, rid, write=True)
     errors = {}
     cleaned = clean({k: v for k, v in data.items() if k not in ("id", "package_id", "khlang_autoload")}, 0, errors)
     if errors:
@@ -248,11 +250,7 @@ def resource_delete(ctx, data):
     """Soft-delete a resource."""
     from .packages import touch_package
 
-    row = get_resource(ctx.db, get_or_bust(data, "id"))
-    if not row:
-        raise NotFound("Resource was not found.")
-    pkg = _package_for(ctx, row)
-    auth.require_edit_package(ctx, pkg)
+    row, pkg = resource_for(ctx, get_or_bust(data, "id"), write=True)
     with transaction(ctx.db):
         ctx.db.execute("UPDATE resources SET state = 'deleted', metadata_modified = ? WHERE id = ?", (now(), row["id"]))
         touch_package(ctx, pkg["id"], "changed package")
@@ -261,10 +259,7 @@ def resource_delete(ctx, data):
 
 def resource_view_list(ctx, data):
     """Resource views are not stored; an empty list keeps `ckanapi dump -R` working."""
-    row = get_resource(ctx.db, get_or_bust(data, "id"))
-    if not row:
-        raise NotFound("Resource was not found.")
-    auth.require_read_package(ctx, _package_for(ctx, row))
+    resource_for(ctx, get_or_bust(data, "id"))
     return []
 
 
