@@ -45,7 +45,7 @@ def _generate(path, rows, bad_every):
         "CASE WHEN i % 3 = 0 THEN 'ซื้อ' ELSE 'จ้างทำของ/จ้างเหมาบริการ' END",
         f"{depts}[i % 5 + 1]", f"{depts}[i % 5 + 1]",
         "'วิธีการจัดหา ประกาศเชิญชวนทั่วไป คัดเลือก เฉพาะเจาะจง'", "'เฉพาะเจาะจง'", "'-'",
-        f"CASE WHEN k = 0 THEN '1,2x' ELSE CAST(1000 + i % 499000 AS VARCHAR) END",
+        "CASE WHEN k = 0 THEN '1,2x' ELSE CAST(1000 + i % 499000 AS VARCHAR) END",
         "CAST(1000 + i % 499000 AS VARCHAR)",
         "CAST(990 + i % 499000 AS VARCHAR)",
         "CASE WHEN k = 1 THEN '2025' ELSE '2568' END",

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from . import engine, loading, validation
+from .compiler import Unsupported
 from .schemas import CannotStart
 from .sourcefile import CannotRead
 
@@ -46,7 +47,7 @@ def cmd_validate(args):
     try:
         report = validation.validate_paths(args.files, schema_arg=args.schema, source_name=args.source,
                                            limit_errors=args.limit_errors)
-    except (CannotRead, CannotStart, engine.Unsupported) as exc:
+    except (CannotRead, CannotStart, Unsupported) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.format == "json":
@@ -101,7 +102,7 @@ def cmd_ingest(args):
                 ctx = Context(db=db, settings=settings, user=_sysadmin_for_cli(db))
                 out = loading.publish_local(ctx, ws, checked, args.org, args.dataset, name, fmt, report, note)
                 db.close()
-    except (CannotRead, CannotStart, engine.Unsupported) as exc:
+    except (CannotRead, CannotStart, Unsupported) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ActionError as exc:

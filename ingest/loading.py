@@ -11,7 +11,8 @@ from tqdm import tqdm
 from catalog import tables
 from catalog.datastore import quote_ident
 
-from . import engine, keys, schemas
+from . import keys, schemas
+from .compiler import lit
 
 REMOTE_CHUNK = 20000
 
@@ -24,13 +25,13 @@ def _date_dictionaries(ws, plan, outer):
     would lose file order, and the per-row macro costs more)."""
     for label in re.findall(r'khl_thai_date\("((?:[^"]|"")+)"\)', outer):
         p = next(p for p in plan.fields if p.field.name == label.replace('""', '"'))
-        c = engine.col(p.index)
+        c = keys.col(p.index)
         n = ws.cur.execute(f"SELECT approx_count_distinct({c}) FROM {plan.table}").fetchone()[0]
         if n > MAP_LIMIT:
             continue
         pairs = ws.cur.execute(f"WITH d AS MATERIALIZED (SELECT DISTINCT {c} AS v FROM {plan.table} WHERE {c} IS NOT NULL) "
                                "SELECT v, khl_thai_date(v) FROM d").fetchall()
-        entries = ", ".join(f"{engine.lit(v)}: {'DATE ' + engine.lit(d.isoformat()) if d else 'NULL::DATE'}" for v, d in pairs)
+        entries = ", ".join(f"{lit(v)}: {'DATE ' + lit(d.isoformat()) if d else 'NULL::DATE'}" for v, d in pairs)
         lookup = f"map_extract_value(MAP {{{entries}}}, t._k{p.index})" if pairs else "NULL::DATE"
         outer = outer.replace(f"khl_thai_date({quote_ident(p.field.name)})", lookup)
     return outer
@@ -59,7 +60,7 @@ def loaded_select(ws, checked):
             names = these
         elif these != names:
             raise schemas.CannotStart(f"{c.path} does not have the same columns as {checked[0].path}")
-        raw_cols = ", ".join(f"{engine.col(p.index)} AS _k{p.index}" for p in plan.fields)
+        raw_cols = ", ".join(f"{keys.col(p.index)} AS _k{p.index}" for p in plan.fields)
         parts.append(f"SELECT {offset} + _rowid + 1 AS _id, {outer} FROM (SELECT _rowid, {raw_cols}, {inner} FROM {source}) t")
         offset += ws.cur.execute(f"SELECT count(*) FROM {plan.table}").fetchone()[0]
         pk = [k for k in c.schema.primary_key if k in these]

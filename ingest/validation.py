@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 from frictionless import Checklist, Dialect, Resource, formats
 
-from . import engine, readers, schemas, thai
-from . import sourcefile
+from . import engine, readers, schemas, sourcefile, thai
+from .compiler import Unsupported
 from .sourcefile import CannotRead, NotUtf8
 
 
@@ -110,7 +110,7 @@ def check_file(ws, path, plan, index=0, limit_errors=engine.LIMIT_ERRORS, reader
             src.labels = labels if len(labels) == len(src.labels) else src.labels
             ws.sources.append(src)
             task, tplan = engine.validate(ws.cur, src, schema, plan.checklist, limit_errors=limit_errors, table=table)
-    except engine.Unsupported as why:
+    except Unsupported as why:
         task = fallback(src, schema, plan.checklist, str(why), limit_errors)
         tplan = None
         if task["valid"]:
@@ -119,7 +119,7 @@ def check_file(ws, path, plan, index=0, limit_errors=engine.LIMIT_ERRORS, reader
     if src.repairs:
         task["warnings"] = list(src.repairs) + task["warnings"]
         task["stats"]["warnings"] = len(task["warnings"])
-    if descriptor is not plan.descriptor and plan.descriptor is None:
+    if plan.descriptor is None:
         task.setdefault("khlang", {})["schemaInferred"] = True
     return Checked(path=str(path), src=src, reader=reader, schema=schema, task=task, plan=tplan, table=table)
 

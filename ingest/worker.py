@@ -52,7 +52,7 @@ def run_job(settings, db, job):
         reader = READER_BY_FORMAT.get((res["format"] or "").upper(), readers.Reader)()
         with validation.Workspace(str(Path(settings.storage_dir) / "tmp")) as ws:
             started = time.perf_counter()
-            checked = _check(ws, path, plan, reader, res)
+            checked = validation.check_file(ws, path, plan, 0, reader=reader, place=res["url"] or path.name)
             report = validation.report([checked], started)
             if not report["valid"]:
                 jobs.finish(db, job["id"], "error", error="the file did not pass validation", report={"report": report})
@@ -76,10 +76,6 @@ def run_job(settings, db, job):
     except Exception as exc:  # the job must end in a state the API can show, whatever broke
         jobs.finish(db, job["id"], "error", error=f"{type(exc).__name__}: {exc}")
         return "error"
-
-
-def _check(ws, path, plan, reader, res):
-    return validation.check_file(ws, path, plan, 0, reader=reader, place=res["url"] or path.name)
 
 
 def run_pending(settings, db, limit=None):
