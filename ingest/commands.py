@@ -66,6 +66,29 @@ def _resource_name(args, plan, paths):
     return (plan.source or {}).get("title") or Path(paths[0]).stem
 
 
+def _rebuild_spending(settings):
+    from catalog import db as catalog_db
+    from spending.build import rebuild
+
+    db = catalog_db.connect(settings.db_path)
+    try:
+        manifest = rebuild(settings, db)
+        print(f"spending model rebuilt in {manifest['seconds']} s", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - the data is loaded; only the explorer's copy is stale
+        print(f"warning: the data is loaded but the spending model was not rebuilt ({exc}); "
+              "run `khlang spending rebuild`", file=sys.stderr)
+    finally:
+        db.close()
+
+
+def cmd_spending_rebuild(args):
+    """Rebuild the spending model from every feed resource and make it live."""
+    from catalog.settings import Settings
+
+    _rebuild_spending(Settings.from_env(db_path=args.db))
+    return 0
+
+
 def cmd_ingest(args):
     """Validate, then load into this Khlang (or --remote portal) in one step; nothing loads if invalid."""
     from catalog import db as catalog_db
@@ -100,8 +123,11 @@ def cmd_ingest(args):
             else:
                 db = catalog_db.connect(settings.db_path)
                 ctx = Context(db=db, settings=settings, user=_sysadmin_for_cli(db))
-                out = loading.publish_local(ctx, ws, checked, args.org, args.dataset, name, fmt, report, note)
+                out = loading.publish_local(ctx, ws, checked, args.org, args.dataset, name, fmt, report, note,
+                                            source=plan.source)
                 db.close()
+                if (plan.source or {}).get("feeds"):
+                    _rebuild_spending(settings)
     except (CannotRead, CannotStart, Unsupported) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -122,7 +148,7 @@ def add_commands(sub, with_db):
     v = sub.add_parser("validate", help="validate files against a Table Schema (exit 0 valid, 1 invalid, 2 cannot read)")
     v.add_argument("files", nargs="+", metavar="FILE")
     v.add_argument("--schema", help="a schema name from validators/ or a path to a Table Schema JSON")
-    v.add_argument("--source", help="source format: kaogeek-budget, bbgfproject, mof-ministry, egp-csv, csv, xlsx, json")
+    v.add_argument("--source", help="source format: kaogeek-budget, bbgfproject, mof-ministry, mof-monthly-moi, egp-csv, csv, xlsx, json")
     v.add_argument("--format", choices=["text", "json"], default="text")
     v.add_argument("--limit-errors", type=int, default=engine.LIMIT_ERRORS)
     v.set_defaults(func=cmd_validate)
@@ -137,3 +163,8 @@ def add_commands(sub, with_db):
     i.add_argument("--remote", help="base URL of a CKAN-compatible portal")
     i.add_argument("--token", help="API token for --remote")
     i.set_defaults(func=cmd_ingest)
+
+    sp = sub.add_parser("spending", help="the spending explorer's model").add_subparsers(dest="spending_command",
+                                                                                         required=True)
+    sr = with_db(sp.add_parser("rebuild", help="rebuild dimensions, facts, rollups and red flags from the feeds"))
+    sr.set_defaults(func=cmd_spending_rebuild)

@@ -93,7 +93,7 @@ def source_identity(checked):
     return hashlib.sha256("\n".join(c.src.sha256 for c in checked).encode()).hexdigest()
 
 
-def publish_local(ctx, ws, checked, org, dataset, resource_name, fmt, report, note):
+def publish_local(ctx, ws, checked, org, dataset, resource_name, fmt, report, note, source=None):
     """Create/update the dataset and resource, load the new version; returns a summary dict."""
     from catalog.datastore_loads import record_version
     from catalog.db import transaction
@@ -127,6 +127,10 @@ def publish_local(ctx, ws, checked, org, dataset, resource_name, fmt, report, no
             res = (resource_patch(ctx, {"id": existing["id"], **data}) if existing
                    else resource_create(ctx, {"package_id": pkg["id"], **data}))
         info = record_version(ctx, res["id"], sha, rows, fields, pk, note, source_identity(checked), report)
+        if source and source.get("feeds"):
+            from spending.build import register_feed
+
+            register_feed(ctx.db, res["id"], source["feeds"], source["name"])
     row = get_resource(ctx.db, res["id"])
     return {"dataset": pkg["name"], "resource_id": row["id"], "version": info["version"], "rows": rows,
             "parquet_sha256": sha}

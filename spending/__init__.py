@@ -1,0 +1,1 @@
+"""Spending explorer: budget lines, disbursement and procurement built from catalogue datasets."""

@@ -30,6 +30,9 @@ def create_app(test_config=None):
     app.register_blueprint(api.bp)
     app.context_processor(_page_globals)
     app.register_blueprint(pages.bp)
+    from . import cubes as cube_api
+
+    app.register_blueprint(cube_api.bp)
     app.teardown_appcontext(_end_request)
     return app
 

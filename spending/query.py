@@ -1,0 +1,324 @@
+"""One query path for the cube API and the explorer pages: aggregate, facts and members.
+
+Identifiers come only from the cube definitions; every request value is a bound parameter. A
+query reads the smallest rollup that holds every column it needs, else the fact file.
+"""
+from decimal import Decimal
+
+from . import flags
+from .cubes import CubeError
+
+MAX_PAGE_SIZE = 10000
+MAX_FACTS_PAGE = 1000
+
+
+def visible_source_ids(db, manifest):
+    """Source ids whose dataset is public and active right now (private data never reaches a cube)."""
+    ids = {s["package_id"]: s["source_id"] for s in manifest["sources"]}
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    rows = db.execute(f"SELECT id FROM packages WHERE id IN ({marks}) AND private = 0 AND state = 'active'",
+                      list(ids)).fetchall()
+    public = {r[0] for r in rows}
+    return sorted(s["source_id"] for s in manifest["sources"] if s["package_id"] in public)
+
+
+def _number(v):
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    return v
+
+
+def _split(text, seps="|"):
+    if not text:
+        return []
+    out = [text]
+    for sep in seps:
+        out = [p for part in out for p in part.split(sep)]
+    return [p.strip() for p in out if p.strip()]
+
+
+def _int_param(params, name, default, lo, hi):
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise CubeError(f'"{name}" must be a whole number, not "{raw}"') from None
+    return max(lo, min(hi, value))
+
+
+class Query:
+    """A parsed request against one cube of one build."""
+
+    def __init__(self, cur, cube, folder, manifest, visible, params):
+        self.cur, self.cube, self.folder, self.manifest, self.params = cur, cube, folder, manifest, params
+        self.where, self.args, self.dims_used, self.facts_only = [], [], set(), False
+        self.where.append(cube.where)
+        self.where.append(f"f.source_id IN ({', '.join(str(int(i)) for i in visible)})" if visible else "false")
+        self.cuts = self._cuts(_split(params.get("cut")))
+        if cube.counted and "source" not in {d for d, _, _ in self.cuts}:
+            # Without an explicit source, one dataset per year × ministry × phase counts (no double totals).
+            self.where.append("f.counted")
+        self._extensions()
+
+    def file(self, name):
+        return f"read_parquet('{self.folder / (name + '.parquet')}')"
+
+    def ref(self, text):
+        """(dimension, attribute) of 'dim' or 'dim.attr'."""
+        dim_name, _, attr = text.partition(".")
+        dim = self.cube.dimension(dim_name)
+        attr = attr or dim.key
+        if attr not in dim.attributes:
+            raise CubeError(f'unknown attribute "{attr}" of dimension {dim.name}', list(dim.attributes))
+        return dim, attr
+
+    def _cuts(self, parts):
+        grouped = {}
+        for part in parts:
+            ref, sep, value = part.partition(":")
+            if not sep:
+                raise CubeError(f'a cut is "dimension:value", not "{part}"')
+            dim, attr = self.ref(ref.strip())
+            grouped.setdefault((dim.name, attr), []).append(value.strip())
+        out = []
+        for (dname, attr), values in grouped.items():
+            dim = self.cube.dimension(dname)
+            self.dims_used.add(dname)
+            expr = dim.attributes[attr]
+            if dname == "flag":
+                bits = []
+                for v in values:
+                    if v not in flags.CONTRACT_FLAGS:
+                        raise CubeError(f'unknown flag "{v}"', list(flags.CONTRACT_FLAGS))
+                    bits.append(flags.CONTRACT_FLAGS[v])
+                self.where.append("(" + " OR ".join(f"(f.flags & {b}) <> 0" for b in bits) + ")")
+                self.facts_only = True
+                out.append((dname, attr, values))
+                continue
+            typed = [self._typed(dim, attr, v) for v in values]
+            self.where.append(f"{expr} IN ({', '.join('?' * len(typed))})")
+            self.args.extend(typed)
+            out.append((dname, attr, values))
+        return out
+
+    def _typed(self, dim, attr, value):
+        if dim.name == "fiscal_year":
+            try:
+                year = int(value)
+            except ValueError:
+                raise CubeError(f'fiscal_year must be a year (BE like 2565 or CE like 2022), not "{value}"') from None
+            if attr == "ce":
+                year += 543
+            elif year < 2400:
+                year += 543   # a CE year
+            if year not in self.manifest["fiscal_years"]:
+                raise CubeError(f"no data for fiscal year {year} (BE)", self.manifest["fiscal_years"])
+            return year - 543 if attr == "ce" else year
+        if dim.types.get(attr) == "integer":
+            try:
+                return int(value)
+            except ValueError:
+                raise CubeError(f'{dim.name}.{attr} must be a whole number, not "{value}"') from None
+        if dim.joins:
+            alias, table, _ = dim.joins[-1]
+            found = self.cur_check(f"SELECT 1 FROM {self.file(table)} AS {alias} WHERE {dim.attributes[attr]} = ? LIMIT 1",
+                                   [value])
+            if not found:
+                sample = self.cur_check(f"SELECT DISTINCT {dim.attributes[attr]} FROM {self.file(table)} AS {alias} "
+                                        f"ORDER BY 1 LIMIT 30", [], all_rows=True)
+                raise CubeError(f'unknown {dim.name}.{attr} "{value}" (see /members/{dim.name} for all)',
+                                [r[0] for r in sample])
+        return value
+
+    def cur_check(self, sql, args, all_rows=False):
+        cur = self.cur
+        result = cur.execute(sql, args)
+        return result.fetchall() if all_rows else result.fetchone()
+
+    def _extensions(self):
+        """Keyword and value-range filters beyond Babbage, used by the procurement search."""
+        q = (self.params.get("q") or "").strip()
+        text_col = "f.project_name" if self.cube.name == "procurement" else "f.item"
+        value_col = "f.price_agree" if self.cube.name == "procurement" else "f.amount"
+        if q:
+            self.where.append(f"contains({text_col}, ?)")
+            self.args.append(q[:200])
+            self.facts_only = True
+        if self.params.get("project_id") and self.cube.name == "procurement":
+            self.where.append("f.project_id = ?")
+            self.args.append(str(self.params["project_id"])[:40])
+            self.facts_only = True
+        for name, op in (("amount_min", ">="), ("amount_max", "<=")):
+            raw = self.params.get(name)
+            if raw not in (None, ""):
+                try:
+                    value = Decimal(str(raw).replace(",", ""))
+                except ArithmeticError:
+                    raise CubeError(f'"{name}" must be a number, not "{raw}"') from None
+                self.where.append(f"{value_col} {op} ?")
+                self.args.append(value)
+                self.facts_only = True
+
+    def source_file(self, needed_columns):
+        """(file SQL, use_rollup) for the columns a query needs."""
+        if not self.facts_only and self.cube.rollups:
+            rollups = self.manifest.get("rollups", {})
+            for name in self.cube.rollups:
+                keys = set(rollups.get(name, ()))
+                if needed_columns <= keys:
+                    return self.file(name), True
+        return self.file(self.cube.facts), False
+
+    def needed(self, dim_names):
+        cols = {"source_id"}
+        for name in dim_names:
+            cols |= set(self.cube.dimension(name).fact_columns)
+        return cols
+
+    def joins(self, dim_names, extra_exprs=()):
+        seen, out = set(), []
+        dims = [self.cube.dimension(n) for n in dim_names]
+        for d in self.cube.dimensions:
+            wanted = d in dims or any(f"{a}." in e for a, _, _ in d.joins for e in extra_exprs)
+            if not wanted:
+                continue
+            for alias, table, on in d.joins:
+                if alias not in seen:
+                    seen.add(alias)
+                    out.append(f"LEFT JOIN {self.file(table)} AS {alias} ON {on}")
+        return " ".join(out)
+
+
+def _measures(q, names, rollup):
+    out = []
+    for agg in names:
+        m = next((m for m in q.cube.measures if (m.name == "_count" and agg == "_count") or f"{m.name}.sum" == agg), None)
+        if m is None:
+            raise CubeError(f'unknown aggregate "{agg}"',
+                            [("_count" if m.name == "_count" else f"{m.name}.sum") for m in q.cube.measures])
+        out.append((agg, m.rollup_sql if rollup else m.fact_sql))
+    return out
+
+
+def aggregate(cur, db, cube, folder, manifest, params, visible):
+    """Babbage's /aggregate: cells grouped by the drilldown, a summary, paging and order."""
+    q = Query(cur, cube, folder, manifest, visible, params)
+    drill = [q.ref(r) for r in _split(params.get("drilldown"))]
+    if any(d.name == "flag" for d, _ in drill):
+        raise CubeError("flag can be cut on, not drilled down")
+    drill_dims = list(dict.fromkeys(d.name for d, _ in drill))
+    agg_names = _split(params.get("aggregates")) or [("_count" if m.name == "_count" else f"{m.name}.sum")
+                                                     for m in cube.measures]
+    src, rollup = q.source_file(q.needed(drill_dims + [d for d, _, _ in q.cuts]))
+    measures = _measures(q, agg_names, rollup)
+    columns = []   # (output key, SQL)
+    for dname in drill_dims:
+        dim = cube.dimension(dname)
+        for attr, expr in dim.attributes.items():
+            columns.append((f"{dname}.{attr}", expr))
+    allowed_order = [k for k, _ in columns] + drill_dims + agg_names
+    order = []
+    for part in _split(params.get("order"), "|,"):
+        ref, _, direction = part.partition(":")
+        direction = (direction or "asc").lower()
+        if ref not in allowed_order or direction not in ("asc", "desc"):
+            raise CubeError(f'cannot order by "{part}"', allowed_order)
+        order.append((ref if ref in [k for k, _ in columns] + agg_names else f"{ref}.{cube.dimension(ref).key}", direction))
+    if not order:
+        order = [(agg_names[0], "desc")] if agg_names else []
+    page = _int_param(params, "page", 1, 1, 10**6)
+    size = _int_param(params, "pagesize", MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    joins = q.joins(drill_dims + [d for d, _, _ in q.cuts if d != "flag"])
+    where = " AND ".join(q.where)
+    select = [f'{expr} AS "{key}"' for key, expr in columns] + [f'{sql} AS "{name}"' for name, sql in measures]
+    group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(columns)))}" if columns else ""
+    order_sql = ", ".join(f'"{k}" {d.upper()} NULLS LAST' for k, d in order)
+    sql = (f"SELECT {', '.join(select)}, count(*) OVER () AS __total FROM {src} AS f {joins} WHERE {where}{group}"
+           + (f" ORDER BY {order_sql}" if order_sql else "") + f" LIMIT {size} OFFSET {(page - 1) * size}")
+    res = cur.execute(sql, q.args)
+    names = [d[0] for d in res.description]
+    rows = res.fetchall()
+    cells, total = [], 0
+    for row in rows:
+        cell = {}
+        for k, v in zip(names, row):
+            if k == "__total":
+                total = v
+            else:
+                cell[k] = _number(v)
+        for dname in drill_dims:
+            cell[dname] = cell[f"{dname}.{cube.dimension(dname).key}"]
+        cells.append(cell)
+    summary_sql = f"SELECT {', '.join(f'{sql} AS {chr(34)}{name}{chr(34)}' for name, sql in measures)} FROM {src} AS f {q.joins([d for d, _, _ in q.cuts if d != 'flag'])} WHERE {where}"
+    srow = cur.execute(summary_sql, q.args).fetchone()
+    summary = {name: _number(v) for (name, _), v in zip(measures, srow)}
+    if not columns:
+        total = 1
+    return {"status": "ok", "cells": cells, "total_cell_count": total if rows else (0 if columns else 1),
+            "page": page, "page_size": size, "summary": summary, "aggregates": agg_names,
+            "drilldown": [f"{d.name}.{a}" if a != d.key else d.name for d, a in drill],
+            "cut": [f"{d}.{a}:{v}" for d, a, vs in q.cuts for v in vs], "order": [list(o) for o in order],
+            "attributes": [k for k, _ in columns], "source": "rollup" if rollup else "facts"}
+
+
+def facts(cur, db, cube, folder, manifest, params, visible):
+    """Babbage's /facts: the fact rows (with readable names) that match the cuts, paged."""
+    q = Query(cur, cube, folder, manifest, visible, params)
+    q.facts_only = True
+    fields = dict(cube.fact_fields)
+    wanted = _split(params.get("fields"), "|,") or list(fields)
+    for w in wanted:
+        if w not in fields:
+            raise CubeError(f'unknown field "{w}"', list(fields))
+    order = []
+    for part in _split(params.get("order"), "|,"):
+        ref, _, direction = part.partition(":")
+        direction = (direction or "asc").lower()
+        if ref not in fields or direction not in ("asc", "desc"):
+            raise CubeError(f'cannot order by "{part}"', list(fields))
+        order.append(f"{fields[ref]} {direction.upper()} NULLS LAST")
+    order.append("f.source_id, f.source_row")
+    page = _int_param(params, "page", 1, 1, 10**6)
+    size = _int_param(params, "pagesize", 100, 1, MAX_FACTS_PAGE)
+    exprs = [fields[w] for w in wanted]
+    joins = q.joins([d for d, _, _ in q.cuts if d != "flag"], extra_exprs=exprs + [o for o in order])
+    where = " AND ".join(q.where)
+    sql = (f"SELECT {', '.join(f'{e} AS {chr(34)}{w}{chr(34)}' for w, e in zip(wanted, exprs))}, count(*) OVER () AS __total "
+           f"FROM {q.file(cube.facts)} AS f {joins} WHERE {where} ORDER BY {', '.join(order)} "
+           f"LIMIT {size} OFFSET {(page - 1) * size}")
+    res = cur.execute(sql, q.args)
+    rows = res.fetchall()
+    data = []
+    for row in rows:
+        rec = {w: _number(v) for w, v in zip(wanted, row)}
+        if "flags" in rec:
+            rec["flags"] = [k for k, bit in flags.CONTRACT_FLAGS.items() if (rec["flags"] or 0) & bit]
+        data.append(rec)
+    total = rows[0][-1] if rows else 0
+    return {"status": "ok", "data": data, "total_fact_count": total, "page": page, "page_size": size,
+            "fields": wanted, "cut": [f"{d}.{a}:{v}" for d, a, vs in q.cuts for v in vs]}
+
+
+def members(cur, db, cube, folder, manifest, dimension, params, visible):
+    """Babbage's /members/<dimension>: the dimension's members that occur in the (cut) facts."""
+    q = Query(cur, cube, folder, manifest, visible, params)
+    dim = cube.dimension(dimension)
+    if dim.name == "flag":
+        data = [{"flag.name": k} for k in flags.CONTRACT_FLAGS]
+        return {"status": "ok", "data": data, "total_member_count": len(data), "fields": ["flag.name"]}
+    src, _ = q.source_file(q.needed([dim.name] + [d for d, _, _ in q.cuts]))
+    page = _int_param(params, "page", 1, 1, 10**6)
+    size = _int_param(params, "pagesize", 1000, 1, MAX_PAGE_SIZE)
+    cols = [(f"{dim.name}.{a}", e) for a, e in dim.attributes.items()]
+    sql = (f"SELECT DISTINCT {', '.join(f'{e} AS {chr(34)}{k}{chr(34)}' for k, e in cols)} FROM {src} AS f "
+           f"{q.joins([dim.name] + [d for d, _, _ in q.cuts if d != 'flag'])} WHERE {' AND '.join(q.where)}")
+    res = cur.execute(f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY 1 LIMIT {size} OFFSET {(page - 1) * size}",
+                      q.args)
+    rows = res.fetchall()
+    data = [{k: _number(v) for (k, _), v in zip(cols, row)} for row in rows]
+    return {"status": "ok", "data": data, "total_member_count": rows[0][-1] if rows else 0, "page": page,
+            "page_size": size, "fields": [k for k, _ in cols]}
