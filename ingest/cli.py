@@ -71,9 +71,17 @@ def cmd_seed_demo(args):
     if db.execute("SELECT 1 FROM packages LIMIT 1").fetchone() and not args.force:
         print("catalogue is not empty; use --force to add the demo anyway")
         return 0
-    counts = seed_demo(db, settings, sysadmin=_sysadmin_for_cli(db))
+    from catalog.context import Context
+    from spending.synthetic import seed_spending
+
+    admin = _sysadmin_for_cli(db)
+    counts = seed_demo(db, settings, sysadmin=admin)
     print(f"seeded synthetic demo: {counts['organizations']} organizations, {counts['groups']} groups, "
           f"{counts['datasets']} datasets")
+    spent = seed_spending(Context(db=db, settings=settings, user=admin, site_url=settings.site_url),
+                          contracts=getattr(args, "contracts", 20000))
+    print(f"seeded synthetic spending: {spent['budget_lines']:,} budget lines, {spent['contracts']:,} contracts "
+          f"(model built in {spent['build_seconds']} s)")
     return 0
 
 
@@ -140,6 +148,7 @@ def build_parser():
 
     sd = with_db(sub.add_parser("seed-demo", help="create the synthetic demo catalogue"))
     sd.add_argument("--force", action="store_true")
+    sd.add_argument("--contracts", type=int, default=20000, help="synthetic e-GP contracts (up to 10,000,000)")
     sd.set_defaults(func=cmd_seed_demo)
 
     ri = with_db(sub.add_parser("reindex", help="rebuild the search index"))
