@@ -30,11 +30,13 @@ def datapackage(settings, db, name, site_url):
     years = manifest["fiscal_years"]
     return {
         "name": f"khlang-{cube.name}", "title": f"{cube.label_th} ({cube.label_en})",
-        "profile": "fiscal-data-package", "countryCode": "TH", "currency": "THB",
+        # FDP v1 names its profile "fiscal-data-package"; frictionless would fetch that from the web, so the
+        # package declares the tabular profile it also satisfies and carries the FDP `model`.
+        "profile": "tabular-data-package", "fiscalDataPackage": "1.0", "countryCode": "TH", "currency": "THB",
         "fiscalPeriod": ({"start": f"{min(years) - 544}-10-01", "end": f"{max(years) - 543}-09-30"} if years else None),
         "sources": [{"title": s["package_name"], "path": f"{site_url}/dataset/{s['package_name']}"}
                     for s in manifest["sources"] if s["feed"] != "procurement"],
-        "resources": [{"name": cube.name, "path": f"{site_url}/api/3/cubes/{cube.name}/data.csv", "format": "csv",
+        "resources": [{"name": cube.name, "profile": "tabular-data-resource", "path": f"{site_url}/api/3/cubes/{cube.name}/data.csv", "format": "csv",
                        "mediatype": "text/csv", "encoding": "utf-8", "schema": {"fields": fields}}],
         "model": {"measures": {"amount": {"source": "amount", "currency": "THB",
                                           "direction": "expenditure",

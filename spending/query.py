@@ -255,7 +255,7 @@ def aggregate(cur, db, cube, folder, manifest, params, visible):
         cells.append(cell)
     summary_sql = f"SELECT {', '.join(f'{sql} AS {chr(34)}{name}{chr(34)}' for name, sql in measures)} FROM {src} AS f {q.joins([d for d, _, _ in q.cuts if d != 'flag'])} WHERE {where}"
     srow = cur.execute(summary_sql, q.args).fetchone()
-    summary = {name: _number(v) for (name, _), v in zip(measures, srow)}
+    summary = {name: _number(v) if v is not None else 0 for (name, _), v in zip(measures, srow)}
     if not columns:
         total = 1
     return {"status": "ok", "cells": cells, "total_cell_count": total if rows else (0 if columns else 1),

@@ -1,0 +1,143 @@
+"""The cube API over HTTP on the synthetic demo: Babbage shapes, bad input, privacy, FDP and OCDS."""
+import csv
+import io
+
+import frictionless
+import pytest
+import requests
+
+from catalog import db as catalog_db
+from catalog.context import Context
+from catalog.settings import Settings
+from conftest import LiveServer
+from spending.synthetic import seed_spending
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    s = LiveServer(tmp_path_factory.mktemp("spending-api"))
+    settings = Settings(db_path=s.db)
+    db = catalog_db.connect(settings.db_path)
+    admin = {"id": db.execute("SELECT id FROM users WHERE name = 'admin'").fetchone()[0], "name": "admin", "sysadmin": True}
+    seed_spending(Context(db=db, settings=settings, user=admin, site_url=s.url), contracts=5000, lines_per_year=600)
+    db.close()
+    yield s
+    s.stop()
+
+
+def get(srv, path, **params):
+    return requests.get(f"{srv.url}{path}", params=params, timeout=30)
+
+
+def test_cube_list_and_model_follow_babbage(srv):
+    names = [c["name"] for c in get(srv, "/api/3/cubes").json()["data"]]
+    assert names == ["budget", "disbursement", "procurement"]
+    model = get(srv, "/api/3/cubes/budget/model").json()["model"]
+    assert {"fiscal_year", "ministry", "agency", "plan", "project", "category", "province", "source"} <= set(model["dimensions"])
+    assert "amount.sum" in model["aggregates"] and "_count" in model["aggregates"]
+
+
+def test_aggregate_cells_summary_paging_and_order(srv):
+    body = get(srv, "/api/3/cubes/budget/aggregate", drilldown="ministry|fiscal_year", cut="fiscal_year:2566",
+               order="amount.sum:desc", pagesize=5, page=2).json()
+    assert body["total_cell_count"] > 5 and len(body["cells"]) == 5 and body["page"] == 2
+    amounts = [c["amount.sum"] for c in body["cells"]]
+    assert amounts == sorted(amounts, reverse=True)
+    cell = body["cells"][0]
+    assert {"ministry", "ministry.name", "ministry.name_en", "fiscal_year", "fiscal_year.ce", "amount.sum", "_count"} <= set(cell)
+    whole = get(srv, "/api/3/cubes/budget/aggregate", cut="fiscal_year:2566").json()
+    assert whole["summary"]["amount.sum"] == 3185000 * 1000000 == body["summary"]["amount.sum"]
+    by_name = get(srv, "/api/3/cubes/budget/aggregate", drilldown="ministry", order="ministry:asc").json()
+    names = [c["ministry"] for c in by_name["cells"]]
+    assert names == sorted(names)
+
+
+def test_rollups_and_facts_give_the_same_answer(srv):
+    fast = get(srv, "/api/3/cubes/procurement/aggregate", drilldown="province", cut="fiscal_year:2565").json()
+    assert fast["source"] == "rollup"
+    slow = get(srv, "/api/3/cubes/procurement/aggregate", drilldown="province", cut="fiscal_year:2565",
+               amount_min="0").json()
+    assert slow["source"] == "facts"
+    assert fast["cells"] == slow["cells"] and fast["summary"] == slow["summary"]
+
+
+@pytest.mark.parametrize("path,params,needle", [
+    ("/api/3/cubes/nope/aggregate", {}, "budget"),
+    ("/api/3/cubes/budget/aggregate", {"drilldown": "colour"}, "ministry"),
+    ("/api/3/cubes/budget/aggregate", {"drilldown": "ministry.colour"}, "name_en"),
+    ("/api/3/cubes/budget/aggregate", {"cut": "ministry:กระทรวงเวทมนตร์"}, "กระทรวงการคลัง"),
+    ("/api/3/cubes/budget/aggregate", {"cut": "fiscal_year:1999"}, 2565),
+    ("/api/3/cubes/budget/aggregate", {"cut": "fiscal_year:soon"}, None),
+    ("/api/3/cubes/budget/aggregate", {"order": "amount.sum:sideways"}, "amount.sum"),
+    ("/api/3/cubes/budget/aggregate", {"order": "1;DROP TABLE x"}, "amount.sum"),
+    ("/api/3/cubes/budget/aggregate", {"aggregates": "amount.avg"}, "amount.sum"),
+    ("/api/3/cubes/procurement/aggregate", {"cut": "flag:evil"}, "possible_splitting"),
+    ("/api/3/cubes/procurement/facts", {"fields": "project_id,password"}, "project_name"),
+])
+def test_bad_requests_get_400_with_the_allowed_values(srv, path, params, needle):
+    r = get(srv, path, **params)
+    assert r.status_code in (400, 404), r.text
+    body = r.json()
+    assert body["status"] == "error" and body["message"]
+    if needle is not None:
+        assert needle in body["allowed"]
+
+
+def test_injection_in_cut_values_is_only_ever_a_value(srv):
+    r = get(srv, "/api/3/cubes/budget/aggregate", cut="ministry:x' OR '1'='1")
+    assert r.status_code == 400 and "unknown ministry" in r.json()["message"]
+    r = get(srv, "/api/3/cubes/procurement/aggregate", q="'; SELECT * FROM read_csv('/etc/passwd') --")
+    assert r.status_code == 200 and r.json()["summary"]["_count"] == 0
+
+
+def test_huge_page_sizes_are_clamped(srv):
+    body = get(srv, "/api/3/cubes/procurement/facts", pagesize=10**9).json()
+    assert body["page_size"] == 1000 and len(body["data"]) == 1000
+    assert get(srv, "/api/3/cubes/budget/aggregate", pagesize=10**9).json()["page_size"] == 10000
+
+
+def test_members_and_facts(srv):
+    members = get(srv, "/api/3/cubes/procurement/members/method_group").json()
+    assert {m["method_group.name"] for m in members["data"]} >= {"เฉพาะเจาะจง", "ประกาศเชิญชวนทั่วไป"}
+    facts = get(srv, "/api/3/cubes/procurement/facts", cut="flag:possible_splitting", pagesize=50).json()
+    assert facts["total_fact_count"] >= 3
+    assert all("possible_splitting" in f["flags"] and f["price_agreed"] < 500000 for f in facts["data"])
+    tins = {f["contractor_tin"] for f in get(srv, "/api/3/cubes/procurement/facts", pagesize=1000).json()["data"]}
+    # Individuals' tax ids are masked; companies' are whole and pass the check digit.
+    assert any(t.endswith("xxxx") for t in tins) and any(t.startswith("0") and t.isdigit() for t in tins)
+
+
+def test_private_datasets_never_reach_a_cube(srv):
+    before = get(srv, "/api/3/cubes/procurement/aggregate").json()["summary"]["_count"]
+    srv.admin().action.package_patch(id="synthetic-egp-contracts", private=True)
+    try:
+        assert get(srv, "/api/3/cubes/procurement/aggregate").json()["summary"]["_count"] == 0
+        assert get(srv, "/api/3/cubes/procurement/facts").json()["data"] == []
+        assert get(srv, "/api/ocds/releases").json()["releases"] == []
+    finally:
+        srv.admin().action.package_patch(id="synthetic-egp-contracts", private=False)
+    assert get(srv, "/api/3/cubes/procurement/aggregate").json()["summary"]["_count"] == before
+
+
+def test_fiscal_data_package_validates_with_frictionless(srv):
+    dp = get(srv, "/api/3/cubes/budget/datapackage.json").json()
+    assert dp["fiscalDataPackage"] and dp["model"]["measures"]["amount"]["currency"] == "THB"
+    report = frictionless.validate(f"{srv.url}/api/3/cubes/budget/datapackage.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
+    rows = list(csv.DictReader(io.StringIO(get(srv, "/api/3/cubes/budget/data.csv").text)))
+    assert sum(int(float(r["amount"])) for r in rows) == get(srv, "/api/3/cubes/budget/aggregate").json()["summary"]["amount.sum"]
+
+
+def test_ocds_release_package_has_the_required_shape(srv):
+    pkg = get(srv, "/api/ocds/releases", cut="fiscal_year:2566").json()
+    assert pkg["version"] == "1.1" and pkg["releases"]
+    for rel in pkg["releases"]:
+        assert {"ocid", "id", "date", "tag", "initiationType"} <= set(rel)
+        assert rel["ocid"].startswith("ocds-khlang-") and rel["buyer"]["name"]
+        assert all(a["value"]["currency"] == "THB" for a in rel["awards"])
+        supplier_ids = {s["id"] for a in rel["awards"] for s in a.get("suppliers", [])}
+        assert supplier_ids <= {p["id"] for p in rel["parties"]}
+    one = pkg["releases"][0]["tender"]["id"]
+    single = get(srv, f"/api/ocds/release/{one}").json()
+    assert [r["tender"]["id"] for r in single["releases"]] == [one]
+    assert get(srv, "/api/ocds/release/00000000000").status_code == 404
