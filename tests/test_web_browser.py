@@ -77,3 +77,48 @@ def test_private_demo_datasets_do_not_show_for_anonymous_visitors(demo_site, pag
     assert private["title"] not in page.inner_text("main")
     resp = page.request.get(f"{demo_site.url}/dataset/{private['name']}")
     assert resp.status == 404
+
+
+def test_spending_explorer_pages_render_charts_and_drill_down(demo_site, page):
+    page.goto(demo_site.url + "/spending")
+    assert "synthetic" in page.inner_text(".synthetic")
+    page.wait_for_selector("div.chart .main-svg")
+    assert page.locator("div.chart .main-svg").count() >= 2
+    shot(page, "spending-overview-th")
+    page.goto(demo_site.url + "/spending?lang=en")
+    page.wait_for_selector("div.chart .main-svg")
+    assert "Where do taxes go" in page.inner_text("h1")
+    shot(page, "spending-overview-en")
+    page.goto(demo_site.url + "/spending/budget?year=2566")
+    page.wait_for_selector("div.chart .main-svg")
+    first = page.locator("section.cube-table tbody tr td a").first
+    ministry = first.inner_text()
+    first.click()
+    page.wait_for_url("**ministry=*")
+    page.wait_for_selector("div.chart .main-svg")
+    assert ministry in page.inner_text(".crumbs")
+    shot(page, "spending-budget-drilldown-th")
+    page.goto(demo_site.url + "/spending/map")
+    page.wait_for_selector("div.chart .main-svg")
+    shot(page, "spending-map-th")
+
+
+def test_procurement_search_to_project_and_contractor(demo_site, page):
+    page.goto(demo_site.url + "/spending/procurement")
+    page.fill("input[name=q]", "ถนน")
+    page.select_option("select[name=method_group]", "เฉพาะเจาะจง")
+    page.click("form.search button")
+    page.wait_for_url("**q=*")
+    rows = page.locator("section.cube-table tbody tr")
+    assert rows.count() > 0
+    assert all("ถนน" in rows.nth(i).inner_text() for i in range(min(5, rows.count())))
+    csv_link = page.locator("p.downloads a", has_text="CSV").first.get_attribute("href")
+    assert "q=%E0%B8%96" in csv_link and "facts.csv" in csv_link
+    shot(page, "spending-procurement-th")
+    rows.first.locator("a").first.click()
+    page.wait_for_url("**/spending/project/*")
+    shot(page, "spending-project-th")
+    page.locator("section.cube-table tbody a").first.click()
+    page.wait_for_url("**/spending/contractor/*")
+    page.wait_for_selector("div.chart .main-svg")
+    shot(page, "spending-contractor-th")

@@ -33,6 +33,9 @@ def create_app(test_config=None):
     from . import cubes as cube_api
 
     app.register_blueprint(cube_api.bp)
+    from . import explorer
+
+    app.register_blueprint(explorer.bp)
     app.teardown_appcontext(_end_request)
     return app
 
