@@ -27,6 +27,7 @@ test: $(STAMP) browser-deps
 bench: $(STAMP)
 	$(BIN)/python bench/search_bench.py
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/spending_bench.py
 
 clean:
 	rm -rf $(VENV) data/khlang.db* data/storage
