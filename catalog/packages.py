@@ -395,3 +395,17 @@ def current_package_list_with_resources(ctx, data):
     result = search.package_search(ctx, {"sort": "metadata_modified desc", "rows": limit, "start": offset,
                                          "include_private": ctx.sysadmin})
     return result["results"]
+
+
+def ensure_package(ctx, org, package):
+    """The dataset named package["name"], created (with its organization org["name"]) if missing."""
+    from .groups import organization_create, organization_show
+
+    try:
+        organization_show(ctx, {"id": org["name"]})
+    except NotFound:
+        organization_create(ctx, org)
+    try:
+        return package_show(ctx, {"id": package["name"]})
+    except NotFound:
+        return package_create(ctx, {**package, "owner_org": org["name"]})

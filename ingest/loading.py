@@ -97,23 +97,14 @@ def publish_local(ctx, ws, checked, org, dataset, resource_name, fmt, report, no
     """Create/update the dataset and resource, load the new version; returns a summary dict."""
     from catalog.datastore_loads import record_version
     from catalog.db import transaction
-    from catalog.errors import NotFound
-    from catalog.groups import organization_create, organization_show
-    from catalog.packages import package_create, package_show
+    from catalog.packages import ensure_package
     from catalog.resources import get_resource, resource_create, resource_patch
 
     sql, fields, pk, ordered = loaded_select(ws, checked)
     # The Parquet file is written before any catalogue change: a crash here leaves everything as it was.
     sha, rows = tables.write_version(ctx.settings, ws.cur, sql, ordered=ordered)
     with transaction(ctx.db):
-        try:
-            organization_show(ctx, {"id": org})
-        except NotFound:
-            organization_create(ctx, {"name": org, "title": org})
-        try:
-            pkg = package_show(ctx, {"id": dataset})
-        except NotFound:
-            pkg = package_create(ctx, {"name": dataset, "title": dataset, "owner_org": org})
+        pkg = ensure_package(ctx, {"name": org, "title": org}, {"name": dataset, "title": dataset})
         existing = next((r for r in pkg["resources"] if r["name"] == resource_name), None)
         extras = {"source_files": json.dumps([{"name": Path(c.path).name, "sha256": c.src.sha256} for c in checked],
                                              ensure_ascii=False)}

@@ -171,24 +171,16 @@ FROM s"""
 def _publish(ctx, cur, dataset, title, resource, select_sql, feed, source, notes):
     """Write one Parquet version and create its dataset/resource, registered as a spending feed."""
     from catalog.datastore_loads import record_version
-    from catalog.errors import NotFound
-    from catalog.groups import organization_create, organization_show
-    from catalog.packages import package_create, package_show
+    from catalog.packages import ensure_package
     from catalog.resources import resource_create
 
     sha, rows = tables.write_version(ctx.settings, cur, select_sql)
     described = cur.execute(f"DESCRIBE SELECT * FROM ({select_sql}) LIMIT 0").fetchall()
     fields = [{"id": name, "type": tables.ckan_type(kind)} for name, kind, *_ in described if name != "_id"]
     with transaction(ctx.db):
-        try:
-            organization_show(ctx, {"id": ORG["name"]})
-        except NotFound:
-            organization_create(ctx, {**ORG, "description": LABEL})
-        try:
-            pkg = package_show(ctx, {"id": dataset})
-        except NotFound:
-            pkg = package_create(ctx, {"name": dataset, "title": title, "owner_org": ORG["name"], "notes": notes,
-                                       "tags": [{"name": "synthetic"}, {"name": "งบประมาณ"}]})
+        pkg = ensure_package(ctx, {**ORG, "description": LABEL},
+                             {"name": dataset, "title": title, "notes": notes,
+                              "tags": [{"name": "synthetic"}, {"name": "งบประมาณ"}]})
         res = resource_create(ctx, {"package_id": pkg["id"], "name": resource, "format": "Parquet",
                                     "url_type": "datastore", "url": ""})
         record_version(ctx, res["id"], sha, rows, fields, [], "khlang seed-demo (synthetic)")
