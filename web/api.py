@@ -12,9 +12,12 @@ from . import get_context
 bp = Blueprint("api", __name__)
 
 
-def _json(body, status=200):
+def json_response(body, status=200, headers=None):
+    """A UTF-8 JSON response with Thai text left readable."""
     return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
-                    content_type="application/json;charset=utf-8")
+                    content_type="application/json;charset=utf-8", headers=headers)
+
+
 
 
 def error_body(help_url, error_dict):
@@ -28,14 +31,14 @@ def _help_url(ctx_site, name):
 
 @bp.route("/api", methods=["GET"])
 def api_root():
-    return _json({"version": 1})
+    return json_response({"version": 1})
 
 
 @bp.route("/api/<int:ver>", methods=["GET"])
 def api_version(ver):
     if ver not in (1, 2, 3):
-        return _json("Bad request - unknown API version", 400)
-    return _json({"version": ver})
+        return json_response("Bad request - unknown API version", 400)
+    return json_response({"version": ver})
 
 
 def _request_data():
@@ -82,25 +85,25 @@ def action(name, ver=3):
     ctx = get_context(allow_auth=callback is None)
     help_url = _help_url(ctx.site_url, name)
     if name not in actions.ACTIONS:
-        return _json(f"Bad request - Action name not known: {name}", 400)
+        return json_response(f"Bad request - Action name not known: {name}", 400)
     if request.method == "GET" and name not in actions.SIDE_EFFECT_FREE:
-        return _json("Bad request - JSON Error: Invalid request. Please use POST method for your request", 400)
+        return json_response("Bad request - JSON Error: Invalid request. Please use POST method for your request", 400)
     try:
         data = _request_data()
         data.pop("callback", None) if callback else None
         data.pop("_", None)
         result = actions.call(ctx, name, data)
     except BadRequest as exc:
-        return _json(exc.message, 400)
+        return json_response(exc.message, 400)
     except ActionError as exc:
-        return _json(error_body(help_url, exc.error_dict()), exc.status)
+        return json_response(error_body(help_url, exc.error_dict()), exc.status)
     except Exception:  # noqa: BLE001 - CKAN answers any other failure with its 500 envelope
         current_app.logger.exception("action %s failed", name)
         catalog_db.abandon(ctx.db)
-        return _json(error_body(help_url, {"__type": "Internal Server Error", "message": "Internal Server Error"}), 500)
+        return json_response(error_body(help_url, {"__type": "Internal Server Error", "message": "Internal Server Error"}), 500)
     body = {"help": help_url, "success": True, "result": result}
     if callback:
         text = json.dumps(body, ensure_ascii=False, default=str)
         safe = "".join(c for c in callback if c.isalnum() or c in "_.$")[:100]
         return Response(f"{safe}({text});", content_type="application/javascript;charset=utf-8")
-    return _json(body)
+    return json_response(body)

@@ -1,6 +1,4 @@
 """OpenSpending Babbage-compatible cube API, CSV downloads, Fiscal Data Packages and OCDS releases."""
-import json
-
 from flask import Blueprint, Response, request
 
 from catalog import tabular
@@ -8,13 +6,13 @@ from spending import access, cubes, fdp, ocds
 from spending.cubes import CubeError
 
 from . import get_context
+from .api import json_response
 
 bp = Blueprint("cubes", __name__)
 
 
 def _json(body, status=200):
-    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
-                    content_type="application/json;charset=utf-8", headers={"Access-Control-Allow-Origin": "*"})
+    return json_response(body, status, headers={"Access-Control-Allow-Origin": "*"})
 
 
 def cube_error_body(exc):
