@@ -18,8 +18,6 @@ def json_response(body, status=200, headers=None):
                     content_type="application/json;charset=utf-8", headers=headers)
 
 
-
-
 def error_body(help_url, error_dict):
     """CKAN's error envelope: {help, success: false, error: {__type, ...}}."""
     return {"help": help_url, "success": False, "error": error_dict}
