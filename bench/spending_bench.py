@@ -50,6 +50,16 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def report(client, kind, urls, runs):
+    """Print p50/p95 of each URL and of all of them together."""
+    every = []
+    for url in urls:
+        times = timed(client, url, runs)
+        every += times
+        print(f"  {kind:9} p50 {statistics.median(times):7.1f} ms  p95 {pct(times, 95):7.1f} ms  {url}", flush=True)
+    print(f"  ALL {kind}s: p50 {statistics.median(every):.1f} ms, p95 {pct(every, 95):.1f} ms", flush=True)
+
+
 def run(n):
     with tempfile.TemporaryDirectory(dir=str(Path(__file__).resolve().parent.parent / "data")) as tmp:
         settings = Settings(db_path=str(Path(tmp) / "khlang.db"))
@@ -60,20 +70,10 @@ def run(n):
         out = seed_spending(ctx, contracts=n)
         seeded = time.perf_counter() - t
         print(f"\n== {n:,} contracts, {out['budget_lines']:,} budget lines: generate + publish + build {seeded:.1f} s "
-              f"(model build {out['build_seconds']} s)")
+              f"(model build {out['build_seconds']} s)", flush=True)
         client = create_app({"SETTINGS": settings, "TESTING": True}).test_client()
-        all_agg = []
-        for url in AGGREGATES:
-            times = timed(client, url, 15)
-            all_agg += times
-            print(f"  aggregate p50 {statistics.median(times):7.1f} ms  p95 {pct(times, 95):7.1f} ms  {url}")
-        print(f"  ALL aggregates: p50 {statistics.median(all_agg):.1f} ms, p95 {pct(all_agg, 95):.1f} ms")
-        all_pages = []
-        for url in PAGES:
-            times = timed(client, url, 7)
-            all_pages += times
-            print(f"  page      p50 {statistics.median(times):7.1f} ms  p95 {pct(times, 95):7.1f} ms  {url}")
-        print(f"  ALL pages: p50 {statistics.median(all_pages):.1f} ms, p95 {pct(all_pages, 95):.1f} ms")
+        report(client, "aggregate", AGGREGATES, 15)
+        report(client, "page", PAGES, 7)
         print(f"  peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
         db.close()
 

@@ -24,10 +24,10 @@ def run(settings, db, what, cube_name, params, dimension=None):
     cur = tables.reader(settings)
     try:
         if what == "aggregate":
-            return query.aggregate(cur, db, cube, folder, manifest, params, visible)
+            return query.aggregate(cur, cube, folder, manifest, params, visible)
         if what == "facts":
-            return query.facts(cur, db, cube, folder, manifest, params, visible)
-        return query.members(cur, db, cube, folder, manifest, dimension, params, visible)
+            return query.facts(cur, cube, folder, manifest, params, visible)
+        return query.members(cur, cube, folder, manifest, dimension, params, visible)
     finally:
         cur.close()
 

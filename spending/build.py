@@ -4,6 +4,7 @@ A build is a folder of Parquet files named by the hash of its inputs (feed resou
 version files): integer-keyed dimensions, facts, rollups and red flags. It is written beside the
 old one and made live by one catalogue write, so a failed build leaves the explorer as it was.
 """
+import functools
 import hashlib
 import json
 import os
@@ -74,9 +75,15 @@ def current(settings, db):
         return None, None
     folder = builds_dir(settings) / bid
     try:
-        return folder, json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return folder, _manifest(str(folder))
     except FileNotFoundError:
         return None, None
+
+
+@functools.lru_cache(maxsize=8)
+def _manifest(folder):
+    # A build folder never changes once live (its name is the hash of its inputs), so each process reads it once.
+    return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
 
 
 def rebuild(settings, db, force=False):

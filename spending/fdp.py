@@ -51,10 +51,7 @@ def rows(settings, db, name):
     folder, manifest, visible = access.live(settings, db)
     cur = tables.reader(settings)
     q = query.Query(cur, cube, folder, manifest, visible, {})
-    exprs = [e for _, e in cube.fact_fields]
-    sql = (f"SELECT {', '.join(exprs)} FROM {q.file(cube.facts)} AS f {q.joins([], extra_exprs=exprs)} "
-           f"WHERE {' AND '.join(q.where)} ORDER BY f.source_id, f.source_row")
-    result = cur.execute(sql, q.args)
+    result = cur.execute(q.fact_rows_sql(cube.fact_fields, ["f.source_id", "f.source_row"]), q.args)
 
     def batches():
         try:

@@ -39,6 +39,11 @@ def _split(text, seps="|"):
     return [p.strip() for p in out if p.strip()]
 
 
+def _select(pairs):
+    """A select list of (output name, SQL) pairs; names come from the cube definitions."""
+    return ", ".join(f'{expr} AS "{name}"' for name, expr in pairs)
+
+
 def _int_param(params, name, default, lo, hi):
     raw = params.get(name)
     if raw in (None, ""):
@@ -59,7 +64,9 @@ class Query:
         self.where.append(cube.where)
         self.where.append(f"f.source_id IN ({', '.join(str(int(i)) for i in visible)})" if visible else "false")
         self.cuts = self._cuts(_split(params.get("cut")))
-        if cube.counted and "source" not in {d for d, _, _ in self.cuts}:
+        self.cut_dims = [d for d, _, _ in self.cuts]
+        self.joined_cut_dims = [d for d in self.cut_dims if d != "flag"]   # flag is a column of the facts
+        if cube.counted and "source" not in self.cut_dims:
             # Without an explicit source, one dataset per year × ministry × phase counts (no double totals).
             self.where.append("f.counted")
         self._extensions()
@@ -179,6 +186,17 @@ class Query:
             cols |= set(self.cube.dimension(name).fact_columns)
         return cols
 
+    def fact_rows_sql(self, pairs, order, page=None):
+        """SELECT of (name, SQL) fact fields that match the request, in `order` (SQL terms); with
+        page=(number, size) also one page of them and the total count as `__total`."""
+        exprs = [e for _, e in pairs] + list(order)
+        total, limit = "", ""
+        if page:
+            total, limit = ", count(*) OVER () AS __total", f" LIMIT {page[1]} OFFSET {(page[0] - 1) * page[1]}"
+        return (f"SELECT {_select(pairs)}{total} FROM {self.file(self.cube.facts)} AS f "
+                f"{self.joins(self.joined_cut_dims, extra_exprs=exprs)} WHERE {' AND '.join(self.where)} "
+                f"ORDER BY {', '.join(order)}{limit}")
+
     def joins(self, dim_names, extra_exprs=()):
         seen, out = set(), []
         dims = [self.cube.dimension(n) for n in dim_names]
@@ -204,7 +222,7 @@ def _measures(q, names, rollup):
     return out
 
 
-def aggregate(cur, db, cube, folder, manifest, params, visible):
+def aggregate(cur, cube, folder, manifest, params, visible):
     """Babbage's /aggregate: cells grouped by the drilldown, a summary, paging and order."""
     q = Query(cur, cube, folder, manifest, visible, params)
     drill = [q.ref(r) for r in _split(params.get("drilldown"))]
@@ -213,7 +231,7 @@ def aggregate(cur, db, cube, folder, manifest, params, visible):
     drill_dims = list(dict.fromkeys(d.name for d, _ in drill))
     agg_names = _split(params.get("aggregates")) or [("_count" if m.name == "_count" else f"{m.name}.sum")
                                                      for m in cube.measures]
-    src, rollup = q.source_file(q.needed(drill_dims + [d for d, _, _ in q.cuts]))
+    src, rollup = q.source_file(q.needed(drill_dims + q.cut_dims))
     measures = _measures(q, agg_names, rollup)
     columns = []   # (output key, SQL)
     for dname in drill_dims:
@@ -232,12 +250,11 @@ def aggregate(cur, db, cube, folder, manifest, params, visible):
         order = [(agg_names[0], "desc")] if agg_names else []
     page = _int_param(params, "page", 1, 1, 10**6)
     size = _int_param(params, "pagesize", MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    joins = q.joins(drill_dims + [d for d, _, _ in q.cuts if d != "flag"])
+    joins = q.joins(drill_dims + q.joined_cut_dims)
     where = " AND ".join(q.where)
-    select = [f'{expr} AS "{key}"' for key, expr in columns] + [f'{sql} AS "{name}"' for name, sql in measures]
     group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(columns)))}" if columns else ""
     order_sql = ", ".join(f'"{k}" {d.upper()} NULLS LAST' for k, d in order)
-    sql = (f"SELECT {', '.join(select)}, count(*) OVER () AS __total FROM {src} AS f {joins} WHERE {where}{group}"
+    sql = (f"SELECT {_select(columns + measures)}, count(*) OVER () AS __total FROM {src} AS f {joins} WHERE {where}{group}"
            + (f" ORDER BY {order_sql}" if order_sql else "") + f" LIMIT {size} OFFSET {(page - 1) * size}")
     res = cur.execute(sql, q.args)
     names = [d[0] for d in res.description]
@@ -253,19 +270,18 @@ def aggregate(cur, db, cube, folder, manifest, params, visible):
         for dname in drill_dims:
             cell[dname] = cell[f"{dname}.{cube.dimension(dname).key}"]
         cells.append(cell)
-    summary_sql = f"SELECT {', '.join(f'{sql} AS {chr(34)}{name}{chr(34)}' for name, sql in measures)} FROM {src} AS f {q.joins([d for d, _, _ in q.cuts if d != 'flag'])} WHERE {where}"
-    srow = cur.execute(summary_sql, q.args).fetchone()
+    srow = cur.execute(f"SELECT {_select(measures)} FROM {src} AS f {q.joins(q.joined_cut_dims)} WHERE {where}",
+                       q.args).fetchone()
     summary = {name: _number(v) if v is not None else 0 for (name, _), v in zip(measures, srow)}
-    if not columns:
-        total = 1
-    return {"status": "ok", "cells": cells, "total_cell_count": total if rows else (0 if columns else 1),
+    # Without a drilldown the one summary cell is the answer.
+    return {"status": "ok", "cells": cells, "total_cell_count": total if columns else 1,
             "page": page, "page_size": size, "summary": summary, "aggregates": agg_names,
             "drilldown": [f"{d.name}.{a}" if a != d.key else d.name for d, a in drill],
             "cut": [f"{d}.{a}:{v}" for d, a, vs in q.cuts for v in vs], "order": [list(o) for o in order],
             "attributes": [k for k, _ in columns], "source": "rollup" if rollup else "facts"}
 
 
-def facts(cur, db, cube, folder, manifest, params, visible):
+def facts(cur, cube, folder, manifest, params, visible):
     """Babbage's /facts: the fact rows (with readable names) that match the cuts, paged."""
     q = Query(cur, cube, folder, manifest, visible, params)
     q.facts_only = True
@@ -284,13 +300,7 @@ def facts(cur, db, cube, folder, manifest, params, visible):
     order.append("f.source_id, f.source_row")
     page = _int_param(params, "page", 1, 1, 10**6)
     size = _int_param(params, "pagesize", 100, 1, MAX_FACTS_PAGE)
-    exprs = [fields[w] for w in wanted]
-    joins = q.joins([d for d, _, _ in q.cuts if d != "flag"], extra_exprs=exprs + [o for o in order])
-    where = " AND ".join(q.where)
-    sql = (f"SELECT {', '.join(f'{e} AS {chr(34)}{w}{chr(34)}' for w, e in zip(wanted, exprs))}, count(*) OVER () AS __total "
-           f"FROM {q.file(cube.facts)} AS f {joins} WHERE {where} ORDER BY {', '.join(order)} "
-           f"LIMIT {size} OFFSET {(page - 1) * size}")
-    res = cur.execute(sql, q.args)
+    res = cur.execute(q.fact_rows_sql([(w, fields[w]) for w in wanted], order, (page, size)), q.args)
     rows = res.fetchall()
     data = []
     for row in rows:
@@ -303,19 +313,19 @@ def facts(cur, db, cube, folder, manifest, params, visible):
             "fields": wanted, "cut": [f"{d}.{a}:{v}" for d, a, vs in q.cuts for v in vs]}
 
 
-def members(cur, db, cube, folder, manifest, dimension, params, visible):
+def members(cur, cube, folder, manifest, dimension, params, visible):
     """Babbage's /members/<dimension>: the dimension's members that occur in the (cut) facts."""
     q = Query(cur, cube, folder, manifest, visible, params)
     dim = cube.dimension(dimension)
     if dim.name == "flag":
         data = [{"flag.name": k} for k in flags.CONTRACT_FLAGS]
         return {"status": "ok", "data": data, "total_member_count": len(data), "fields": ["flag.name"]}
-    src, _ = q.source_file(q.needed([dim.name] + [d for d, _, _ in q.cuts]))
+    src, _ = q.source_file(q.needed([dim.name] + q.cut_dims))
     page = _int_param(params, "page", 1, 1, 10**6)
     size = _int_param(params, "pagesize", 1000, 1, MAX_PAGE_SIZE)
     cols = [(f"{dim.name}.{a}", e) for a, e in dim.attributes.items()]
-    sql = (f"SELECT DISTINCT {', '.join(f'{e} AS {chr(34)}{k}{chr(34)}' for k, e in cols)} FROM {src} AS f "
-           f"{q.joins([dim.name] + [d for d, _, _ in q.cuts if d != 'flag'])} WHERE {' AND '.join(q.where)}")
+    sql = (f"SELECT DISTINCT {_select(cols)} FROM {src} AS f "
+           f"{q.joins([dim.name] + q.joined_cut_dims)} WHERE {' AND '.join(q.where)}")
     res = cur.execute(f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY 1 LIMIT {size} OFFSET {(page - 1) * size}",
                       q.args)
     rows = res.fetchall()

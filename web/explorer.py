@@ -1,11 +1,14 @@
 """Spending explorer pages: every view is cube API calls rendered as Plotly charts and tables, with a
 permalink (its query string), CSV/JSON links to exactly the shown data and the source datasets."""
+import functools
+from pathlib import Path
 from urllib.parse import urlencode
 
+import plotly
 import plotly.graph_objects as go
 from flask import Blueprint, abort, render_template, request, send_file
 
-from spending import access, flags, reference
+from spending import access, flags, redflags, reference
 from spending.cubes import CubeError
 
 from . import get_context
@@ -69,6 +72,7 @@ class View:
 
 
 def _page(fn):
+    @functools.wraps(fn)
     def wrapped(*a, **kw):
         try:
             return fn(*a, **kw)
@@ -76,7 +80,6 @@ def _page(fn):
             return render_template("explorer.html", v=None, site=get_context().settings, empty=True), 200
         except CubeError as exc:
             return render_template("explorer.html", v=None, site=get_context().settings, error=exc.message), 400
-    wrapped.__name__ = fn.__name__
     return wrapped
 
 
@@ -234,14 +237,8 @@ def _entity(kind, entity_id):
     v.title = name[0][f"{kind}.name"] if name else f"{kind} {entity_id}"
     if kind == "contractor" and name:
         v.notes.append(f"TIN {name[0]['contractor.tin'] or '–'} ({name[0]['contractor.kind']})")
-    v.notes.extend(_entity_flags(v, kind, entity_id))
+    v.notes.extend(redflags.describe(v.ctx.settings, v.ctx.db, kind, entity_id, v.lang))
     return v.render(search_link=f"/spending/procurement?{urlencode({kind: v.title})}")
-
-
-def _entity_flags(v, kind, entity_id):
-    from spending import redflags
-
-    return redflags.describe(v.ctx.settings, v.ctx.db, kind, entity_id, v.lang)
 
 
 @bp.route("/spending/agency/<int:agency_id>")
@@ -291,9 +288,5 @@ def methodology():
 
 @bp.route("/static/vendor/plotly.min.js")
 def plotly_js():
-    import plotly
-
-    from pathlib import Path
-
     return send_file(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", mimetype="text/javascript",
                      max_age=86400)
