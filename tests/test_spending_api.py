@@ -2,14 +2,18 @@
 import csv
 import io
 
+import json
+
 import frictionless
+import jsonschema
 import pytest
 import requests
+from referencing import Registry, Resource
 
 from catalog import db as catalog_db
 from catalog.context import Context
 from catalog.settings import Settings
-from conftest import LiveServer
+from conftest import ROOT, LiveServer
 from spending.synthetic import seed_spending
 
 
@@ -141,3 +145,38 @@ def test_ocds_release_package_has_the_required_shape(srv):
     single = get(srv, f"/api/ocds/release/{one}").json()
     assert [r["tender"]["id"] for r in single["releases"]] == [one]
     assert get(srv, "/api/ocds/release/00000000000").status_code == 404
+
+
+def ocds_validator():
+    """A draft-04 validator of OCDS 1.1 release packages, resolving the release schema offline."""
+    folder = ROOT / "tests" / "fixtures" / "ocds"
+    package = json.loads((folder / "release-package-schema-1.1.5.json").read_text())
+    release = json.loads((folder / "release-schema-1.1.4.json").read_text())
+    ref = package["properties"]["releases"]["items"]["$ref"]
+    registry = Registry().with_resource(ref, Resource.from_contents(release, default_specification=_draft4()))
+    return jsonschema.Draft4Validator(package, registry=registry, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+
+
+def _draft4():
+    from referencing.jsonschema import DRAFT4
+
+    return DRAFT4
+
+
+@pytest.mark.parametrize("path,params", [("/api/ocds/releases", {}),
+                                         ("/api/ocds/releases", {"cut": "fiscal_year:2566"}),
+                                         ("/api/ocds/releases", {"cut": "method:เฉพาะเจาะจง"})])
+def test_ocds_release_packages_validate_against_the_ocds_1_1_schema(srv, path, params):
+    pkg = get(srv, path, **params).json()
+    assert pkg["releases"]
+    errors = sorted(ocds_validator().iter_errors(pkg), key=lambda e: list(e.absolute_path))
+    assert not errors, [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:10]]
+
+
+def test_ocds_schema_check_rejects_a_broken_release(srv):
+    pkg = get(srv, "/api/ocds/releases").json()
+    pkg["releases"][0]["tag"] = ["not-a-tag"]
+    del pkg["releases"][0]["ocid"]
+    pkg["releases"][0]["awards"][0]["value"]["currency"] = "baht"
+    problems = {e.validator for e in ocds_validator().iter_errors(pkg)}
+    assert {"required", "enum"} <= problems
