@@ -50,6 +50,9 @@ class Cube:
     measures: tuple
     rollups: tuple = ()
     fact_fields: tuple = ()       # (name, SQL) of /facts rows
+    sorted_facts: dict = field(default_factory=dict)   # {ORDER BY of /facts: copy of the facts in that order}
+    rollup_needs_cut: dict = field(default_factory=dict)   # {rollup: fact column it is sorted by and must be cut on}
+    project_index: str = None     # file of (project_id, agency_id) for /facts?project_id=
 
     def dimension(self, name):
         for d in self.dimensions:
@@ -145,7 +148,9 @@ def _procurement():
         _year(), _month(), _ministry_via_agency(),
         _named("agency", "หน่วยงาน", "Agency", "agency_id", "d_agency", alias="age_d"),
         method, group, _named("project_type", "ประเภทโครงการ", "Project type", "type_id", "d_type", alias="typ_d"),
-        _province(), contractor, flag, _source()), measures, rollups=("r_proc_time", "r_proc_agency", "r_proc_contractor"),
+        _province(), contractor, flag, _source()), measures, rollups=("r_proc_time", "r_proc_agency", "r_proc_contractor", "r_proc_pair"),
+        sorted_facts={("f.price_agree DESC NULLS LAST", "f.source_id, f.source_row"): "contracts_by_value"},
+        rollup_needs_cut={"r_proc_pair": "contractor_id"}, project_index="project_agency",
         fact_fields=(("contract_key", "f.contract_key"), ("project_id", "f.project_id"), ("project_name", "f.project_name"),
                      ("fiscal_year", "f.fiscal_year"), ("agency_id", "f.agency_id"), ("agency", "age_d.name"),
                      ("sub_agency", "f.dept_sub_name"), ("method", "met_d.name"), ("project_type", "typ_d.name"),

@@ -3,6 +3,7 @@
 Identifiers come only from the cube definitions; every request value is a bound parameter. A
 query reads the smallest rollup that holds every column it needs, else the fact file.
 """
+import re
 from decimal import Decimal
 
 from . import flags
@@ -10,6 +11,9 @@ from .cubes import CubeError
 
 MAX_PAGE_SIZE = 10000
 MAX_FACTS_PAGE = 1000
+MAX_RESOLVED_KEYS = 5000
+_FACT_COLUMN = re.compile(r"\bf\.(\w+)")
+_OTHER_COLUMN = re.compile(r"\w\.\w")
 
 
 def visible_source_ids(db, manifest):
@@ -61,15 +65,21 @@ class Query:
     def __init__(self, cur, cube, folder, manifest, visible, params):
         self.cur, self.cube, self.folder, self.manifest, self.params = cur, cube, folder, manifest, params
         self.where, self.args, self.dims_used, self.facts_only = [], [], set(), False
+        self.resolved, self.cut_columns = set(), set()
         self.where.append(cube.where)
         self.where.append(f"f.source_id IN ({', '.join(str(int(i)) for i in visible)})" if visible else "false")
         self.cuts = self._cuts(_split(params.get("cut")))
         self.cut_dims = [d for d, _, _ in self.cuts]
-        self.joined_cut_dims = [d for d in self.cut_dims if d != "flag"]   # flag is a column of the facts
+        # flag is a column of the facts; resolved cuts filter on integer fact keys.
+        self.joined_cut_dims = [d for d in self.cut_dims if d != "flag" and d not in self.resolved]
         if cube.counted and "source" not in self.cut_dims:
             # Without an explicit source, one dataset per year × ministry × phase counts (no double totals).
             self.where.append("f.counted")
         self._extensions()
+
+    def has(self, name):
+        """Does this build hold the file? (Builds of an older format lack the newer helper files.)"""
+        return (self.folder / (name + ".parquet")).exists()
 
     def file(self, name):
         return f"read_parquet('{self.folder / (name + '.parquet')}')"
@@ -107,10 +117,36 @@ class Query:
                 out.append((dname, attr, values))
                 continue
             typed = [self._typed(dim, attr, v) for v in values]
-            self.where.append(f"{expr} IN ({', '.join('?' * len(typed))})")
-            self.args.extend(typed)
+            keys = self._resolve(dim, expr, typed)
+            if not dim.joins:
+                self.resolved.add(dname)   # a cut on a fact column needs no join either
+            if keys is not None:
+                self.resolved.add(dname)
+                self.cut_columns.add(dim.fact_columns[0])
+                self.where.append(f"f.{dim.fact_columns[0]} IN ({', '.join('?' * len(keys))})" if keys else "false")
+                self.args.extend(keys)
+            else:
+                self.where.append(f"{expr} IN ({', '.join('?' * len(typed))})")
+                self.args.extend(typed)
             out.append((dname, attr, values))
         return out
+
+    def _resolve(self, dim, expr, values):
+        """The fact-column keys whose dimension member matches, or None to cut through the join.
+
+        A filter on the integer key of sorted facts and rollups skips row groups; a filter on a
+        joined name column must join every fact row first (seconds at 10M contracts)."""
+        if not dim.joins or len(dim.fact_columns) != 1:
+            return None
+        alias, table, on = dim.joins[0]
+        left, _, right = on.partition(" = ")
+        if right != f"f.{dim.fact_columns[0]}" or not left.startswith(f"{alias}."):
+            return None
+        joins = " ".join(f"LEFT JOIN {self.file(t)} AS {a} ON {o}" for a, t, o in dim.joins[1:])
+        rows = self.cur.execute(f"SELECT DISTINCT {left} FROM {self.file(table)} AS {alias} {joins} "
+                                f"WHERE {expr} IN ({', '.join('?' * len(values))}) LIMIT {MAX_RESOLVED_KEYS + 1}",
+                                values).fetchall()
+        return None if len(rows) > MAX_RESOLVED_KEYS else sorted(r[0] for r in rows)
 
     def _typed(self, dim, attr, value):
         if dim.name == "fiscal_year":
@@ -155,9 +191,14 @@ class Query:
             self.where.append(f"contains({text_col}, ?)")
             self.args.append(q[:200])
             self.facts_only = True
-        if self.params.get("project_id") and self.cube.name == "procurement":
-            self.where.append("f.project_id = ?")
-            self.args.append(str(self.params["project_id"])[:40])
+        if self.params.get("project_id") and self.cube.project_index and self.has(self.cube.project_index):
+            pid = str(self.params["project_id"])[:40]
+            agencies = [r[0] for r in self.cur.execute(
+                f"SELECT agency_id FROM {self.file(self.cube.project_index)} WHERE project_id = ?", [pid]).fetchall()]
+            self.where.append(f"f.agency_id IN ({', '.join('?' * len(agencies))}) AND f.project_id = ?" if agencies
+                              else "false")
+            self.args.extend(agencies + [pid] if agencies else [])
+            self.cut_columns.add("agency_id")
             self.facts_only = True
         for name, op in (("amount_min", ">="), ("amount_max", "<=")):
             raw = self.params.get(name)
@@ -176,6 +217,9 @@ class Query:
             rollups = self.manifest.get("rollups", {})
             for name in self.cube.rollups:
                 keys = set(rollups.get(name, ()))
+                sorted_by = self.cube.rollup_needs_cut.get(name)
+                if sorted_by and sorted_by not in self.cut_columns or name not in rollups:
+                    continue
                 if needed_columns <= keys:
                     return self.file(name), True
         return self.file(self.cube.facts), False
@@ -188,14 +232,31 @@ class Query:
 
     def fact_rows_sql(self, pairs, order, page=None):
         """SELECT of (name, SQL) fact fields that match the request, in `order` (SQL terms); with
-        page=(number, size) also one page of them and the total count as `__total`."""
+        page=(number, size) only that page, its dimension names joined after the cut."""
         exprs = [e for _, e in pairs] + list(order)
-        total, limit = "", ""
-        if page:
-            total, limit = ", count(*) OVER () AS __total", f" LIMIT {page[1]} OFFSET {(page[0] - 1) * page[1]}"
-        return (f"SELECT {_select(pairs)}{total} FROM {self.file(self.cube.facts)} AS f "
-                f"{self.joins(self.joined_cut_dims, extra_exprs=exprs)} WHERE {' AND '.join(self.where)} "
-                f"ORDER BY {', '.join(order)}{limit}")
+        matching = f"FROM {self.file(self.cube.facts)} AS f {self.joins(self.joined_cut_dims)} WHERE {' AND '.join(self.where)}"
+        if not page or _OTHER_COLUMN.search(_FACT_COLUMN.sub("", " ".join(order))):
+            limit = f" LIMIT {page[1]} OFFSET {(page[0] - 1) * page[1]}" if page else ""
+            return (f"SELECT {_select(pairs)} FROM {self.file(self.cube.facts)} AS f "
+                    f"{self.joins(self.joined_cut_dims, extra_exprs=exprs)} WHERE {' AND '.join(self.where)} "
+                    f"ORDER BY {', '.join(order)}{limit}")
+        # Top-N on the fact columns alone, then names for just those rows.
+        on_exprs = [on for d in self.cube.dimensions for _, _, on in d.joins]
+        cols = sorted(set(_FACT_COLUMN.findall(" ".join(exprs + on_exprs))))
+        presorted = self.cube.sorted_facts.get(tuple(order))
+        if presorted and not self.joined_cut_dims and self.has(presorted):
+            # The copy is stored in this order, so the first matching rows are the page: no sort, early stop.
+            matching = f"FROM {self.file(presorted)} AS f WHERE {' AND '.join(self.where)}"
+            inner = f"SELECT {', '.join(f'f.{c}' for c in cols)} {matching}"
+        else:
+            inner = f"SELECT {', '.join(f'f.{c}' for c in cols)} {matching} ORDER BY {', '.join(order)}"
+        inner += f" LIMIT {page[1]} OFFSET {(page[0] - 1) * page[1]}"
+        return f"SELECT {_select(pairs)} FROM ({inner}) AS f {self.joins([], extra_exprs=exprs)} ORDER BY {', '.join(order)}"
+
+    def count_sql(self):
+        """SELECT count(*) of the fact rows that match the request."""
+        return (f"SELECT count(*) FROM {self.file(self.cube.facts)} AS f {self.joins(self.joined_cut_dims)} "
+                f"WHERE {' AND '.join(self.where)}")
 
     def joins(self, dim_names, extra_exprs=()):
         seen, out = set(), []
@@ -300,15 +361,14 @@ def facts(cur, cube, folder, manifest, params, visible):
     order.append("f.source_id, f.source_row")
     page = _int_param(params, "page", 1, 1, 10**6)
     size = _int_param(params, "pagesize", 100, 1, MAX_FACTS_PAGE)
-    res = cur.execute(q.fact_rows_sql([(w, fields[w]) for w in wanted], order, (page, size)), q.args)
-    rows = res.fetchall()
+    rows = cur.execute(q.fact_rows_sql([(w, fields[w]) for w in wanted], order, (page, size)), q.args).fetchall()
+    total = cur.execute(q.count_sql(), q.args).fetchone()[0]
     data = []
     for row in rows:
         rec = {w: _number(v) for w, v in zip(wanted, row)}
         if "flags" in rec:
             rec["flags"] = [k for k, bit in flags.CONTRACT_FLAGS.items() if (rec["flags"] or 0) & bit]
         data.append(rec)
-    total = rows[0][-1] if rows else 0
     return {"status": "ok", "data": data, "total_fact_count": total, "page": page, "page_size": size,
             "fields": wanted, "cut": [f"{d}.{a}:{v}" for d, a, vs in q.cuts for v in vs]}
 

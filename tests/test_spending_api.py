@@ -180,3 +180,36 @@ def test_ocds_schema_check_rejects_a_broken_release(srv):
     pkg["releases"][0]["awards"][0]["value"]["currency"] = "baht"
     problems = {e.validator for e in ocds_validator().iter_errors(pkg)}
     assert {"required", "enum"} <= problems
+
+
+def _live_build(srv):
+    import sqlite3
+
+    con = sqlite3.connect(srv.db)
+    bid = con.execute("SELECT value FROM site_meta WHERE key = 'spending_build'").fetchone()[0]
+    con.close()
+    return srv.dir / "storage" / "parquet" / "spending" / bid
+
+
+@pytest.mark.parametrize("params,where", [
+    ({"q": "ถนน"}, "contains(c.project_name, 'ถนน')"),
+    ({"cut": "fiscal_year:2566|method_group:เฉพาะเจาะจง"},
+     "c.fiscal_year = 2566 AND c.method_id IN (SELECT id FROM d_method WHERE \"group\" = 'เฉพาะเจาะจง')"),
+])
+def test_search_pages_by_value_equal_a_full_sort_of_the_facts(srv, params, where):
+    import duckdb
+
+    folder = _live_build(srv)
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW d_method AS SELECT * FROM read_parquet('{folder / 'd_method.parquet'}')")
+    expected = [r[0] for r in con.execute(
+        f"SELECT contract_key FROM read_parquet('{folder / 'contracts.parquet'}') c WHERE {where} "
+        "ORDER BY price_agree DESC NULLS LAST, source_id, source_row").fetchall()]
+    assert len(expected) > 120
+    got = []
+    for page in (1, 2, 3):
+        res = get(srv, "/api/3/cubes/procurement/facts", order="price_agreed:desc", fields="contract_key",
+                  pagesize=50, page=page, **params).json()
+        assert res["total_fact_count"] == len(expected)
+        got += [r["contract_key"] for r in res["data"]]
+    assert got == expected[:150]
