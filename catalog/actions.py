@@ -1,8 +1,8 @@
 """The CKAN Action API as plain functions: name -> function, and which are safe on GET."""
 import inspect
 
-from . import (activity, datastore, datastore_loads, datastore_sql, groups, jobs, licenses, packages, resources, search,
-               sitemeta, users)
+from . import (activity, comments, datarequests, datastore, datastore_loads, datastore_sql, groups, jobs, licenses,
+               packages, resources, search, sitemeta, users)
 from .errors import NotFound, ValidationError
 from .params import as_bool, as_int, get_or_bust
 
@@ -137,6 +137,13 @@ ACTIONS = {
     "datastore_create": datastore_loads.datastore_create,
     "datastore_upsert": datastore_loads.datastore_upsert,
     "datastore_delete": datastore_loads.datastore_delete,
+    "datarequest_create": datarequests.datarequest_create,
+    "datarequest_show": datarequests.datarequest_show,
+    "datarequest_index": datarequests.datarequest_index,
+    "datarequest_answer": datarequests.datarequest_answer,
+    "comment_create": comments.comment_create,
+    "comment_list": comments.comment_list,
+    "comment_moderate": comments.comment_moderate,
 }
 
 # Read actions answer GET (CKAN marks every get.py action side-effect-free).
@@ -146,6 +153,7 @@ SIDE_EFFECT_FREE = {
     "group_list", "group_show", "group_package_show", "tag_list", "license_list", "resource_show",
     "resource_view_list", "status_show", "site_read", "help_show", "user_show", "user_list", "api_token_list",
     "datastore_search", "datastore_search_sql", "datastore_info", "datastore_version_list", "xloader_status",
+    "datarequest_show", "datarequest_index", "comment_list",
 }
 
 

@@ -17,7 +17,7 @@ from catalog.db import transaction
 
 from . import feeds, flags, reference
 
-FORMAT = 5
+FORMAT = 6
 POINTER = "spending_build"
 METHOD_GROUP = """CASE WHEN m LIKE '%เฉพาะเจาะจง%' OR m LIKE '%ตกลงราคา%' OR m LIKE '%กรณีพิเศษ%' THEN 'เฉพาะเจาะจง'
   WHEN m LIKE '%คัดเลือก%' OR m LIKE '%วิธีพิเศษ%' THEN 'คัดเลือก'
@@ -29,7 +29,7 @@ MEASURES = ("sum(price_agree) AS amount, sum(project_money) AS budget, sum(price
 ROLLUPS = {
     "r_proc_time": ("fiscal_year", "month", "method_id", "type_id", "province_id", "source_id"),
     "r_proc_agency": ("fiscal_year", "agency_id", "method_id", "source_id"),
-    "r_proc_contractor": ("fiscal_year", "contractor_id", "source_id"),
+    "r_proc_contractor": ("contractor_id", "fiscal_year", "source_id"),
     # Sorted by contractor first so a contractor's page reads a few row groups (read only with a contractor cut).
     "r_proc_pair": ("contractor_id", "agency_id", "method_id", "fiscal_year", "source_id"),
 }

@@ -142,6 +142,8 @@ class Query:
         left, _, right = on.partition(" = ")
         if right != f"f.{dim.fact_columns[0]}" or not left.startswith(f"{alias}."):
             return None
+        if left == expr:
+            return sorted(set(values))   # already the key itself
         joins = " ".join(f"LEFT JOIN {self.file(t)} AS {a} ON {o}" for a, t, o in dim.joins[1:])
         rows = self.cur.execute(f"SELECT DISTINCT {left} FROM {self.file(table)} AS {alias} {joins} "
                                 f"WHERE {expr} IN ({', '.join('?' * len(values))}) LIMIT {MAX_RESOLVED_KEYS + 1}",

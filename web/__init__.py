@@ -25,19 +25,40 @@ def create_app(test_config=None):
     # Migrate once at start so request threads never race on schema changes.
     catalog_db.connect(settings.db_path).close()
 
-    from . import api, pages
+    from flask_wtf.csrf import CSRFProtect
 
-    app.register_blueprint(api.bp)
+    from . import api, cubes, errors, explorer, i18n, links, machine, markup, pages, participation, publisher
+
+    i18n.init_app(app)
+    links.init_app(app)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)   # a form left open for hours still posts
+    csrf = CSRFProtect(app)
+    # The JSON APIs authenticate POSTs by token, never by the session cookie, so they need no CSRF token.
+    for bp in (api.bp, cubes.bp):
+        csrf.exempt(bp)
+        app.register_blueprint(bp)
+    for bp in (pages.bp, explorer.bp, publisher.bp, participation.bp, machine.bp):
+        app.register_blueprint(bp)
+    app.jinja_env.filters["markdown"] = markup.render
     app.context_processor(_page_globals)
-    app.register_blueprint(pages.bp)
-    from . import cubes as cube_api
-
-    app.register_blueprint(cube_api.bp)
-    from . import explorer
-
-    app.register_blueprint(explorer.bp)
+    errors.init_app(app)
+    app.after_request(_security_headers)
     app.teardown_appcontext(_end_request)
     return app
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+
+def _security_headers(response):
+    # Plotly writes style attributes, hence 'unsafe-inline' for styles only; no inline script runs anywhere.
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    return response
 
 
 def _secret_key(settings):
@@ -84,7 +105,8 @@ def get_context(allow_auth=True):
         token = request.headers.get("Authorization") or request.headers.get("X-CKAN-API-Key")
         if token:
             user = user_for_token(db, token)
-        elif session.get("user_id"):
+        elif session.get("user_id") and (request.blueprint != "api" or request.method == "GET"):
+            # The session cookie authenticates pages and API reads; API writes need a token (no CSRF via the API).
             from catalog.users import get_user
 
             row = get_user(db, session["user_id"])
@@ -97,7 +119,8 @@ def get_context(allow_auth=True):
 def _page_globals():
     from catalog import sitemeta
 
-    return {"synthetic_demo": sitemeta.is_demo(get_db())}
+    ctx = get_context()
+    return {"synthetic_demo": sitemeta.is_demo(ctx.db), "current_user": ctx.user, "site": ctx.settings}
 
 
 def _end_request(exc):

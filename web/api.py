@@ -29,6 +29,11 @@ def _help_url(ctx_site, name):
 
 @bp.route("/api", methods=["GET"])
 def api_root():
+    # Browsers get the documentation page; API clients get CKAN's answer.
+    if request.accept_mimetypes.best == "text/html":
+        from flask import redirect
+
+        return redirect("/api/docs")
     return json_response({"version": 1})
 
 

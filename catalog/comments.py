@@ -1,0 +1,72 @@
+"""Comments on datasets: members' comments appear at once, anonymous ones after the organization approves."""
+from . import auth
+from .db import transaction
+from .errors import NotAuthorized, NotFound, ValidationError
+from .params import get_or_bust, new_id, now, text_or_none
+
+STATES = ("published", "pending", "hidden")
+
+
+def _package(ctx, name_or_id):
+    from .packages import get_package
+
+    pkg = get_package(ctx.db, name_or_id)
+    if pkg is None or not auth.can_read_package(ctx, pkg):
+        raise NotFound("Dataset was not found.")
+    return pkg
+
+
+def can_moderate(ctx, pkg):
+    """Organization editors and admins (and sysadmins) moderate a dataset's comments."""
+    return auth.can_edit_org(ctx, pkg["owner_org"])
+
+
+def _dict(row):
+    return {"id": row["id"], "package_id": row["package_id"], "author_name": row["author_name"], "body": row["body"],
+            "state": row["state"], "created": row["created"], "user_id": row["user_id"]}
+
+
+def comment_create(ctx, data):
+    """Comment on a dataset you can read; anonymous comments give a name and wait for moderation."""
+    pkg = _package(ctx, get_or_bust(data, "package_id"))
+    errors = {}
+    body = (text_or_none(data.get("body"), "body", errors, 2000) or "").strip()
+    name = ctx.user["name"] if ctx.user else (text_or_none(data.get("author_name"), "author_name", errors, 100)
+                                               or "").strip()
+    if not body:
+        errors.setdefault("body", []).append("Missing value")
+    if not name:
+        errors.setdefault("author_name", []).append("Missing value")
+    if errors:
+        raise ValidationError(errors)
+    cid = new_id()
+    with transaction(ctx.db):
+        ctx.db.execute("INSERT INTO comments (id, package_id, user_id, author_name, body, state, created) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (cid, pkg["id"], ctx.user_id, name, body, "published" if ctx.user else "pending", now()))
+    return _dict(ctx.db.execute("SELECT * FROM comments WHERE id = ?", (cid,)).fetchone())
+
+
+def comment_list(ctx, data):
+    """A dataset's comments, oldest first: published ones, and for moderators pending and hidden ones too."""
+    pkg = _package(ctx, get_or_bust(data, "package_id"))
+    states = STATES if can_moderate(ctx, pkg) else ("published",)
+    rows = ctx.db.execute(f"SELECT * FROM comments WHERE package_id = ? AND state IN ({', '.join('?' * len(states))}) "
+                          "ORDER BY created, id", (pkg["id"], *states)).fetchall()
+    return [_dict(r) for r in rows]
+
+
+def comment_moderate(ctx, data):
+    """Publish or hide a comment (the dataset's organization editors and admins)."""
+    row = ctx.db.execute("SELECT * FROM comments WHERE id = ?", (get_or_bust(data, "id"),)).fetchone()
+    if row is None:
+        raise NotFound("Comment was not found.")
+    pkg = _package(ctx, row["package_id"])
+    if not can_moderate(ctx, pkg):
+        raise NotAuthorized("only the organization's editors and admins moderate comments")
+    state = data.get("state")
+    if state not in ("published", "hidden"):
+        raise ValidationError({"state": ["Must be published or hidden"]})
+    with transaction(ctx.db):
+        ctx.db.execute("UPDATE comments SET state = ?, moderated_by = ? WHERE id = ?", (state, ctx.user_id, row["id"]))
+    return _dict(ctx.db.execute("SELECT * FROM comments WHERE id = ?", (row["id"],)).fetchone())

@@ -1,0 +1,80 @@
+"""Atom feed of new and changed datasets, and the sitemap (public, active datasets only)."""
+from xml.etree import ElementTree as ET
+
+ATOM = "http://www.w3.org/2005/Atom"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+SITEMAP_MAX = 50000   # URLs per sitemap file (the protocol's limit)
+
+
+def _ts(value):
+    return (value or "")[:19] + "Z"
+
+
+def atom_feed(result, site_url, title, feed_url):
+    """An Atom 1.0 document of package_search results (newest change first)."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": "th"})
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = title
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = feed_url
+    ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "self", "href": feed_url})
+    ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "alternate", "href": f"{site_url}/dataset"})
+    pkgs = result["results"]
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = _ts(pkgs[0]["metadata_modified"] if pkgs else "1970-01-01T00:00:00")
+    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    ET.SubElement(author, f"{{{ATOM}}}name").text = title
+    for pkg in pkgs:
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        url = f"{site_url}/dataset/{pkg['name']}"
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"{site_url}/dataset/{pkg['id']}"
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = pkg["title"] or pkg["name"]
+        ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "alternate", "href": url})
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = _ts(pkg["metadata_modified"])
+        ET.SubElement(entry, f"{{{ATOM}}}published").text = _ts(pkg["metadata_created"])
+        if pkg.get("organization"):
+            a = ET.SubElement(entry, f"{{{ATOM}}}author")
+            ET.SubElement(a, f"{{{ATOM}}}name").text = pkg["organization"]["title"]
+        ET.SubElement(entry, f"{{{ATOM}}}summary", {"type": "text"}).text = (pkg.get("notes") or "")[:1000]
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode")
+
+
+def public_dataset_count(db):
+    """How many datasets the sitemap lists."""
+    return db.execute("SELECT count(*) FROM packages WHERE state = 'active' AND private = 0").fetchone()[0]
+
+
+def sitemap_urls(db, site_url, part):
+    """(loc, lastmod) of one sitemap file: part 0 holds the site's pages, organizations and groups too."""
+    urls = []
+    if part == 0:
+        urls += [(f"{site_url}{p}", None) for p in ("/", "/dataset", "/organization", "/group", "/datarequest",
+                                                     "/spending", "/api")]
+        for kind, is_org in (("organization", 1), ("group", 0)):
+            urls += [(f"{site_url}/{kind}/{r[0]}", r[1]) for r in db.execute(
+                "SELECT name, created FROM groups WHERE is_organization = ? AND state = 'active' ORDER BY name",
+                (is_org,))]
+    rows = db.execute("SELECT name, metadata_modified FROM packages WHERE state = 'active' AND private = 0 "
+                      "ORDER BY metadata_created, id LIMIT ? OFFSET ?", (SITEMAP_MAX, part * SITEMAP_MAX))
+    urls += [(f"{site_url}/dataset/{r[0]}", r[1]) for r in rows]
+    return urls
+
+
+def sitemap_xml(urls):
+    """A <urlset> document."""
+    ET.register_namespace("", SITEMAP)
+    root = ET.Element(f"{{{SITEMAP}}}urlset")
+    for loc, lastmod in urls:
+        u = ET.SubElement(root, f"{{{SITEMAP}}}url")
+        ET.SubElement(u, f"{{{SITEMAP}}}loc").text = loc
+        if lastmod:
+            ET.SubElement(u, f"{{{SITEMAP}}}lastmod").text = lastmod[:10]
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def sitemap_index_xml(site_url, parts):
+    """A <sitemapindex> of sitemap-<n>.xml files."""
+    ET.register_namespace("", SITEMAP)
+    root = ET.Element(f"{{{SITEMAP}}}sitemapindex")
+    for n in range(parts):
+        ET.SubElement(ET.SubElement(root, f"{{{SITEMAP}}}sitemap"), f"{{{SITEMAP}}}loc").text = \
+            f"{site_url}/sitemap-{n}.xml"
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")

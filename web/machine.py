@@ -1,0 +1,74 @@
+"""Machine-readable catalogue: DCAT-AP (JSON-LD, Turtle, RDF/XML), Data Package, sitemap and robots.txt.
+
+Every document is built as an anonymous visitor sees the catalogue, so nothing private is described."""
+from flask import Blueprint, Response, abort, request
+
+from catalog import actions, dcat, syndication
+from catalog import datapackage as data_package
+from catalog.errors import NotAuthorized, NotFound
+
+from . import get_context
+
+bp = Blueprint("machine", __name__)
+CATALOG_PAGE = 100
+
+
+@bp.route("/catalog.<any(jsonld, ttl, rdf, xml):fmt>")
+def catalog(fmt):
+    ctx = get_context(allow_auth=False)
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    result = actions.call(ctx, "package_search", {"rows": CATALOG_PAGE, "start": (page - 1) * CATALOG_PAGE,
+                                                  "sort": "metadata_created asc"})
+    g = dcat.catalog_graph(result, ctx.site_url, ctx.settings.site_title, page, CATALOG_PAGE)
+    body, media = dcat.serialize(g, "json-ld" if fmt == "jsonld" else fmt)
+    return Response(body, content_type=f"{media}; charset=utf-8")
+
+
+def _public_package(name):
+    ctx = get_context(allow_auth=False)
+    try:
+        return ctx, actions.call(ctx, "package_show", {"id": name})
+    except (NotFound, NotAuthorized):
+        abort(404)
+
+
+@bp.route("/dataset/<name>.<any(jsonld, ttl, rdf):fmt>")
+def dataset_rdf(name, fmt):
+    ctx, pkg = _public_package(name)
+    body, media = dcat.serialize(dcat.dataset_graph(pkg, ctx.site_url), "json-ld" if fmt == "jsonld" else fmt)
+    return Response(body, content_type=f"{media}; charset=utf-8")
+
+
+@bp.route("/dataset/<name>/datapackage.json")
+def datapackage(name):
+    ctx, pkg = _public_package(name)
+    from .api import json_response
+
+    return json_response(data_package.descriptor(ctx, pkg))
+
+
+@bp.route("/sitemap.xml")
+def sitemap():
+    ctx = get_context(allow_auth=False)
+    count = syndication.public_dataset_count(ctx.db)
+    if count <= syndication.SITEMAP_MAX:
+        body = syndication.sitemap_xml(syndication.sitemap_urls(ctx.db, ctx.site_url, 0))
+    else:
+        body = syndication.sitemap_index_xml(ctx.site_url, -(-count // syndication.SITEMAP_MAX))
+    return Response(body, content_type="application/xml; charset=utf-8")
+
+
+@bp.route("/sitemap-<int:part>.xml")
+def sitemap_part(part):
+    ctx = get_context(allow_auth=False)
+    if part * syndication.SITEMAP_MAX >= max(1, syndication.public_dataset_count(ctx.db)):
+        abort(404)
+    return Response(syndication.sitemap_xml(syndication.sitemap_urls(ctx.db, ctx.site_url, part)),
+                    content_type="application/xml; charset=utf-8")
+
+
+@bp.route("/robots.txt")
+def robots():
+    ctx = get_context(allow_auth=False)
+    return Response(f"User-agent: *\nDisallow: /api/\nDisallow: /datastore/dump/\nDisallow: /user/\n"
+                    f"Sitemap: {ctx.site_url}/sitemap.xml\n", content_type="text/plain; charset=utf-8")

@@ -1,0 +1,225 @@
+"""Publisher pages (logged in): login, dashboard, the GDC dataset form, uploads, API tokens, members."""
+import functools
+from pathlib import PurePosixPath
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from catalog import actions
+from catalog.errors import NotAuthorized, NotFound, ValidationError
+from catalog.users import user_for_login
+from ingest import schemas
+
+from . import gdcform, get_context, ratelimit
+from .errors import error_page
+from .i18n import get_locale
+
+bp = Blueprint("publisher", __name__)
+UPLOAD_TYPES = {".csv", ".tsv", ".txt", ".xlsx", ".xls", ".json", ".jsonl", ".ndjson", ".geojson", ".xml", ".pdf",
+                ".zip", ".gz", ".parquet", ".ods", ".doc", ".docx", ".shp", ".kml"}
+
+
+def _safe_next(target):
+    """Only same-site paths: never `//host` or `https://host` (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("publisher.dashboard")
+    return target
+
+
+def login_required(fn):
+    @functools.wraps(fn)
+    def wrapped(*a, **kw):
+        if not get_context().user:
+            return redirect(url_for("publisher.login", next=request.full_path))
+        return fn(*a, **kw)
+    return wrapped
+
+
+@bp.route("/user/login", methods=["GET", "POST"])
+def login():
+    ctx = get_context()
+    error = None
+    if request.method == "POST":
+        who = request.remote_addr or "?"
+        if ratelimit.LOGIN.blocked(who):
+            return error_page(429)
+        user = user_for_login(ctx.db, request.form.get("login", "").strip(), request.form.get("password", ""))
+        if user:
+            session.clear()   # a new session on login, so a planted session id is worthless
+            session["user_id"] = user["id"]
+            return redirect(_safe_next(request.form.get("next")))
+        ratelimit.LOGIN.fail(who)
+        error = _("Wrong user name or password.")
+    return render_template("login.html", error=error, next=request.values.get("next", ""),
+                           login_name=request.form.get("login", "")), 200 if not error else 401
+
+
+@bp.route("/user/logout", methods=["POST"])
+def logout():
+    session.clear()
+    return redirect(url_for("pages.home"))
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    ctx = get_context()
+    orgs = actions.call(ctx, "organization_list_for_user", {"permission": "read"})
+    result = {"count": 0, "results": []}
+    if orgs:
+        ids = " OR ".join(f'"{o["id"]}"' for o in orgs)
+        result = actions.call(ctx, "package_search", {"fq": f"owner_org:({ids})", "rows": 50, "include_private": True,
+                                                      "include_drafts": True, "sort": "metadata_modified desc"})
+    requests_open = []
+    for o in orgs:
+        requests_open += actions.call(ctx, "datarequest_index", {"organization_id": o["id"], "status": "open"})["result"]
+    return render_template("dashboard.html", orgs=orgs, result=result, datarequests=requests_open)
+
+
+def _org_choices(ctx):
+    return actions.call(ctx, "organization_list_for_user", {"permission": "create_dataset"})
+
+
+def _form(values, errors, editing, status=200):
+    ctx = get_context()
+    return render_template("dataset_form.html", fields=gdcform.fields(get_locale()), values=values, errors=errors,
+                           editing=editing, orgs=_org_choices(ctx),
+                           licenses=actions.call(ctx, "license_list", {})), status
+
+
+@bp.route("/dataset/new", methods=["GET", "POST"])
+@login_required
+def dataset_new():
+    ctx = get_context()
+    if not _org_choices(ctx):
+        return error_page(403, _("You need to be an editor of an organization to publish datasets."))
+    if request.method == "GET":
+        return _form({"owner_org": request.args.get("owner_org", "")}, {}, None)
+    data = gdcform.to_action(request.form, editing=False)
+    try:
+        pkg = actions.call(ctx, "package_create", data)
+    except ValidationError as exc:
+        return _form({**request.form.to_dict(), **{k: request.form.getlist(k) for k in request.form
+                                                    if len(request.form.getlist(k)) > 1}}, exc.errors, None, 409)
+    except NotAuthorized as exc:
+        return _form(request.form.to_dict(), {"owner_org": [exc.message]}, None, 403)
+    flash(_("Dataset created. Now add its data."))
+    return redirect(url_for("publisher.resource_new", name=pkg["name"]))
+
+
+@bp.route("/dataset/edit/<name>", methods=["GET", "POST"])
+@login_required
+def dataset_edit(name):
+    ctx = get_context()
+    try:
+        pkg = actions.call(ctx, "package_show", {"id": name})
+    except (NotFound, NotAuthorized):
+        abort(404)
+    if request.method == "GET":
+        return _form(gdcform.values_from(pkg), {}, pkg)
+    data = gdcform.to_action(request.form, editing=True)
+    data["id"] = pkg["id"]
+    try:
+        pkg = actions.call(ctx, "package_patch", data)
+    except ValidationError as exc:
+        values = {**request.form.to_dict(), **{k: request.form.getlist(k) for k in request.form}}
+        values = {k: (v[0] if isinstance(v, list) and len(v) == 1 and k not in _multi() else v) for k, v in values.items()}
+        return _form(values, exc.errors, pkg, 409)
+    except NotAuthorized:
+        abort(403)
+    flash(_("Changes saved."))
+    return redirect(url_for("pages.dataset_read", name=pkg["name"]))
+
+
+def _multi():
+    return {f["name"] for f in gdcform.fields("en") if f["kind"] == "multi"}
+
+
+@bp.route("/dataset/<name>/resource/new", methods=["GET", "POST"])
+@login_required
+def resource_new(name):
+    ctx = get_context()
+    try:
+        pkg = actions.call(ctx, "package_show", {"id": name})
+    except (NotFound, NotAuthorized):
+        abort(404)
+    errors, values = {}, request.form.to_dict()
+    if request.method == "POST":
+        upload = request.files.get("upload")
+        url = request.form.get("url", "").strip()
+        if upload and upload.filename:
+            suffix = "".join(PurePosixPath(upload.filename.lower()).suffixes[-1:])
+            if suffix not in UPLOAD_TYPES:
+                errors["upload"] = [_("Files of type %(type)s are not accepted.", type=suffix or "?")]
+        elif not url:
+            errors["upload"] = [_("Choose a file to upload or give a link.")]
+        if not errors:
+            data = {"package_id": pkg["id"], "name": request.form.get("name") or (upload.filename if upload else url),
+                    "description": request.form.get("description", ""), "format": request.form.get("format", "")}
+            if request.form.get("schema"):
+                data["schema"] = request.form["schema"]
+            if upload and upload.filename:
+                data["upload"] = upload
+            else:
+                data["url"] = url
+            try:
+                res = actions.call(ctx, "resource_create", data)
+            except ValidationError as exc:
+                errors = exc.errors
+            except NotAuthorized:
+                abort(403)
+            else:
+                return redirect(url_for("pages.resource_read", name=pkg["name"], res_id=res["id"]))
+    return render_template("resource_form.html", pkg=pkg, errors=errors, values=values,
+                           schemas=schemas.schema_names()), 409 if errors else 200
+
+
+@bp.route("/user/<name>/api-tokens", methods=["GET", "POST"])
+@login_required
+def tokens(name):
+    ctx = get_context()
+    if ctx.user["name"] != name and not ctx.sysadmin:
+        abort(403)
+    new_token, errors = None, {}
+    if request.method == "POST":
+        try:
+            if request.form.get("revoke"):
+                actions.call(ctx, "api_token_revoke", {"jti": request.form["revoke"]})
+                flash(_("Token revoked."))
+            else:
+                new_token = actions.call(ctx, "api_token_create", {"user": name,
+                                                                   "name": request.form.get("token_name", "")})["token"]
+        except ValidationError as exc:
+            errors = exc.errors
+        except (NotFound, NotAuthorized):
+            abort(404)
+    listed = actions.call(ctx, "api_token_list", {"user": name})
+    return render_template("tokens.html", tokens=listed, new_token=new_token, errors=errors, user_name=name)
+
+
+@bp.route("/organization/members/<name>", methods=["GET", "POST"])
+@login_required
+def members(name):
+    ctx = get_context()
+    try:
+        org = actions.call(ctx, "organization_show", {"id": name, "include_users": True})
+    except NotFound:
+        abort(404)
+    errors = {}
+    if request.method == "POST":
+        try:
+            if request.form.get("remove"):
+                actions.call(ctx, "organization_member_delete", {"id": org["id"], "username": request.form["remove"]})
+            else:
+                actions.call(ctx, "organization_member_create", {"id": org["id"], "username": request.form.get("username", ""),
+                                                                 "role": request.form.get("role", "member")})
+            flash(_("Members updated."))
+            return redirect(url_for("publisher.members", name=org["name"]))
+        except NotAuthorized:
+            return error_page(403, _("Only the organization's admins manage its members."))
+        except (ValidationError, NotFound) as exc:
+            errors = exc.errors if isinstance(exc, ValidationError) else {"username": [exc.message]}
+    org = actions.call(ctx, "organization_show", {"id": org["id"], "include_users": True})
+    from catalog import auth
+
+    return render_template("members.html", org=org, errors=errors, can_admin=auth.can_admin_group(ctx, org["id"]))
