@@ -111,10 +111,7 @@ def dataset_new():
 @login_required
 def dataset_edit(name):
     ctx = get_context()
-    try:
-        pkg = actions.call(ctx, "package_show", {"id": name})
-    except (NotFound, NotAuthorized):
-        abort(404)
+    pkg = _editable_package(ctx, name)
     if request.method == "GET":
         return _form(gdcform.values_from(pkg), {}, pkg)
     data = gdcform.to_action(request.form, editing=True)
@@ -131,6 +128,19 @@ def dataset_edit(name):
     return redirect(url_for("pages.dataset_read", name=pkg["name"]))
 
 
+def _editable_package(ctx, name):
+    """The dataset if the caller may edit it: 404 when they cannot even read it, 403 when only read."""
+    from catalog import auth
+
+    try:
+        pkg = actions.call(ctx, "package_show", {"id": name})
+    except (NotFound, NotAuthorized):
+        abort(404)
+    if not auth.can_edit_org(ctx, pkg["owner_org"]):
+        abort(403)
+    return pkg
+
+
 def _multi():
     return {f["name"] for f in gdcform.fields("en") if f["kind"] == "multi"}
 
@@ -139,10 +149,7 @@ def _multi():
 @login_required
 def resource_new(name):
     ctx = get_context()
-    try:
-        pkg = actions.call(ctx, "package_show", {"id": name})
-    except (NotFound, NotAuthorized):
-        abort(404)
+    pkg = _editable_package(ctx, name)
     errors, values = {}, request.form.to_dict()
     if request.method == "POST":
         upload = request.files.get("upload")

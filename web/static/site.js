@@ -17,9 +17,20 @@
   }
 
   var form = document.getElementById("chart-builder");
-  if (!form || !window.Plotly) { return; }
+  if (!form) { return; }
+  // Plotly (3.5 MB) is fetched only when someone draws a chart, keeping the page itself small.
+  var withPlotly = function (then) {
+    if (window.Plotly) { then(); return; }
+    var s = document.createElement("script");
+    s.src = form.getAttribute("data-plotly");
+    s.onload = then;
+    document.head.appendChild(s);
+  };
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
+    withPlotly(draw);
+  });
+  var draw = function () {
     var x = document.getElementById("chart-x").value, y = document.getElementById("chart-y").value;
     var kind = document.getElementById("chart-type").value;
     var fields = y ? [x, y] : [x];
@@ -43,6 +54,7 @@
           margin: {l: 50, r: 10, t: 30, b: 80}, height: 420, xaxis: {type: "category"},
           font: {family: "Sarabun, Loma, Garuda, sans-serif"}, title: (y || "count") + " / " + x
         }, {responsive: true, displaylogo: false});
+        form.setAttribute("data-drawn", String(keys.length));
       });
-  });
+  };
 }());

@@ -1,0 +1,284 @@
+"""The website through Flask's test client: languages, pages, forms with CSRF, XSS, feeds and DCAT."""
+import csv
+import io
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from rdflib import Graph
+from rdflib.namespace import DCAT, DCTERMS
+
+from catalog import actions
+from catalog.users import create_user
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+GDC = {"maintainer": "สมชาย", "maintainer_email": "somchai@example.go.th", "license_id": "Creative Commons Attributions",
+       "data_type": "ข้อมูลสถิติ", "objective": ["ยุทธศาสตร์ชาติ"], "update_frequency_unit": "ปี",
+       "geo_coverage": "ประเทศ", "data_source": "สำนักงบประมาณ", "data_format": ["CSV"],
+       "data_category": "ข้อมูลสาธารณะ"}
+
+
+@pytest.fixture
+def site(db, make_ctx, admin):
+    ctx = make_ctx(admin)
+    org = actions.call(ctx, "organization_create", {"name": "moe", "title": "กระทรวงศึกษาธิการ"})
+    other = actions.call(ctx, "organization_create", {"name": "mof", "title": "กระทรวงการคลัง"})
+    for name, role, org_id in (("editor1", "editor", org["id"]), ("member1", "member", org["id"]),
+                               ("outsider", "editor", other["id"])):
+        create_user(db, name, email=f"{name}@example.go.th", password="password-123")
+        actions.call(ctx, "organization_member_create", {"id": org_id, "username": name, "role": role})
+    pub = actions.call(ctx, "package_create", {"name": "schools-2567", "title": "จำนวนโรงเรียน ปี 2567 " + XSS,
+                                               "notes": "ข้อมูล **โรงเรียน** [link](javascript:alert(1)) " + XSS,
+                                               "owner_org": org["id"], "tags": [{"name": "โรงเรียน"}], **GDC})
+    actions.call(ctx, "datastore_create", {"resource": {"package_id": pub["id"], "name": "rows"}, "records": [
+        {"province": "กรุงเทพมหานคร", "schools": 437}, {"province": "เชียงใหม่", "schools": 1210},
+        {"province": "=cmd|' /C calc'!A0", "schools": 1}, {"province": "ภูเก็ต", "schools": 87}]})
+    priv = actions.call(ctx, "package_create", {"name": "secret-plans", "title": "แผนลับเฉพาะภายใน", "private": True,
+                                                "owner_org": org["id"], **GDC})
+    return {"org": org, "pub": actions.call(ctx, "package_show", {"id": pub["id"]}), "priv": priv}
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.bad = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "script" and not a.get("src") and a.get("type") != "application/ld+json":
+            self.bad.append("inline <script>")
+        if tag == "img" and a.get("src") == "x":
+            self.bad.append("injected <img>")
+        self.bad += [f"{tag} {k}=" for k, v in attrs if k.startswith("on")]
+        self.bad += [f"{tag} {k}={v}" for k, v in attrs if k in ("href", "src") and (v or "").lower().startswith("javascript:")]
+
+
+def dangerous(html):
+    """Executable markup an attacker's text could have planted: inline scripts, handlers, javascript: links."""
+    p = _Tags()
+    p.feed(html)
+    return p.bad
+
+
+def csrf_of(html):
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def login(client, name, password="password-123"):
+    token = csrf_of(client.get("/user/login").get_data(as_text=True))
+    return client.post("/user/login", data={"login": name, "password": password, "csrf_token": token, "next": "/dashboard"})
+
+
+def test_pages_are_thai_by_default_and_english_on_request_with_a_cookie_that_sticks(client, site):
+    th = client.get("/").get_data(as_text=True)
+    assert '<html lang="th">' in th and "ชุดข้อมูลล่าสุด" in th
+    en = client.get("/?lang=en")
+    assert "Newest datasets" in en.get_data(as_text=True) and "lang=en" in en.headers["Set-Cookie"]
+    assert "Newest datasets" in client.get("/").get_data(as_text=True)   # the cookie keeps English
+    assert "ชุดข้อมูลล่าสุด" in client.get("/?lang=th").get_data(as_text=True)
+
+
+def test_dates_show_the_buddhist_era_in_thai_and_ce_in_english(client, site):
+    year = int(site["pub"]["metadata_created"][:4])
+    assert f" {year + 543}" in client.get("/dataset/schools-2567?lang=th").get_data(as_text=True)
+    page = client.get("/dataset/schools-2567?lang=en").get_data(as_text=True)
+    assert f" {year}" in page and f" {year + 543} " not in page.split("<main", 1)[1].split("Cite this dataset")[0]
+
+
+def test_user_text_is_escaped_everywhere_it_is_shown(client, site):
+    for url in ("/", "/dataset", "/dataset?q=โรงเรียน", "/dataset/schools-2567", "/organization/moe",
+                "/feeds/dataset.atom"):
+        body = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in body and dangerous(body) == [], url
+    page = client.get("/dataset/schools-2567").get_data(as_text=True)
+    assert "<strong>โรงเรียน</strong>" in page   # markdown still renders
+
+
+def test_dataset_page_shows_gdc_labels_counts_history_citation_and_schema_org(client, site):
+    client.get("/dataset/schools-2567")
+    page = client.get("/dataset/schools-2567").get_data(as_text=True)
+    assert "ประเภทชุดข้อมูล" in page and "ข้อมูลสถิติ" in page and "somchai@example.go.th" in page
+    assert "เข้าชม 2 ครั้ง" in page and "การอ้างอิงชุดข้อมูลนี้" in page and "datapackage.json" in page
+    doc = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1))
+    assert doc["@type"] == "Dataset" and doc["creator"]["name"] == "กระทรวงศึกษาธิการ"
+    assert "Data Type" in client.get("/dataset/schools-2567?lang=en").get_data(as_text=True)
+
+
+def test_private_datasets_stay_out_of_pages_feeds_dcat_and_sitemap_for_outsiders(client, site):
+    for url in ("/", "/dataset", "/dataset?q=แผนลับ", "/organization/moe", "/feeds/dataset.atom", "/catalog.ttl",
+                "/sitemap.xml"):
+        assert "secret-plans" not in client.get(url).get_data(as_text=True), url
+    for url in ("/dataset/secret-plans", "/dataset/secret-plans.ttl", "/dataset/secret-plans/datapackage.json"):
+        assert client.get(url).status_code == 404, url
+    login(client, "member1")
+    assert client.get("/dataset/secret-plans").status_code == 200
+    assert "secret-plans" in client.get("/dataset?q=แผนลับ").get_data(as_text=True)
+    assert "secret-plans" not in client.get("/catalog.ttl").get_data(as_text=True)   # DCAT is the public view
+
+
+def test_dcat_catalog_and_dataset_parse_as_rdf_with_their_distributions(client, site):
+    g = Graph().parse(data=client.get("/catalog.ttl").get_data(as_text=True), format="turtle")
+    datasets = set(g.subjects(predicate=None, object=DCAT.Dataset))
+    assert len(datasets) == 1
+    ds = datasets.pop()
+    assert next(g.objects(ds, DCTERMS.publisher)) and len(list(g.objects(ds, DCAT.distribution))) == 1
+    jg = Graph().parse(data=client.get("/dataset/schools-2567.jsonld").get_data(as_text=True), format="json-ld")
+    subject = next(jg.subjects(predicate=None, object=DCAT.Dataset))
+    assert len(jg) > 10 and str(next(jg.objects(subject, DCTERMS.title))).startswith("จำนวนโรงเรียน")
+
+
+def test_data_package_of_a_dataset_is_valid_and_points_at_the_table(client, site):
+    import frictionless
+
+    desc = client.get("/dataset/schools-2567/datapackage.json").get_json()
+    report = frictionless.Package.validate_descriptor(desc)   # the data itself is read in the live-server test
+    assert report.valid, report.flatten(["type", "note"])
+    res = desc["resources"][0]
+    assert [f["name"] for f in res["schema"]["fields"]] == ["province", "schools"]
+    assert "/datastore/dump/" in res["path"]
+
+
+def test_atom_feed_and_sitemap_are_well_formed_xml(client, site):
+    from xml.etree import ElementTree as ET
+
+    feed = ET.fromstring(client.get("/feeds/dataset.atom").data)
+    titles = [e.text for e in feed.iter("{http://www.w3.org/2005/Atom}title")]
+    assert any(t.startswith("จำนวนโรงเรียน") for t in titles)
+    urls = [e.text for e in ET.fromstring(client.get("/sitemap.xml").data).iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert any(u.endswith("/dataset/schools-2567") for u in urls)
+
+
+def test_preview_filters_and_sorts_and_its_downloads_hold_exactly_what_is_shown(client, site):
+    rid = site["pub"]["resources"][0]["id"]
+    page = client.get(f"/dataset/schools-2567/resource/{rid}", query_string={"q.province": "เชียง"}).get_data(as_text=True)
+    assert "เชียงใหม่" in page and "ภูเก็ต" not in page and "1 แถว" in page
+    link = re.search(r'href="(/datastore/dump/[^"]+format=csv[^"]*)"', page).group(1).replace("&amp;", "&")
+    body = client.get(link).data
+    assert body.startswith(b"\xef\xbb\xbf")
+    assert [r["province"] for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))] == ["เชียงใหม่"]
+    sorted_page = client.get(f"/dataset/schools-2567/resource/{rid}", query_string={"sort": "schools desc"}).get_data(as_text=True)
+    assert sorted_page.index("1210") < sorted_page.index("437") < sorted_page.index(">87<")
+    whole = client.get(f"/datastore/dump/{rid}?format=csv&bom=true").data.decode("utf-8-sig")
+    assert "'=cmd" in whole   # formula neutralised for Excel
+
+
+def test_forms_without_a_csrf_token_are_refused(client, site):
+    assert client.post("/user/login", data={"login": "editor1", "password": "password-123"}).status_code == 400
+    assert client.post("/datarequest/new", data={"title": "x", "description": "y", "requester_name": "z"}).status_code == 400
+    assert client.post("/dataset/schools-2567/comment", data={"body": "hi", "author_name": "a"}).status_code == 400
+
+
+def test_login_never_redirects_off_site_and_failed_logins_are_rate_limited(client, site):
+    token = csrf_of(client.get("/user/login").get_data(as_text=True))
+    r = client.post("/user/login", data={"login": "editor1", "password": "password-123", "csrf_token": token,
+                                         "next": "//evil.example/steal"})
+    assert r.status_code == 302 and r.headers["Location"] == "/dashboard"
+    client.post("/user/logout", data={"csrf_token": token})
+    token = csrf_of(client.get("/user/login").get_data(as_text=True))
+    from web import ratelimit
+
+    ratelimit.LOGIN._hits.clear()
+    codes = [client.post("/user/login", data={"login": "editor1", "password": "wrong", "csrf_token": token}).status_code
+             for _ in range(11)]
+    assert codes[:10] == [401] * 10 and codes[10] == 429
+    ratelimit.LOGIN._hits.clear()
+
+
+def test_gdc_form_shows_field_errors_in_place_and_keeps_what_was_typed(client, site):
+    login(client, "editor1")
+    form = client.get("/dataset/new").get_data(as_text=True)
+    assert "ประเภทชุดข้อมูล" in form and "ข้อมูลภูมิสารสนเทศเชิงพื้นที่" in form
+    r = client.post("/dataset/new", data={"csrf_token": csrf_of(form), "title": "ทดสอบ", "name": "Bad Name!",
+                                          "owner_org": site["org"]["id"], "maintainer_email": "not-an-email"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 409 and 'id="err-name"' in page and 'value="ทดสอบ"' in page and "not-an-email" in page
+    r = client.post("/dataset/new", data={"csrf_token": csrf_of(form), "title": "งบลงทุน ปี 2567", "name": "invest-2567",
+                                          "owner_org": site["org"]["id"], "tags": "งบประมาณ, ลงทุน",
+                                          **{k: v for k, v in GDC.items() if not isinstance(v, list)},
+                                          "objective": GDC["objective"], "data_format": GDC["data_format"]})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/dataset/invest-2567/resource/new")
+    page = client.get("/dataset/invest-2567").get_data(as_text=True)
+    assert "งบลงทุน ปี 2567" in page and "ลงทุน" in page
+
+
+def test_only_editors_of_the_organization_get_the_publisher_forms(client, site):
+    login(client, "member1")
+    token = csrf_of(client.get("/dashboard").get_data(as_text=True))
+    assert client.get("/dataset/new").status_code == 403
+    assert client.get("/dataset/edit/schools-2567").status_code == 403
+    assert client.post("/dataset/edit/schools-2567", data={"csrf_token": token, "title": "x"}).status_code == 403
+    assert client.get("/dataset/schools-2567/resource/new").status_code == 403
+    login(client, "outsider")
+    assert client.get("/dataset/edit/schools-2567").status_code == 403
+    assert client.get("/dataset/edit/secret-plans").status_code == 404
+
+
+def test_uploads_of_unaccepted_types_are_refused_with_a_message(client, site):
+    login(client, "editor1")
+    token = csrf_of(client.get("/dataset/schools-2567/resource/new").get_data(as_text=True))
+    r = client.post("/dataset/schools-2567/resource/new", content_type="multipart/form-data",
+                    data={"csrf_token": token, "upload": (io.BytesIO(b"MZ\x90\x00"), "tool.exe")})
+    assert r.status_code == 409 and ".exe" in r.get_data(as_text=True)
+
+
+def test_a_data_request_goes_from_open_to_published_by_the_organization(client, site):
+    form = client.get("/datarequest/new").get_data(as_text=True)
+    r = client.post("/datarequest/new", data={"csrf_token": csrf_of(form), "title": "สถิติครูรายจังหวัด",
+                                              "description": "ต้องการจำนวนครูแยกจังหวัด ปี 2560-2567",
+                                              "organization_id": site["org"]["id"], "requester_name": "นักข่าว",
+                                              "requester_email": "reporter@example.com"})
+    assert r.status_code == 302
+    url = r.headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    assert "รอคำตอบ" in page and "reporter@example.com" not in page
+    login(client, "outsider")
+    token = csrf_of(client.get(url).get_data(as_text=True))
+    assert client.post(url, data={"csrf_token": token, "status": "answered", "answer": "x"}).status_code == 403
+    login(client, "editor1")
+    page = client.get(url).get_data(as_text=True)
+    assert "reporter@example.com" in page   # the organization sees who to answer
+    r = client.post(url, data={"csrf_token": csrf_of(page), "status": "published", "answer": "เผยแพร่แล้ว",
+                               "package_id": "schools-2567"})
+    assert r.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "เผยแพร่แล้ว" in page and "/dataset/schools-2567" in page
+    assert "สถิติครูรายจังหวัด" in client.get("/datarequest?status=published").get_data(as_text=True)
+
+
+def test_anonymous_comments_wait_for_moderation_by_the_organization(client, site):
+    page = client.get("/dataset/schools-2567").get_data(as_text=True)
+    client.post("/dataset/schools-2567/comment", data={"csrf_token": csrf_of(page), "author_name": "ประชาชน",
+                                                       "body": "ขอข้อมูลปี 2568 ด้วย " + XSS})
+    assert "ขอข้อมูลปี 2568" not in client.get("/dataset/schools-2567").get_data(as_text=True)
+    login(client, "editor1")
+    page = client.get("/dataset/schools-2567").get_data(as_text=True)
+    assert "ขอข้อมูลปี 2568" in page and "รอการตรวจสอบ" in page and dangerous(page) == []
+    cid = re.search(r'/comment/([0-9a-f-]+)/moderate', page).group(1)
+    client.post(f"/comment/{cid}/moderate", data={"csrf_token": csrf_of(page), "state": "published"})
+    client.post("/user/logout", data={"csrf_token": csrf_of(page)})
+    assert "ขอข้อมูลปี 2568" in client.get("/dataset/schools-2567").get_data(as_text=True)
+
+
+def test_unknown_pages_get_a_helpful_404_in_the_visitors_language(client, site):
+    r = client.get("/no/such/page")
+    assert r.status_code == 404 and "ไม่พบหน้านี้" in r.get_data(as_text=True)
+    assert "Page not found" in client.get("/dataset/nope?lang=en").get_data(as_text=True)
+    assert client.get("/api/3/nope").status_code == 404 and client.get("/api/3/nope").is_json
+
+
+def test_every_page_sends_security_headers_and_no_inline_script(client, site):
+    for url in ("/", "/dataset/schools-2567", "/user/login", "/api/docs"):
+        r = client.get(url)
+        csp = r.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+        assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["X-Frame-Options"] == "DENY"
+        scripts = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/ld\+json)[^>]*>", r.get_data(as_text=True))
+        assert scripts == [], url
+
+
+def test_api_writes_ignore_the_session_cookie(client, site):
+    login(client, "editor1")
+    r = client.post("/api/3/action/package_patch", json={"id": "schools-2567", "title": "hijacked"})
+    assert r.status_code == 403
+    assert client.get("/api/3/action/package_show?id=secret-plans").status_code == 200   # reads use the session
