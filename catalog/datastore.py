@@ -120,7 +120,7 @@ def _text_sql(fields, q):
 
 def _sort_sql(fields, sort, has_rank):
     known = {f["id"] for f in fields} | {"_id"} | ({"rank"} if has_rank else set())
-    parts = []
+    parts, names = [], []
     items = sort if isinstance(sort, list) else str(sort).split(",")
     for item in items:
         bits = str(item).strip().split()
@@ -131,7 +131,8 @@ def _sort_sql(fields, sort, has_rank):
         if name not in known or direction not in ("asc", "desc") or len(bits) > 2:
             raise ValidationError({"sort": [f'field "{item.strip()}" not in resource']})
         parts.append(f"{quote_ident(name)} {direction.upper()}")
-    return ", ".join(parts)
+        names.append(name)
+    return ", ".join(parts), names
 
 
 def search(ctx, data):
@@ -167,8 +168,18 @@ def search(ctx, data):
     select = ", ".join((f"({rank_sql}) AS rank" if w == "rank" else quote_ident(w)) for w in wanted)
     sel_args = rank_args if "rank" in wanted else []
     sort = data.get("sort")
-    order = _sort_sql(fields, sort, bool(rank_sql)) if sort else ("rank DESC, _id ASC" if "rank" in wanted else "_id ASC")
+    if sort:
+        order, order_names = _sort_sql(fields, sort, bool(rank_sql))
+    else:
+        order, order_names = ("rank DESC, _id ASC", ["rank", "_id"]) if "rank" in wanted else ("_id ASC", ["_id"])
     distinct = as_bool(data, "distinct", False)
+    # Sort columns the caller did not ask for are selected too (and cut off below); DISTINCT cannot carry them.
+    hidden = [n for n in order_names if n not in wanted and n != "rank"]
+    if hidden and distinct:
+        if sort:
+            raise ValidationError({"sort": ["with distinct, sort only by fields that are in fields"]})
+        order, hidden = ", ".join(f"{quote_ident(w)} ASC" for w in wanted), []
+    select += "".join(f", {quote_ident(n)}" for n in hidden)
     src = tables.scan(ctx.settings, ver["parquet_sha256"])
     cur = tables.reader(ctx.settings)
     inner = f"SELECT {'DISTINCT ' if distinct else ''}{select} FROM {src} WHERE {where}"

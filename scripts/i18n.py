@@ -18,7 +18,7 @@ def main():
     po = TR / "th" / "LC_MESSAGES" / "messages.po"
     cmd = "update" if po.exists() else "init"
     subprocess.run([PYBABEL, cmd, "-i", str(TR / "messages.pot"), "-d", str(TR), "-l", "th", "--no-wrap"]
-                   + (["--omit-header", "--ignore-obsolete"] if cmd == "update" else []), cwd=ROOT, check=True)
+                   + (["--ignore-obsolete"] if cmd == "update" else []), cwd=ROOT, check=True)
     subprocess.run([PYBABEL, "compile", "-d", str(TR), "-l", "th", "--statistics"], cwd=ROOT, check=True)
 
 

@@ -32,14 +32,21 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A page that records console errors and failed requests; the test fails on any."""
-    pg = browser.new_page(viewport={"width": 1200, "height": 900}, locale="th-TH")
     problems = []
-    pg.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    pg.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    pg.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    pg = new_page(browser, problems)
     yield pg
     pg.close()
     assert problems == []
+
+
+def new_page(browser, problems):
+    pg = browser.new_page(viewport={"width": 1200, "height": 900}, locale="th-TH")
+    pg.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    # The browser drops its own favicon fetch when a test navigates on at once; that is not a site error.
+    pg.on("requestfailed", lambda r: None if r.url.endswith("/favicon.svg") and r.failure == "net::ERR_ABORTED"
+          else problems.append(f"request failed: {r.url} {r.failure}"))
+    pg.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    return pg
 
 
 def shot(page, name):
@@ -65,7 +72,7 @@ def test_search_in_thai_and_click_through_to_a_dataset(demo_site, page):
     assert page.inner_text("h1") == title
     shot(page, "dataset-th")
     # the uploaded CSV is downloadable from the page
-    href = page.locator("main ul li a").first.get_attribute("href")
+    href = page.locator("ul.resources a[rel=nofollow]").first.get_attribute("href")
     resp = page.request.get(href)
     assert resp.ok and "ปีงบประมาณ" in resp.body().decode("utf-8-sig")
 
@@ -122,3 +129,157 @@ def test_procurement_search_to_project_and_contractor(demo_site, page):
     page.wait_for_url("**/spending/contractor/*")
     page.wait_for_selector("div.chart .main-svg")
     shot(page, "spending-contractor-th")
+
+
+MAIN_PAGES = [("home", "/"), ("search", "/dataset?q=%E0%B8%87%E0%B8%9A%E0%B8%9B%E0%B8%A3%E0%B8%B0%E0%B8%A1%E0%B8%B2%E0%B8%93"),
+              ("organizations", "/organization"), ("categories", "/group"), ("datarequests", "/datarequest"),
+              ("datarequest-new", "/datarequest/new"), ("api", "/api"), ("login", "/user/login")]
+
+
+def test_main_pages_in_thai_and_english_with_screenshots(demo_site, browser):
+    problems = []
+    pg = new_page(browser, problems)
+    lines = demo_site.admin().action.package_show(id="synthetic-budget-lines")
+    pages = MAIN_PAGES + [("dataset", "/dataset/synthetic-budget-lines"),
+                          ("resource", f"/dataset/synthetic-budget-lines/resource/{lines['resources'][0]['id']}"),
+                          ("organization", f"/organization/{lines['organization']['name']}")]
+    for lang, marker in (("th", "ชุดข้อมูล"), ("en", "Datasets")):
+        pg.goto(f"{demo_site.url}/?lang={lang}")
+        for name, path in pages:
+            pg.goto(demo_site.url + path)
+            assert pg.get_attribute("html", "lang") == lang, (name, lang)
+            assert marker in pg.inner_text("header nav"), (name, lang)
+            shot(pg, f"page-{name}-{lang}")
+        response = pg.goto(demo_site.url + "/no/such/page")
+        assert response.status == 404 and pg.locator("main form[role=search]").count() == 1
+        shot(pg, f"page-not-found-{lang}")
+    pg.close()
+    assert [p for p in problems if "404" not in p] == []
+    assert len(problems) == 4   # the two 404 pages, each seen as a response and a console line
+
+
+def test_switching_language_follows_the_visitor_from_page_to_page(demo_site, page):
+    page.goto(demo_site.url + "/")
+    assert "ชุดข้อมูลล่าสุด" in page.inner_text("main")
+    page.click("a.lang")
+    page.wait_for_url("**lang=en*")
+    assert "Newest datasets" in page.inner_text("main")
+    page.click("header nav a >> text=Datasets")
+    page.wait_for_load_state()
+    assert "datasets found" in page.inner_text(".count")
+    page.click("a.lang")
+    page.wait_for_load_state()
+    assert "พบ" in page.inner_text(".count")
+
+
+def test_preview_filter_sort_and_chart_a_datastore_table(demo_site, page):
+    lines = demo_site.admin().action.package_show(id="synthetic-budget-lines")
+    page.goto(f"{demo_site.url}/dataset/synthetic-budget-lines/resource/{lines['resources'][0]['id']}")
+    total = int(page.inner_text(".preview .count").split()[0].replace(",", ""))
+    assert total > 1000 and page.locator("table.preview-table tbody tr").count() == 25
+    ministry_col = [h.split("\n")[0] for h in page.locator("table.preview-table thead th").all_inner_texts()].index("min")
+    page.locator("tr.preview-filters input").nth(ministry_col).fill("กลาโหม")
+    page.click("#preview-form button[type=submit]")
+    page.wait_for_url("**q.min=*")
+    filtered = int(page.inner_text(".preview .count").split()[0].replace(",", ""))
+    assert 0 < filtered < total
+    cells = page.locator("table.preview-table tbody tr").evaluate_all(
+        f"rows => rows.map(r => r.cells[{ministry_col}].innerText)")
+    assert cells and all("กลาโหม" in c for c in cells)
+    assert "q=" in page.get_attribute(".preview .count a >> text=CSV", "href")
+    shot(page, "resource-preview-filtered-th")
+    page.select_option("#chart-x", "agc")
+    page.click("#chart-builder button")
+    page.wait_for_selector("#quick-chart .main-svg")
+    assert int(page.get_attribute("#chart-builder", "data-drawn")) > 0
+    shot(page, "resource-chart-th")
+
+
+def _login(page, url, name, password="password-123"):
+    page.goto(url + "/user/login")
+    page.fill("#login", name)
+    page.fill("#password", password)
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/dashboard")
+
+
+def test_publisher_creates_a_dataset_uploads_csv_and_sees_the_validation_result(demo_site, page, tmp_path):
+    demo_site.user_with_token("publisher-b")
+    org = demo_site.admin().action.organization_list()[0]
+    demo_site.admin().action.organization_member_create(id=org, username="publisher-b", role="editor")
+    _login(page, demo_site.url, "publisher-b")
+    page.click("a >> text=ชุดข้อมูลใหม่")
+    page.fill("#i-title", "จำนวนห้องสมุดประชาชน 2567")
+    page.fill("#i-name", "Public Libraries!")
+    page.fill("#i-maintainer_email", "somying-at-example")
+    page.click("form button[type=submit]")
+    page.wait_for_selector("#form-errors")   # errors are reported in place, next to their fields
+    assert page.input_value("#i-title") == "จำนวนห้องสมุดประชาชน 2567"
+    assert page.locator(".field.has-error").count() == 2
+    assert page.locator("#f-maintainer_email .error").count() == 1 and page.locator("#f-name .error").count() == 1
+    shot(page, "publisher-form-errors-th")
+    page.fill("#i-name", "public-libraries-2567")
+    page.fill("#i-maintainer", "สมหญิง")
+    page.fill("#i-maintainer_email", "somying@example.go.th")
+    page.fill("#i-tags", "ห้องสมุด, การศึกษา")
+    page.fill("#i-notes", "จำนวนห้องสมุดประชาชนรายจังหวัด")
+    page.select_option("#i-license_id", "Creative Commons Attributions")
+    for field in ("data_type", "update_frequency_unit", "geo_coverage", "data_category"):
+        page.select_option(f"#i-{field}", index=1)
+    page.fill("#i-data_source", "กรมส่งเสริมการเรียนรู้")
+    page.locator("#i-objective input").first.check()
+    page.locator("#i-data_format input").first.check()
+    page.click("form button[type=submit]")
+    page.wait_for_url("**/dataset/public-libraries-2567/resource/new")
+    good = tmp_path / "libraries.csv"
+    good.write_text("จังหวัด,จำนวน\nกรุงเทพมหานคร,35\nเชียงใหม่,25\nขอนแก่น,26\n", encoding="utf-8")
+    page.set_input_files("#upload", str(good))
+    page.click("form button[type=submit]")
+    page.wait_for_url("**/resource/*")
+    page.wait_for_selector("#load-status.ok", timeout=60000)
+    assert "ผ่านการตรวจสอบ" in page.inner_text(".validation")
+    assert page.locator("table.preview-table tbody tr").count() == 3
+    shot(page, "publisher-upload-valid-th")
+    page.goto(demo_site.url + "/dataset/public-libraries-2567/resource/new")
+    bad = tmp_path / "ragged.csv"
+    bad.write_text("จังหวัด,จำนวน\nกรุงเทพมหานคร,35\nเชียงใหม่,25,เกิน\nขอนแก่น,ยี่สิบหก\n", encoding="utf-8")
+    page.set_input_files("#upload", str(bad))
+    page.click("form button[type=submit]")
+    page.wait_for_url("**/resource/*")
+    page.wait_for_selector("#load-status.bad", timeout=60000)
+    report = page.inner_text("table.report")
+    assert "extra-cell" in report
+    shot(page, "publisher-upload-invalid-th")
+
+
+def test_a_data_request_from_question_to_published_answer(demo_site, browser, page):
+    org_name = demo_site.admin().action.organization_list()[1]
+    org = demo_site.admin().action.organization_show(id=org_name)
+    page.goto(demo_site.url + "/datarequest/new")
+    page.fill("#title", "งบประมาณรายหมู่บ้าน")
+    page.fill("#description", "ต้องการงบประมาณแยกตามหมู่บ้าน ปี 2565-2567")
+    page.select_option("#organization_id", org["id"])
+    page.fill("#requester_name", "ชาวบ้าน")
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/datarequest/*")
+    assert "รอคำตอบ" in page.inner_text("#request-status")
+    url = page.url
+    shot(page, "datarequest-open-th")
+    demo_site.user_with_token("answerer-b")
+    demo_site.admin().action.organization_member_create(id=org_name, username="answerer-b", role="editor")
+    problems = []
+    staff = new_page(browser, problems)
+    _login(staff, demo_site.url, "answerer-b")
+    staff.click("a >> text=งบประมาณรายหมู่บ้าน")
+    staff.select_option("#status", "published")
+    staff.fill("#answer-text", "เผยแพร่ในชุดข้อมูลงบประมาณแล้ว")
+    staff.fill("#package_id", "synthetic-budget-lines")
+    staff.click("main form button[type=submit]")
+    staff.wait_for_selector("#answer")
+    staff.close()
+    assert problems == []
+    page.goto(url)
+    assert "เผยแพร่แล้ว" in page.inner_text("#request-status")
+    page.click("section.answer a")
+    page.wait_for_url("**/dataset/synthetic-budget-lines")
+    shot(page, "datarequest-answered-th")

@@ -157,3 +157,14 @@ def test_dump_formats(server, ds, fmt, media):
 
         ws = load_workbook(io.BytesIO(r.content)).active
         assert ws.cell(row=2, column=2).value == "กระทรวงมหาดไทย"
+
+
+def test_search_with_fields_that_leave_out_the_sort_column_still_orders_and_pages(server, ds):
+    anon = server.ckan()
+    res = anon.action.datastore_search(resource_id=ds["rid"], fields=["agency", "amount"], limit=2, offset=1)
+    assert [r["agency"] for r in res["records"]] == ["กรมการปกครอง", "กรมส่งเสริมการปกครองท้องถิ่น"]
+    assert set(res["records"][0]) == {"agency", "amount"} and res["total"] == 4
+    by_year = anon.action.datastore_search(resource_id=ds["rid"], fields=["agency"], sort="year desc, amount asc")
+    assert [r["agency"] for r in by_year["records"]][:2] == ["=HYPERLINK(\"http://evil\")", "กรมส่งเสริมการปกครองท้องถิ่น"]
+    distinct = anon.action.datastore_search(resource_id=ds["rid"], fields=["ministry"], distinct=True)
+    assert [r["ministry"] for r in distinct["records"]] == sorted({r["ministry"] for r in ROWS})

@@ -30,7 +30,7 @@ def _help_url(ctx_site, name):
 @bp.route("/api", methods=["GET"])
 def api_root():
     # Browsers get the documentation page; API clients get CKAN's answer.
-    if request.accept_mimetypes.best == "text/html":
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         from flask import redirect
 
         return redirect("/api/docs")

@@ -41,8 +41,7 @@ def datarequest_new():
         else:
             flash(_("Thank you. Your request was sent to the organization."))
             return redirect(url_for("participation.datarequest_read", request_id=req["id"]))
-    return render_template("datarequest_new.html", errors=errors, values=request.form, orgs=_orgs(ctx)), \
-        409 if errors else 200
+    return render_template("datarequest_new.html", errors=errors, values=request.form, orgs=_orgs(ctx))
 
 
 @bp.route("/datarequest/<request_id>", methods=["GET", "POST"])
@@ -68,7 +67,7 @@ def datarequest_read(request_id):
     answerable = [o for o in actions.call(ctx, "organization_list_for_user", {"permission": "create_dataset"})] \
         if ctx.user and not req["organization"] else []
     return render_template("datarequest_read.html", req=req, errors=errors, values=request.form,
-                           answerable=answerable), 409 if errors else 200
+                           answerable=answerable)
 
 
 @bp.route("/dataset/<name>/comment", methods=["POST"])

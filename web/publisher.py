@@ -81,6 +81,7 @@ def _org_choices(ctx):
 
 
 def _form(values, errors, editing, status=200):
+    # A form with errors is shown again with 200, as CKAN does; the errors sit next to their fields.
     ctx = get_context()
     return render_template("dataset_form.html", fields=gdcform.fields(get_locale()), values=values, errors=errors,
                            editing=editing, orgs=_org_choices(ctx),
@@ -100,7 +101,7 @@ def dataset_new():
         pkg = actions.call(ctx, "package_create", data)
     except ValidationError as exc:
         return _form({**request.form.to_dict(), **{k: request.form.getlist(k) for k in request.form
-                                                    if len(request.form.getlist(k)) > 1}}, exc.errors, None, 409)
+                                                    if len(request.form.getlist(k)) > 1}}, exc.errors, None)
     except NotAuthorized as exc:
         return _form(request.form.to_dict(), {"owner_org": [exc.message]}, None, 403)
     flash(_("Dataset created. Now add its data."))
@@ -121,7 +122,7 @@ def dataset_edit(name):
     except ValidationError as exc:
         values = {**request.form.to_dict(), **{k: request.form.getlist(k) for k in request.form}}
         values = {k: (v[0] if isinstance(v, list) and len(v) == 1 and k not in _multi() else v) for k, v in values.items()}
-        return _form(values, exc.errors, pkg, 409)
+        return _form(values, exc.errors, pkg)
     except NotAuthorized:
         abort(403)
     flash(_("Changes saved."))
@@ -178,7 +179,7 @@ def resource_new(name):
             else:
                 return redirect(url_for("pages.resource_read", name=pkg["name"], res_id=res["id"]))
     return render_template("resource_form.html", pkg=pkg, errors=errors, values=values,
-                           schemas=schemas.schema_names()), 409 if errors else 200
+                           schemas=schemas.schema_names())
 
 
 @bp.route("/user/<name>/api-tokens", methods=["GET", "POST"])
