@@ -26,6 +26,7 @@ test: $(STAMP) browser-deps
 
 bench: $(STAMP)
 	$(BIN)/python bench/search_bench.py
+	$(BIN)/python bench/web_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/spending_bench.py
 

@@ -282,3 +282,33 @@ def test_api_writes_ignore_the_session_cookie(client, site):
     r = client.post("/api/3/action/package_patch", json={"id": "schools-2567", "title": "hijacked"})
     assert r.status_code == 403
     assert client.get("/api/3/action/package_show?id=secret-plans").status_code == 200   # reads use the session
+
+
+def test_publishers_make_and_revoke_api_tokens_that_work_on_the_api(client, site):
+    login(client, "editor1")
+    page = client.get("/user/editor1/api-tokens").get_data(as_text=True)
+    r = client.post("/user/editor1/api-tokens", data={"csrf_token": csrf_of(page), "token_name": "ingest script"})
+    token = re.search(r'<pre class="example" id="new-token">([^<]+)</pre>', r.get_data(as_text=True)).group(1)
+    api = client.application.test_client()
+    assert api.post("/api/3/action/package_patch", json={"id": "schools-2567", "version": "2"},
+                    headers={"Authorization": token}).status_code == 200
+    assert client.get("/user/member1/api-tokens").status_code == 403
+    tid = re.search(r'name="revoke" value="([^"]+)"', r.get_data(as_text=True)).group(1)
+    client.post("/user/editor1/api-tokens", data={"csrf_token": csrf_of(page), "revoke": tid})
+    assert api.post("/api/3/action/package_patch", json={"id": "schools-2567", "version": "3"},
+                    headers={"Authorization": token}).status_code == 403
+
+
+def test_organization_admins_manage_members_and_editors_cannot(client, site, db):
+    create_user(db, "newcomer", email="n@example.go.th", password="password-123")
+    login(client, "editor1")
+    page = client.get("/organization/members/moe").get_data(as_text=True)
+    assert "editor1" in page and 'name="username"' not in page
+    assert client.post("/organization/members/moe", data={"csrf_token": csrf_of(page), "username": "newcomer",
+                                                          "role": "editor"}).status_code == 403
+    login(client, "admin", "admin-pass-1")
+    page = client.get("/organization/members/moe").get_data(as_text=True)
+    client.post("/organization/members/moe", data={"csrf_token": csrf_of(page), "username": "newcomer", "role": "editor"})
+    assert "newcomer" in client.get("/organization/members/moe").get_data(as_text=True)
+    login(client, "newcomer")
+    assert client.get("/dataset/new").status_code == 200

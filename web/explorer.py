@@ -12,6 +12,7 @@ from spending import access, flags, redflags, reference
 from spending.cubes import CubeError
 
 from . import get_context
+from .i18n import get_locale
 
 bp = Blueprint("explorer", __name__)
 MILLION = 1_000_000
@@ -34,7 +35,7 @@ DRILL = ["ministry", "agency", "plan", "project"]
 
 
 def _lang():
-    return "en" if request.args.get("lang") == "en" or request.cookies.get("lang") == "en" else "th"
+    return get_locale()
 
 
 def _year_label(be, lang):
