@@ -13,7 +13,7 @@ PYBABEL = str(Path(sys.executable).with_name("pybabel"))
 
 
 def main():
-    subprocess.run([PYBABEL, "extract", "-F", "babel.cfg", "--no-location", "--sort-output", "--omit-header",
+    subprocess.run([PYBABEL, "extract", "-F", "babel.cfg", "--no-location", "--sort-output", "--omit-header", "-k", "_l",
                     "-o", str(TR / "messages.pot"), "."], cwd=ROOT, check=True)
     po = TR / "th" / "LC_MESSAGES" / "messages.po"
     cmd = "update" if po.exists() else "init"

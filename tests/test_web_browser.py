@@ -195,6 +195,12 @@ def test_preview_filter_sort_and_chart_a_datastore_table(demo_site, page):
     shot(page, "resource-chart-th")
 
 
+def _editor(site, name, org):
+    """A new user who edits for `org`."""
+    site.user_with_token(name)
+    site.admin().action.organization_member_create(id=org, username=name, role="editor")
+
+
 def _login(page, url, name, password="password-123"):
     page.goto(url + "/user/login")
     page.fill("#login", name)
@@ -204,9 +210,7 @@ def _login(page, url, name, password="password-123"):
 
 
 def test_publisher_creates_a_dataset_uploads_csv_and_sees_the_validation_result(demo_site, page, tmp_path):
-    demo_site.user_with_token("publisher-b")
-    org = demo_site.admin().action.organization_list()[0]
-    demo_site.admin().action.organization_member_create(id=org, username="publisher-b", role="editor")
+    _editor(demo_site, "publisher-b", demo_site.admin().action.organization_list()[0])
     _login(page, demo_site.url, "publisher-b")
     page.click("a >> text=ชุดข้อมูลใหม่")
     page.fill("#i-title", "จำนวนห้องสมุดประชาชน 2567")
@@ -265,8 +269,7 @@ def test_a_data_request_from_question_to_published_answer(demo_site, browser, pa
     assert "รอคำตอบ" in page.inner_text("#request-status")
     url = page.url
     shot(page, "datarequest-open-th")
-    demo_site.user_with_token("answerer-b")
-    demo_site.admin().action.organization_member_create(id=org_name, username="answerer-b", role="editor")
+    _editor(demo_site, "answerer-b", org_name)
     problems = []
     staff = new_page(browser, problems)
     _login(staff, demo_site.url, "answerer-b")

@@ -11,7 +11,7 @@ PO = ROOT / "web" / "translations" / "th" / "LC_MESSAGES" / "messages.po"
 def _extracted():
     method_map = [("web/**.py", "python"), ("web/templates/**.html", "jinja2")]
     return {msg[2] if isinstance(msg[2], str) else msg[2][0]
-            for msg in extract_from_dir(str(ROOT), method_map, keywords={"_": None, "gettext": None, "ngettext": (1, 2)})}
+            for msg in extract_from_dir(str(ROOT), method_map, keywords={"_": None, "_l": None, "gettext": None, "ngettext": (1, 2)})}
 
 
 def test_every_message_of_the_site_has_a_thai_translation():

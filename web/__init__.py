@@ -19,6 +19,8 @@ def create_app(test_config=None):
     app.config.update(SETTINGS=settings, SECRET_KEY=settings.extra.get("secret_key") or _secret_key(settings),
                       MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 1024 * 1024,
                       JSON_AS_ASCII=False)
+    app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SECURE=(settings.site_url or "").startswith("https://"))
     app.config.update(test_config)
     app.json.ensure_ascii = False
     app.json.sort_keys = False

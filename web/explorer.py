@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 import plotly
 import plotly.graph_objects as go
 from flask import Blueprint, abort, render_template, request, send_file
+from flask_babel import lazy_gettext as _l
 
 from spending import access, flags, redflags, reference
 from spending.cubes import CubeError
@@ -16,21 +17,33 @@ from .i18n import get_locale
 
 bp = Blueprint("explorer", __name__)
 MILLION = 1_000_000
-LABELS = {
-    "th": {"overview": "ภาษีไปไหน? ภาพรวมงบประมาณ", "budget": "งบประมาณ", "disbursed": "เบิกจ่าย", "year": "ปีงบประมาณ",
-           "change": "เปลี่ยนแปลงจากปีก่อน", "amount": "ล้านบาท", "ministry": "กระทรวง", "agency": "หน่วยงาน",
-           "plan": "แผนงาน", "project": "ผลผลิต/โครงการ", "month": "เดือน", "procurement": "ค้นหาการจัดซื้อจัดจ้าง",
-           "contracts": "สัญญา", "contractor": "ผู้ชนะ", "province": "จังหวัด", "method": "วิธี", "flags": "สัญญาณเตือน",
-           "map": "แผนที่งบประมาณรายจังหวัด", "methodology": "ระเบียบวิธี: สัญญาณเตือน", "sources": "ชุดข้อมูลต้นทาง",
-           "drill": "เจาะลึกงบประมาณ", "search": "ค้นหา", "value": "มูลค่า (บาท)", "count": "จำนวน"},
-    "en": {"overview": "Where do taxes go? Budget overview", "budget": "Budget", "disbursed": "Disbursed", "year": "Fiscal year",
-           "change": "Change vs previous year", "amount": "million baht", "ministry": "Ministry", "agency": "Agency",
-           "plan": "Plan", "project": "Output/project", "month": "Month", "procurement": "Procurement search",
-           "contracts": "Contracts", "contractor": "Contractor", "province": "Province", "method": "Method",
-           "flags": "Red flags", "map": "Budget by province", "methodology": "Methodology: red flags",
-           "sources": "Source datasets", "drill": "Budget drill-down", "search": "Search", "value": "Value (baht)",
-           "count": "Count"},
+LABELS = {   # msgids in English; Thai in web/translations (lazy: translated per request)
+    "overview": _l("Where do taxes go? Budget overview"),
+    "budget": _l("Budget"),
+    "disbursed": _l("Disbursed"),
+    "year": _l("Fiscal year"),
+    "change": _l("Change vs previous year"),
+    "amount": _l("million baht"),
+    "ministry": _l("Ministry"),
+    "agency": _l("Agency"),
+    "plan": _l("Plan"),
+    "project": _l("Output/project"),
+    "month": _l("Month"),
+    "procurement": _l("Procurement search"),
+    "contracts": _l("Contracts"),
+    "contractor": _l("Contractor"),
+    "province": _l("Province"),
+    "method": _l("Method"),
+    "flags": _l("Red flags"),
+    "map": _l("Budget by province"),
+    "methodology": _l("Methodology: red flags"),
+    "sources": _l("Source datasets"),
+    "drill": _l("Budget drill-down"),
+    "search": _l("Search"),
+    "value": _l("Value (baht)"),
+    "count": _l("Count"),
 }
+
 DRILL = ["ministry", "agency", "plan", "project"]
 
 
@@ -49,7 +62,7 @@ class View:
         self.title, self.charts, self.tables, self.notes = title, [], [], []
         self.ctx = get_context(allow_auth=False)
         self.lang = _lang()
-        self.t = LABELS[self.lang]
+        self.t = {k: str(v) for k, v in LABELS.items()}
 
     def ask(self, cube, what="aggregate", **params):
         params = {k: v for k, v in params.items() if v not in (None, "")}

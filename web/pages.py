@@ -3,7 +3,7 @@ import json
 
 from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
 
-from catalog import actions, datastore, gdc, packages, resources, usage
+from catalog import actions, auth, comments, datastore, gdc, packages, resources, usage
 from catalog.errors import ActionError, NotAuthorized, NotFound, ValidationError
 
 from . import get_context
@@ -103,8 +103,6 @@ def dataset_read(name):
     ctx = get_context()
     pkg = _package_or_404(ctx, name)
     usage.record(ctx.db, pkg["id"], "view")
-    from catalog import comments
-
     activity = actions.call(ctx, "package_activity_list", {"id": pkg["id"], "limit": 10})
     views = usage.totals(ctx.db, [pkg["id"]], "view").get(pkg["id"], 0)
     downloads = sum(usage.totals(ctx.db, [r["id"] for r in pkg["resources"]], "download").values())
@@ -116,8 +114,6 @@ def dataset_read(name):
 
 
 def _can_edit(ctx, pkg):
-    from catalog import auth
-
     return bool(ctx.user) and auth.can_edit_org(ctx, pkg["owner_org"])
 
 

@@ -5,7 +5,7 @@ from pathlib import PurePosixPath
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from catalog import actions
+from catalog import actions, auth
 from catalog.errors import NotAuthorized, NotFound, ValidationError
 from catalog.users import user_for_login
 from ingest import schemas
@@ -131,8 +131,6 @@ def dataset_edit(name):
 
 def _editable_package(ctx, name):
     """The dataset if the caller may edit it: 404 when they cannot even read it, 403 when only read."""
-    from catalog import auth
-
     try:
         pkg = actions.call(ctx, "package_show", {"id": name})
     except (NotFound, NotAuthorized):
@@ -228,6 +226,4 @@ def members(name):
         except (ValidationError, NotFound) as exc:
             errors = exc.errors if isinstance(exc, ValidationError) else {"username": [exc.message]}
     org = actions.call(ctx, "organization_show", {"id": org["id"], "include_users": True})
-    from catalog import auth
-
     return render_template("members.html", org=org, errors=errors, can_admin=auth.can_admin_group(ctx, org["id"]))
