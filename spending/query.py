@@ -333,9 +333,13 @@ def aggregate(cur, cube, folder, manifest, params, visible):
         for dname in drill_dims:
             cell[dname] = cell[f"{dname}.{cube.dimension(dname).key}"]
         cells.append(cell)
-    srow = cur.execute(f"SELECT {_select(measures)} FROM {src} AS f {q.joins(q.joined_cut_dims)} WHERE {where}",
-                       q.args).fetchone()
-    summary = {name: _number(v) if v is not None else 0 for (name, _), v in zip(measures, srow)}
+    if columns and page == 1 and total <= size:
+        # Every cell is on this page and every measure is a sum or a count, so the cells add up to the summary.
+        summary = {name: _number(sum((row[names.index(name)] or 0) for row in rows)) for name, _ in measures}
+    else:
+        srow = cur.execute(f"SELECT {_select(measures)} FROM {src} AS f {q.joins(q.joined_cut_dims)} WHERE {where}",
+                           q.args).fetchone()
+        summary = {name: _number(v) if v is not None else 0 for (name, _), v in zip(measures, srow)}
     # Without a drilldown the one summary cell is the answer.
     return {"status": "ok", "cells": cells, "total_cell_count": total if columns else 1,
             "page": page, "page_size": size, "summary": summary, "aggregates": agg_names,
