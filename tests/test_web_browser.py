@@ -286,3 +286,21 @@ def test_a_data_request_from_question_to_published_answer(demo_site, browser, pa
     page.click("section.answer a")
     page.wait_for_url("**/dataset/synthetic-budget-lines")
     shot(page, "datarequest-answered-th")
+
+
+def test_pages_fit_a_phone_screen_and_work_by_keyboard(demo_site, browser):
+    problems = []
+    pg = browser.new_page(viewport={"width": 390, "height": 844}, locale="th-TH", is_mobile=True)
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    for name, path in (("home", "/"), ("search", "/dataset?q=%E0%B8%99%E0%B9%89%E0%B8%B3"),
+                       ("dataset", "/dataset/synthetic-budget-lines"), ("datarequest-new", "/datarequest/new")):
+        pg.goto(demo_site.url + path)
+        assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), name
+        shot(pg, f"phone-{name}-th")
+    pg.goto(demo_site.url + "/")
+    pg.keyboard.press("Tab")
+    assert pg.evaluate("document.activeElement.className") == "skip"
+    pg.keyboard.press("Enter")
+    assert pg.evaluate("location.hash") == "#main"
+    pg.close()
+    assert problems == []

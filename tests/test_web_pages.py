@@ -312,3 +312,19 @@ def test_organization_admins_manage_members_and_editors_cannot(client, site, db)
     assert "newcomer" in client.get("/organization/members/moe").get_data(as_text=True)
     login(client, "newcomer")
     assert client.get("/dataset/new").status_code == 200
+
+
+def test_public_dataset_counts_of_organizations_and_groups_match_the_catalogue(client, site, make_ctx, admin, db):
+    ctx = make_ctx(admin)
+    grp = actions.call(ctx, "group_create", {"name": "education", "title": "การศึกษา"})
+    actions.call(ctx, "package_patch", {"id": "schools-2567", "groups": [{"name": "education"}]})
+    actions.call(ctx, "package_patch", {"id": "secret-plans", "groups": [{"name": "education"}]})
+    draft = actions.call(ctx, "package_create", {"name": "draft-one", "owner_org": site["org"]["id"], "state": "draft"})
+    anon = make_ctx(None)
+    orgs = {o["name"]: o["package_count"] for o in actions.call(anon, "organization_list", {"all_fields": True})}
+    groups = {g["name"]: g["package_count"] for g in actions.call(anon, "group_list", {"all_fields": True})}
+    expected = db.execute("SELECT count(*) FROM packages WHERE owner_org = ? AND state = 'active' AND private = 0",
+                          (site["org"]["id"],)).fetchone()[0]
+    assert orgs["moe"] == expected == 1 and groups["education"] == 1 and grp and draft
+    member = make_ctx({"id": db.execute("SELECT id FROM users WHERE name = 'member1'").fetchone()[0], "name": "member1"})
+    assert {o["name"]: o["package_count"] for o in actions.call(member, "organization_list", {"all_fields": True})}["moe"] == 2
