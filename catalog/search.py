@@ -272,14 +272,17 @@ def _run(ctx, recall, filters, terms, trigram_match, sort, rows, start, facet_sp
         ids = [r[0] for r in db.execute(page_sql, page_args)]
     if facet_spec:
         fields, limit, mincount = facet_spec
+        by_field = {}
+        if not unfiltered and count:
+            # One recall pass for every facet field: the hits once, then their terms by doc id.
+            marks = ", ".join("?" * len(fields))
+            sql = (f"WITH hits AS MATERIALIZED (SELECT d.doc_id FROM {recall_join} search_docs d WHERE {where}) "
+                   f"SELECT st.field, st.value, count(*) FROM hits JOIN search_terms st ON st.doc_id = hits.doc_id "
+                   f"AND st.field IN ({marks}) GROUP BY st.field, st.value")
+            for field, value, n in db.execute(sql, recall_args + where_args + list(fields)):
+                by_field.setdefault(field, []).append((value, n))
         for field in fields:
-            if unfiltered:
-                counts = _unfiltered_facet(db, field, where, where_args)
-            else:
-                sql = (f"SELECT st.value, count(*) AS n FROM {recall_join} search_docs d "
-                       f"JOIN search_terms st ON st.doc_id = d.doc_id AND st.field = ? WHERE {where} "
-                       f"GROUP BY st.value")
-                counts = db.execute(sql, recall_args + [field] + where_args).fetchall()
+            counts = _unfiltered_facet(db, field, where, where_args) if unfiltered else by_field.get(field, [])
             counts = sorted(((v, n) for v, n in counts if n >= max(mincount, 1)), key=lambda vn: (-vn[1], vn[0]))
             facet_counts[field] = counts[:limit] if limit is not None and limit >= 0 else counts
     return count, ids, facet_counts

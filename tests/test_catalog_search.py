@@ -193,3 +193,19 @@ def test_facet_counts_follow_edits_deletes_and_privacy(catalogue, make_ctx):
     actions.call(catalogue, "package_delete", {"id": "school-budget"})
     assert "โรงเรียน" not in tag_counts(anon)
     assert search(anon)["count"] == 3
+
+
+@pytest.mark.parametrize("q,fq", [("งบประมาณ", ""), ("โรงเรียน", ""), ("", "tags:งบประมาณ"), ("ข้อมูล", "organization:bma")])
+def test_facets_of_a_query_count_exactly_the_matching_datasets_for_every_field(catalogue, make_ctx, q, fq):
+    for ctx, private in ((make_ctx(), False), (catalogue, True)):
+        res = search(ctx, q=q, fq=fq, rows=1000, include_private=private,
+                     **{"facet.field": '["organization","tags","res_format","license_id"]', "facet.limit": -1})
+        expected = {"organization": {}, "tags": {}, "res_format": {}, "license_id": {}}
+        for pkg in res["results"]:
+            values = {"organization": [pkg["organization"]["name"]] if pkg["organization"] else [],
+                      "tags": [t["name"] for t in pkg["tags"]], "license_id": [pkg["license_id"]] if pkg["license_id"] else [],
+                      "res_format": sorted({r["format"] for r in pkg["resources"] if r["format"]})}
+            for field, vals in values.items():
+                for v in vals:
+                    expected[field][v] = expected[field].get(v, 0) + 1
+        assert res["count"] and res["facets"] == expected
