@@ -31,7 +31,7 @@ AGGREGATES = [
 ]
 PAGES = ["/spending", "/spending/budget?year=2566", "/spending/procurement?q=ถนน",
          "/spending/procurement?method_group=เฉพาะเจาะจง&fiscal_year=2566", "/spending/agency/3",
-         "/spending/contractor/5", "/spending/map"]
+         "/spending/contractor/5", "/spending/province/50", "/spending/map"]
 
 
 def timed(client, url, runs):

@@ -21,6 +21,7 @@ class Settings:
     max_upload_mb: int = 1024
     locale_default: str = "th"
     search_cache_size: int = 512
+    provinces_geojson: str = ""
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -39,6 +40,7 @@ class Settings:
             "gdc_strict": _flag(env.get("KHLANG_GDC_STRICT", "0")),
             "max_upload_mb": int(env.get("KHLANG_MAX_UPLOAD_MB", "1024")),
             "search_cache_size": int(env.get("KHLANG_SEARCH_CACHE", "512")),
+            "provinces_geojson": env.get("KHLANG_PROVINCES_GEOJSON", ""),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -107,3 +107,27 @@ def tile_layout(cell=0.62):
         out[int(p["code"])] = best
     c0, r0 = min(c for c, _ in out.values()), min(r for _, r in out.values())
     return {k: (c - c0, r - r0) for k, (c, r) in out.items()}
+
+
+def _geo_key(text):
+    """A province spelling folded for matching GeoJSON names ("Phangnga" = "Phang Nga", "Bangkok Metropolis")."""
+    s = re.sub(r"[\s\-_.']+", "", str(text or "").lower())
+    return re.sub(r"(province|metropolis|จังหวัด)", "", s)
+
+
+def geojson_provinces(path):
+    """The GeoJSON at `path` with each feature's `id` set to its province id (features that match no
+    province are dropped), or None when there is no file. Names, codes or ISO 3166-2 (TH-xx) match."""
+    if not path:
+        return None
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    keys = {_geo_key(name): pid for name, pid in province_aliases().items()}
+    keys.update({f"th{pid}": pid for pid in keys.values()})
+    features = []
+    for feature in doc.get("features", []):
+        props = feature.get("properties") or {}
+        pid = next((keys[_geo_key(v)] for v in props.values() if isinstance(v, (str, int)) and _geo_key(v) in keys),
+                   None)
+        if pid is not None and pid not in (CENTRAL, UNSPECIFIED):
+            features.append({**feature, "id": pid})
+    return {"type": "FeatureCollection", "features": features}

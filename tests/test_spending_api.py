@@ -2,7 +2,9 @@
 import csv
 import io
 
+import html
 import json
+import re
 
 import frictionless
 import jsonschema
@@ -13,7 +15,8 @@ from referencing import Registry, Resource
 from catalog import db as catalog_db
 from catalog.context import Context
 from catalog.settings import Settings
-from conftest import ROOT, LiveServer
+from conftest import REAL_DATA, ROOT, LiveServer
+from spending.reference import provinces_doc
 from spending.synthetic import seed_spending
 
 
@@ -213,3 +216,37 @@ def test_search_pages_by_value_equal_a_full_sort_of_the_facts(srv, params, where
         assert res["total_fact_count"] == len(expected)
         got += [r["contract_key"] for r in res["data"]]
     assert got == expected[:150]
+
+
+def test_province_page_shows_budget_disbursement_and_procurement_of_that_province(srv):
+    page = requests.get(f"{srv.url}/spending/province/50", timeout=30)
+    assert page.status_code == 200 and "เชียงใหม่" in page.text
+    assert page.text.count('class="cube-table"') == 3   # budget/disbursement, contracts by year, top agencies
+    budget = get(srv, "/api/3/cubes/budget/aggregate", cut="province.id:50").json()["summary"]["amount.sum"]
+    assert budget > 0 and "/api/3/cubes/budget/aggregate?drilldown=fiscal_year&amp;cut=province.id%3A50" in page.text
+    assert requests.get(f"{srv.url}/spending/province/1234", timeout=30).status_code == 404
+    assert 'href="/spending/province/50"' in requests.get(f"{srv.url}/spending/map", timeout=30).text
+
+
+def test_agency_page_adds_the_agencys_budget_to_its_procurement(srv):
+    budget = {c["agency.id"] for c in get(srv, "/api/3/cubes/budget/aggregate", drilldown="agency").json()["cells"]}
+    procurement = {c["agency.id"] for c in get(srv, "/api/3/cubes/procurement/aggregate", drilldown="agency").json()["cells"]}
+    both = sorted((budget & procurement) - {0})
+    assert both
+    page = requests.get(f"{srv.url}/spending/agency/{both[0]}", timeout=30).text
+    assert "/api/3/cubes/budget/aggregate?drilldown=fiscal_year&amp;cut=agency.id%3A" in page
+    assert "/api/3/cubes/procurement/aggregate?drilldown=contractor" in page
+
+
+def test_a_province_geojson_adds_a_choropleth_of_all_77_provinces(srv):
+    from catalog.settings import Settings
+    from web import create_app
+
+    geo = REAL_DATA / "thai-provinces-geo" / "thailand-provinces.apisit.geojson"
+    client = create_app({"SETTINGS": Settings(db_path=srv.db, provinces_geojson=str(geo)), "TESTING": True}).test_client()
+    figures = [json.loads(html.unescape(f)) for f in re.findall(r'data-figure="([^"]+)"', client.get("/spending/map").get_data(as_text=True))]
+    maps = [f for f in figures if any(t.get("fill") == "toself" for t in f["data"])]
+    assert len(maps) == 1
+    shapes = [t for t in maps[0]["data"] if t.get("fill") == "toself"]
+    assert sorted(t["name"] for t in shapes) == sorted(p["name_th"] for p in provinces_doc()["provinces"])
+    assert len({t["fillcolor"] for t in shapes}) > 10   # coloured by each province's budget

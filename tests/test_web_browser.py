@@ -2,7 +2,7 @@
 import shutil
 
 import pytest
-from conftest import ROOT, LiveServer, khlang_cli
+from conftest import REAL_DATA, ROOT, LiveServer, khlang_cli
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / "screenshots"
@@ -11,7 +11,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory):
-    srv = LiveServer(tmp_path_factory.mktemp("demo"))
+    geo = REAL_DATA / "thai-provinces-geo" / "thailand-provinces.apisit.geojson"
+    srv = LiveServer(tmp_path_factory.mktemp("demo"), env={"KHLANG_PROVINCES_GEOJSON": str(geo)})
     khlang_cli("seed-demo", "--force", env=srv.env)
     yield srv
     srv.stop()
@@ -105,9 +106,16 @@ def test_spending_explorer_pages_render_charts_and_drill_down(demo_site, page):
     page.wait_for_selector("div.chart .main-svg")
     assert ministry in page.inner_text(".crumbs")
     shot(page, "spending-budget-drilldown-th")
-    page.goto(demo_site.url + "/spending/map")
+    page.goto(demo_site.url + "/spending/map?lang=th")
     page.wait_for_selector("div.chart .main-svg")
+    page.wait_for_selector("div.chart >> nth=1 >> .main-svg")
+    assert page.locator("div.chart").nth(1).locator("path.js-fill").count() == 77   # the GeoJSON choropleth, offline
     shot(page, "spending-map-th")
+    page.click("section.cube-table a >> text=เชียงใหม่")
+    page.wait_for_url("**/spending/province/50")
+    page.wait_for_selector("div.chart .main-svg")
+    assert "เชียงใหม่" in page.inner_text("h1")
+    shot(page, "spending-province-th")
 
 
 def test_procurement_search_to_project_and_contractor(demo_site, page):

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 import plotly
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 from flask import Blueprint, abort, render_template, request, send_file
 from flask_babel import lazy_gettext as _l
 
@@ -226,27 +227,58 @@ def project(project_id):
     return v.render(agency_link=(first["agency"], f"/spending/agency/{first['agency_id']}"))
 
 
+OTHER = {"agency": "contractor", "contractor": "agency", "province": "agency"}
+
+
+def _budget_by_year(v, kind, cut):
+    """Appropriated and disbursed baht by fiscal year for an agency or a province (empty for contractors)."""
+    if kind == "contractor":
+        return ({}, None), ({}, None)
+    out = []
+    for cube in ("budget", "disbursement"):
+        res, params = v.ask(cube, drilldown="fiscal_year", cut=cut, order="fiscal_year:asc")
+        out.append(({c["fiscal_year"]: c["amount.sum"] for c in res["cells"]}, params))
+    return out[0], out[1]
+
+
 def _entity(kind, entity_id):
     v = View(None)
     cut = f"{kind}.id:{entity_id}"
     by_year, p1 = v.ask("procurement", drilldown="fiscal_year", cut=cut, order="fiscal_year:asc")
-    if not by_year["cells"]:
+    (budget, budget_params), (disbursed, _) = _budget_by_year(v, kind, cut)
+    if not by_year["cells"] and not budget:
         abort(404)
-    other = "contractor" if kind == "agency" else "agency"
+    other = OTHER[kind]
     top, p2 = v.ask("procurement", drilldown=other, cut=cut, pagesize=15)
-    methods, p3 = v.ask("procurement", drilldown="method_group", cut=cut)
-    fig = go.Figure(go.Bar(x=[_year_label(c["fiscal_year"], v.lang) for c in by_year["cells"]],
-                           y=[_m(c["amount.sum"]) for c in by_year["cells"]]))
-    fig.update_layout(title=f"{v.t['contracts']} ({v.t['amount']})", xaxis=dict(type="category"))
+    methods, _ = v.ask("procurement", drilldown="method_group", cut=cut)
+    contracts = {c["fiscal_year"]: c["amount.sum"] for c in by_year["cells"]}
+    years = sorted(set(contracts) | set(budget) | set(disbursed))
+    series = [(v.t["contracts"], contracts)] + ([(v.t["budget"], budget), (v.t["disbursed"], disbursed)] if budget else [])
+    fig = go.Figure([go.Bar(name=label, x=[_year_label(y, v.lang) for y in years], y=[_m(data.get(y)) for y in years])
+                     for label, data in series])
+    fig.update_layout(title=f"{' / '.join(label for label, _ in series)} ({v.t['amount']})", barmode="group",
+                      xaxis=dict(type="category"))
     v.chart(fig)
-    v.chart(go.Figure(go.Pie(labels=[c["method_group"] for c in methods["cells"]],
-                             values=[c["amount.sum"] for c in methods["cells"]], hole=0.4)).update_layout(title=v.t["method"]))
-    v.table(v.t["year"], [v.t["year"], v.t["value"], v.t["count"], v.t["flags"]],
+    if methods["cells"]:
+        v.chart(go.Figure(go.Pie(labels=[c["method_group"] for c in methods["cells"]],
+                                 values=[c["amount.sum"] for c in methods["cells"]], hole=0.4)).update_layout(title=v.t["method"]))
+    if budget:
+        v.table(f"{v.t['budget']} / {v.t['disbursed']}", [v.t["year"], f"{v.t['budget']} ({v.t['amount']})",
+                                                            f"{v.t['disbursed']} ({v.t['amount']})"],
+                [[_year_label(y, v.lang), f"{_m(budget.get(y)):,.2f}", f"{_m(disbursed.get(y)):,.2f}"] for y in years],
+                "budget", budget_params)
+    v.table(v.t["contracts"], [v.t["year"], v.t["value"], v.t["count"], v.t["flags"]],
             [[_year_label(c["fiscal_year"], v.lang), f"{c['amount.sum']:,.2f}", c["_count"], c["flagged.sum"]]
              for c in by_year["cells"]], "procurement", p1)
     v.table(v.t[other], [v.t[other], v.t["value"], v.t["count"]],
             [[{"text": c[other], "href": f"/spending/{other}/{c[other + '.id']}"}, f"{c['amount.sum']:,.2f}", c["_count"]]
              for c in top["cells"]], "procurement", p2)
+    if kind == "province":
+        p = next((p for p in reference.provinces_doc()["provinces"] if int(p["code"]) == entity_id), None)
+        if p is None:
+            abort(404)
+        v.title = p["name_en"] if v.lang == "en" else p["name_th"]
+        return v.render(search_link=f"/spending/procurement?{urlencode({'province': p['name_th']})}")
     name = access.run(v.ctx.settings, v.ctx.db, "members", "procurement", {"cut": cut}, kind)["data"]
     v.title = name[0][f"{kind}.name"] if name else f"{kind} {entity_id}"
     if kind == "contractor" and name:
@@ -267,6 +299,58 @@ def contractor(contractor_id):
     return _entity("contractor", contractor_id)
 
 
+@functools.lru_cache(maxsize=2)
+def _geojson(path):
+    # KHLANG_PROVINCES_GEOJSON: an optional boundary file for a true choropleth beside the tile cartogram.
+    return reference.geojson_provinces(path) if path else None
+
+
+def _ranked(values):
+    """Colour positions by rank (0..1) and colour-bar ticks at the quartiles' values: Bangkok's central
+    budget is a hundred times a province's, so a linear or log scale paints every other province alike."""
+    order = sorted(values, key=lambda k: values[k])
+    n = max(len(order) - 1, 1)
+    shade = {k: i / n for i, k in enumerate(order)}
+    ticks = [0, 0.25, 0.5, 0.75, 1]
+    text = [f"{values[order[round(t * n)]]:,.0f}" for t in ticks] if order else []
+    return shade, {"tickvals": ticks, "ticktext": text}
+
+
+def _rings(geometry):
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    return [ring for polygon in polygons for ring in polygon[:1]]   # outer rings; holes are rare at this scale
+
+
+def _choropleth(geo, values, names, v):
+    """Provinces drawn as filled lon/lat outlines on plain axes: Plotly's geo traces would fetch a world
+    map from a CDN, and no request may leave the site."""
+    shade, colorbar = _ranked(values)
+    fig = go.Figure()
+    for feature in geo["features"]:
+        pid = feature["id"]
+        xs, ys = [], []
+        for ring in _rings(feature["geometry"]):
+            xs += [p[0] for p in ring] + [None]
+            ys += [p[1] for p in ring] + [None]
+        label = f"{names.get(pid, pid)}<br>{values.get(pid, 0):,.1f} {v.t['amount']}"
+        fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", line=dict(width=0.5, color="#555"),
+                                 fillcolor=sample_colorscale("YlOrRd", shade.get(pid, 0))[0],
+                                 hoverinfo="text", text=label, hoveron="fills", name=str(names.get(pid, pid)),
+                                 showlegend=False))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                             marker=dict(colorscale="YlOrRd", cmin=0, cmax=1, color=[0], showscale=True,
+                                         colorbar=dict(title=v.t["amount"], **colorbar))))
+    fig.update_layout(title=v.t["map"], height=900, xaxis=dict(visible=False),
+                      yaxis=dict(visible=False, scaleanchor="x", scaleratio=1.03))
+    return fig
+
+
+@bp.route("/spending/province/<int:province_id>")
+@_page
+def province(province_id):
+    return _entity("province", province_id)
+
+
 @bp.route("/spending/map")
 @_page
 def province_map():
@@ -284,12 +368,19 @@ def province_map():
         amount = by_id.get(pid, {}).get("amount.sum", 0)
         vals.append(_m(amount))
         text.append(f"{names[pid]}<br>{_m(amount):,.1f} {v.t['amount']}")
+    shade, colorbar = _ranked(dict(enumerate(vals)))
     fig = go.Figure(go.Scatter(x=xs, y=ys, mode="markers+text", text=[t.split("<br>")[0][:6] for t in text],
                                hovertext=text, hoverinfo="text", textfont=dict(size=9),
-                               marker=dict(symbol="square", size=34, color=vals, colorscale="YlOrRd", showscale=True)))
+                               marker=dict(symbol="square", size=34, color=[shade[i] for i in range(len(vals))],
+                                           colorscale="YlOrRd", cmin=0, cmax=1, showscale=True,
+                                           colorbar=dict(title=v.t["amount"], **colorbar))))
     fig.update_layout(title=v.t["map"], xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"), height=900)
     v.chart(fig)
-    rows = [[c["province"], c["province.region"], f"{_m(c['amount.sum']):,.2f}"] for c in res["cells"]]
+    geo = _geojson(v.ctx.settings.provinces_geojson)
+    if geo:
+        v.chart(_choropleth(geo, {pid: _m(by_id.get(pid, {}).get("amount.sum", 0)) for pid in names}, names, v))
+    rows = [[{"text": c["province"], "href": f"/spending/province/{c['province.id']}"} if c["province.id"] in names
+             else c["province"], c["province.region"], f"{_m(c['amount.sum']):,.2f}"] for c in res["cells"]]
     v.table(v.t["province"], [v.t["province"], "ภาค / region", v.t["amount"]], rows, "budget", params)
     return v.render()
 
