@@ -148,7 +148,7 @@ def _procurement():
         _year(), _month(), _ministry_via_agency(),
         _named("agency", "หน่วยงาน", "Agency", "agency_id", "d_agency", alias="age_d"),
         method, group, _named("project_type", "ประเภทโครงการ", "Project type", "type_id", "d_type", alias="typ_d"),
-        _province(), contractor, flag, _source()), measures, rollups=("r_proc_time", "r_proc_agency", "r_proc_contractor", "r_proc_pair"),
+        _province(), contractor, flag, _source()), measures, rollups=("r_proc_time", "r_proc_agency", "r_proc_contractor", "r_proc_place", "r_proc_pair"),
         sorted_facts={("f.price_agree DESC NULLS LAST", "f.source_id, f.source_row"): "contracts_by_value"},
         rollup_needs_cut={"r_proc_pair": "contractor_id"}, project_index="project_agency",
         fact_fields=(("contract_key", "f.contract_key"), ("project_id", "f.project_id"), ("project_name", "f.project_name"),

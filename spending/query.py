@@ -193,15 +193,18 @@ class Query:
             self.where.append(f"contains({text_col}, ?)")
             self.args.append(q[:200])
             self.facts_only = True
-        if self.params.get("project_id") and self.cube.project_index and self.has(self.cube.project_index):
+        if self.params.get("project_id") and self.cube.name == "procurement":
             pid = str(self.params["project_id"])[:40]
-            agencies = [r[0] for r in self.cur.execute(
-                f"SELECT agency_id FROM {self.file(self.cube.project_index)} WHERE project_id = ?", [pid]).fetchall()]
-            self.where.append(f"f.agency_id IN ({', '.join('?' * len(agencies))}) AND f.project_id = ?" if agencies
-                              else "false")
-            self.args.extend(agencies + [pid] if agencies else [])
-            self.cut_columns.add("agency_id")
+            self.where.append("f.project_id = ?")
+            self.args.append(pid)
             self.facts_only = True
+            if self.cube.project_index and self.has(self.cube.project_index):
+                # The project's agencies narrow the agency-sorted facts to a few row groups.
+                agencies = [r[0] for r in self.cur.execute(
+                    f"SELECT agency_id FROM {self.file(self.cube.project_index)} WHERE project_id = ?", [pid]).fetchall()]
+                self.where.append(f"f.agency_id IN ({', '.join('?' * len(agencies))})" if agencies else "false")
+                self.args.extend(agencies)
+                self.cut_columns.add("agency_id")
         for name, op in (("amount_min", ">="), ("amount_max", "<=")):
             raw = self.params.get(name)
             if raw not in (None, ""):
