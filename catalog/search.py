@@ -246,8 +246,15 @@ def _run(ctx, recall, filters, terms, trigram_match, sort, rows, start, facet_sp
     (recall_join, recall_args), (where, where_args) = recall, filters
     base = f"FROM {recall_join} search_docs d WHERE {where}"
     base_args = recall_args + where_args
+    hits_kept = bool(facet_spec) and not unfiltered
     if unfiltered:
         count = _unfiltered_count(db, where, where_args)
+    elif hits_kept:
+        # Facets will need the hits: keep them once in a keyed temp table (this connection's own) and count it.
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS facet_hits (doc_id INTEGER PRIMARY KEY)")
+        db.execute("DELETE FROM temp.facet_hits")
+        db.execute(f"INSERT INTO temp.facet_hits SELECT d.doc_id {base}", base_args)
+        count = db.execute("SELECT count(*) FROM temp.facet_hits").fetchone()[0]
     else:
         count = db.execute(f"SELECT count(*) {base}", base_args).fetchone()[0]
     ids, facet_counts = [], {}
@@ -273,18 +280,18 @@ def _run(ctx, recall, filters, terms, trigram_match, sort, rows, start, facet_sp
     if facet_spec:
         fields, limit, mincount = facet_spec
         by_field = {}
-        if not unfiltered and count:
-            # One recall pass for every facet field: the hits once, then their terms by doc id.
-            marks = ", ".join("?" * len(fields))
-            sql = (f"WITH hits AS MATERIALIZED (SELECT d.doc_id FROM {recall_join} search_docs d WHERE {where}) "
-                   f"SELECT st.field, st.value, count(*) FROM hits JOIN search_terms st ON st.doc_id = hits.doc_id "
-                   f"AND st.field IN ({marks}) GROUP BY st.field, st.value")
-            for field, value, n in db.execute(sql, recall_args + where_args + list(fields)):
-                by_field.setdefault(field, []).append((value, n))
+        if hits_kept:
+            # Each field's postings, already grouped by value in their index, probe the kept hits.
+            for field in fields:
+                by_field[field] = db.execute(
+                    "SELECT st.value, count(*) FROM search_terms st JOIN temp.facet_hits h ON h.doc_id = st.doc_id "
+                    "WHERE st.field = ? GROUP BY st.value", (field,)).fetchall()
         for field in fields:
             counts = _unfiltered_facet(db, field, where, where_args) if unfiltered else by_field.get(field, [])
             counts = sorted(((v, n) for v, n in counts if n >= max(mincount, 1)), key=lambda vn: (-vn[1], vn[0]))
             facet_counts[field] = counts[:limit] if limit is not None and limit >= 0 else counts
+    if hits_kept:
+        db.execute("DELETE FROM temp.facet_hits")
     return count, ids, facet_counts
 
 
