@@ -17,7 +17,7 @@ from catalog.db import transaction
 
 from . import feeds, flags, reference
 
-FORMAT = 7
+FORMAT = 8
 POINTER = "spending_build"
 METHOD_GROUP = """CASE WHEN m LIKE '%เฉพาะเจาะจง%' OR m LIKE '%ตกลงราคา%' OR m LIKE '%กรณีพิเศษ%' THEN 'เฉพาะเจาะจง'
   WHEN m LIKE '%คัดเลือก%' OR m LIKE '%วิธีพิเศษ%' THEN 'คัดเลือก'
@@ -32,6 +32,8 @@ ROLLUPS = {
     "r_proc_contractor": ("contractor_id", "fiscal_year", "source_id"),
     # Sorted by contractor first so a contractor's page reads a few row groups (read only with a contractor cut).
     "r_proc_pair": ("contractor_id", "agency_id", "method_id", "fiscal_year", "source_id"),
+    # An agency's contractors, sorted by agency (read only with an agency cut).
+    "r_proc_agency_pair": ("agency_id", "contractor_id", "source_id"),
     # Agencies by province, sorted by province for the province pages.
     "r_proc_place": ("province_id", "agency_id", "fiscal_year", "source_id"),
 }
