@@ -6,6 +6,7 @@ from .activity import record
 from .db import transaction
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, as_list, get_or_bust, name_errors, new_id, now, text_or_none
+from .search import visible_counts
 
 CAPACITIES = ("admin", "editor", "member")
 LIST_MAX = 1000
@@ -35,27 +36,15 @@ def _require(ctx, data, is_org):
 
 
 def _package_counts(ctx, group_ids, is_org):
+    """{group id: datasets the caller may see}, from the search index's maintained counts (no scan per list)."""
     if not group_ids:
         return {}
-    marks = ",".join("?" * len(group_ids))
-    orgs = auth.member_org_ids(ctx)
-    if orgs == []:
-        # Public counts are maintained with the search index: no scan of every dataset per list.
-        field, key = ("owner_org", "id") if is_org else ("groups", "name")
-        rows = ctx.db.execute(f"SELECT g.id, c.n FROM groups g JOIN search_facet_counts c ON c.field = ? AND c.value = g.{key} "
-                              f"WHERE g.id IN ({marks})", [field, *group_ids])
-        return {r[0]: r[1] for r in rows}
-    if orgs is None:
-        vis, vargs = "1=1", []
-    else:
-        vis = "(p.private = 0" + (f" OR p.owner_org IN ({','.join('?' * len(orgs))}))" if orgs else ")")
-        vargs = orgs
     if is_org:
-        sql = f"SELECT p.owner_org, count(*) FROM packages p WHERE p.owner_org IN ({marks}) AND p.state = 'active' AND {vis} GROUP BY p.owner_org"
-    else:
-        sql = (f"SELECT pg.group_id, count(*) FROM package_groups pg JOIN packages p ON p.id = pg.package_id "
-               f"WHERE pg.group_id IN ({marks}) AND p.state = 'active' AND {vis} GROUP BY pg.group_id")
-    return {r[0]: r[1] for r in ctx.db.execute(sql, list(group_ids) + vargs)}
+        counts = visible_counts(ctx, "owner_org")
+        return {gid: counts[gid] for gid in group_ids if gid in counts}
+    counts = visible_counts(ctx, "groups")
+    rows = ctx.db.execute(f"SELECT id, name FROM groups WHERE id IN ({','.join('?' * len(group_ids))})", list(group_ids))
+    return {r[0]: counts[r[1]] for r in rows if r[1] in counts}
 
 
 def group_dict(ctx, row, *, include_users=True, include_datasets=False, package_count=None, site_url=""):

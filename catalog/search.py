@@ -240,6 +240,12 @@ def _unfiltered_facet(db, field, vis_where, vis_args):
     return list(counts.items())
 
 
+def visible_counts(ctx, field):
+    """{value: number of active datasets the caller may see} of one indexed field (e.g. owner_org, groups)."""
+    where, args = _visibility(ctx, True, False, False)
+    return dict(_unfiltered_facet(ctx.db, field, where, args))
+
+
 def _run(ctx, recall, filters, terms, trigram_match, sort, rows, start, facet_spec, unfiltered=False):
     """Count, rank one page and count facets; returns (count, package ids, {field: [(value, n)]})."""
     db = ctx.db
