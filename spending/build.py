@@ -26,17 +26,19 @@ METHOD_GROUP = """CASE WHEN m LIKE '%เฉพาะเจาะจง%' OR m LI
   ELSE 'อื่น ๆ' END"""
 MEASURES = ("sum(price_agree) AS amount, sum(project_money) AS budget, sum(price_build) AS reference_price, "
             "count(*) AS _count, count(*) FILTER (WHERE flags <> 0) AS flagged")
-ROLLUPS = {
+ROLLUPS = {   # in the order a query tries them (the first that holds every column it needs)
     "r_proc_time": ("fiscal_year", "month", "method_id", "type_id", "province_id", "source_id"),
     "r_proc_agency": ("fiscal_year", "agency_id", "method_id", "source_id"),
     "r_proc_contractor": ("contractor_id", "fiscal_year", "source_id"),
-    # Sorted by contractor first so a contractor's page reads a few row groups (read only with a contractor cut).
-    "r_proc_pair": ("contractor_id", "agency_id", "method_id", "fiscal_year", "source_id"),
-    # An agency's contractors, sorted by agency (read only with an agency cut).
-    "r_proc_agency_pair": ("agency_id", "contractor_id", "source_id"),
     # Agencies by province, sorted by province for the province pages.
     "r_proc_place": ("province_id", "agency_id", "fiscal_year", "source_id"),
+    # An agency's contractors, sorted by agency.
+    "r_proc_agency_pair": ("agency_id", "contractor_id", "source_id"),
+    # Sorted by contractor first so a contractor's page reads a few row groups.
+    "r_proc_pair": ("contractor_id", "agency_id", "method_id", "fiscal_year", "source_id"),
 }
+# Rollups as large as the facts' share they serve: read only with a cut on the column they are sorted by.
+CUT_ONLY = {"r_proc_pair": "contractor_id", "r_proc_agency_pair": "agency_id"}
 # e-GP project id -> agency, sorted by project id: a project's page then reads only its agency's row groups.
 PROJECT_INDEX = "project_agency"
 # The fact file again, in the procurement search's default order: its first matching rows are the top ones.

@@ -5,6 +5,8 @@ as bound parameters.
 """
 from dataclasses import dataclass, field
 
+from . import build
+
 
 class CubeError(Exception):
     """A request the cube API cannot answer (HTTP 400), with the allowed values when useful."""
@@ -148,10 +150,9 @@ def _procurement():
         _year(), _month(), _ministry_via_agency(),
         _named("agency", "หน่วยงาน", "Agency", "agency_id", "d_agency", alias="age_d"),
         method, group, _named("project_type", "ประเภทโครงการ", "Project type", "type_id", "d_type", alias="typ_d"),
-        _province(), contractor, flag, _source()), measures, rollups=("r_proc_time", "r_proc_agency", "r_proc_contractor", "r_proc_place", "r_proc_agency_pair",
-                                                               "r_proc_pair"),
-        sorted_facts={("f.price_agree DESC NULLS LAST", "f.source_id, f.source_row"): "contracts_by_value"},
-        rollup_needs_cut={"r_proc_pair": "contractor_id", "r_proc_agency_pair": "agency_id"}, project_index="project_agency",
+        _province(), contractor, flag, _source()), measures, rollups=tuple(build.ROLLUPS),
+        sorted_facts={("f.price_agree DESC NULLS LAST", "f.source_id, f.source_row"): build.BY_VALUE},
+        rollup_needs_cut=build.CUT_ONLY, project_index=build.PROJECT_INDEX,
         fact_fields=(("contract_key", "f.contract_key"), ("project_id", "f.project_id"), ("project_name", "f.project_name"),
                      ("fiscal_year", "f.fiscal_year"), ("agency_id", "f.agency_id"), ("agency", "age_d.name"),
                      ("sub_agency", "f.dept_sub_name"), ("method", "met_d.name"), ("project_type", "typ_d.name"),

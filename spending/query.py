@@ -223,7 +223,7 @@ class Query:
             for name in self.cube.rollups:
                 keys = set(rollups.get(name, ()))
                 sorted_by = self.cube.rollup_needs_cut.get(name)
-                if sorted_by and sorted_by not in self.cut_columns or name not in rollups:
+                if name not in rollups or (sorted_by and sorted_by not in self.cut_columns):
                     continue
                 if needed_columns <= keys:
                     return self.file(name), True
