@@ -14,7 +14,7 @@ from spending import access, flags, redflags, reference
 from spending.cubes import CubeError
 
 from . import get_context
-from .i18n import get_locale
+from .i18n import format_year, get_locale
 
 bp = Blueprint("explorer", __name__)
 MILLION = 1_000_000
@@ -48,21 +48,13 @@ LABELS = {   # msgids in English; Thai in web/translations (lazy: translated per
 DRILL = ["ministry", "agency", "plan", "project"]
 
 
-def _lang():
-    return get_locale()
-
-
-def _year_label(be, lang):
-    return str(be - 543) if lang == "en" else str(be)
-
-
 class View:
     """What one page shows: charts, tables (each with its API query) and the sources behind them."""
 
     def __init__(self, title):
         self.title, self.charts, self.tables, self.notes = title, [], [], []
         self.ctx = get_context(allow_auth=False)
-        self.lang = _lang()
+        self.lang = get_locale()
         self.t = {k: str(v) for k, v in LABELS.items()}
 
     def ask(self, cube, what="aggregate", **params):
@@ -82,7 +74,7 @@ class View:
     def render(self, **extra):
         _, manifest, visible = access.live(self.ctx.settings, self.ctx.db)
         sources = [s for s in manifest["sources"] if s["source_id"] in visible]
-        return render_template("explorer.html", v=self, sources=sources, site=self.ctx.settings,
+        return render_template("explorer.html", v=self, sources=sources,
                                permalink=request.full_path.rstrip("?"), **extra)
 
 
@@ -92,9 +84,9 @@ def _page(fn):
         try:
             return fn(*a, **kw)
         except access.NoData:
-            return render_template("explorer.html", v=None, site=get_context().settings, empty=True), 200
+            return render_template("explorer.html", v=None, empty=True), 200
         except CubeError as exc:
-            return render_template("explorer.html", v=None, site=get_context().settings, error=exc.message), 400
+            return render_template("explorer.html", v=None, error=exc.message), 400
     return wrapped
 
 
@@ -113,7 +105,7 @@ def overview():
     rows, prev = [], None
     for c in years["cells"]:
         change = f"{(c['amount.sum'] - prev) / prev:+.1%}" if prev else "–"
-        rows.append([_year_label(c["fiscal_year"], v.lang), f"{_m(c['amount.sum']):,.2f}",
+        rows.append([format_year(c["fiscal_year"], v.lang), f"{_m(c['amount.sum']):,.2f}",
                      f"{_m(spent.get(c['fiscal_year'])):,.2f}", change])
         prev = c["amount.sum"]
     fig = go.Figure([go.Bar(name=v.t["budget"], x=[r[0] for r in rows], y=[_m(c["amount.sum"]) for c in years["cells"]]),
@@ -132,7 +124,7 @@ def overview():
         fig = go.Figure([go.Bar(name=v.t["budget"], y=names, x=[_m(c["amount.sum"]) for c in bm["cells"]], orientation="h"),
                          go.Bar(name=v.t["disbursed"], y=names, x=[_m(dmap.get(c["ministry"])) for c in bm["cells"]],
                                 orientation="h")])
-        fig.update_layout(title=f"{v.t['ministry']} {_year_label(year, v.lang)}", barmode="group",
+        fig.update_layout(title=f"{v.t['ministry']} {format_year(year, v.lang)}", barmode="group",
                           yaxis=dict(autorange="reversed"))
         v.chart(fig)
         months, pm = v.ask("disbursement", drilldown="month", cut=f"fiscal_year:{year}|source.granularity:month",
@@ -254,7 +246,7 @@ def _entity(kind, entity_id):
     contracts = {c["fiscal_year"]: c["amount.sum"] for c in by_year["cells"]}
     years = sorted(set(contracts) | set(budget) | set(disbursed))
     series = [(v.t["contracts"], contracts)] + ([(v.t["budget"], budget), (v.t["disbursed"], disbursed)] if budget else [])
-    fig = go.Figure([go.Bar(name=label, x=[_year_label(y, v.lang) for y in years], y=[_m(data.get(y)) for y in years])
+    fig = go.Figure([go.Bar(name=label, x=[format_year(y, v.lang) for y in years], y=[_m(data.get(y)) for y in years])
                      for label, data in series])
     fig.update_layout(title=f"{' / '.join(label for label, _ in series)} ({v.t['amount']})", barmode="group",
                       xaxis=dict(type="category"))
@@ -265,10 +257,10 @@ def _entity(kind, entity_id):
     if budget:
         v.table(f"{v.t['budget']} / {v.t['disbursed']}", [v.t["year"], f"{v.t['budget']} ({v.t['amount']})",
                                                             f"{v.t['disbursed']} ({v.t['amount']})"],
-                [[_year_label(y, v.lang), f"{_m(budget.get(y)):,.2f}", f"{_m(disbursed.get(y)):,.2f}"] for y in years],
+                [[format_year(y, v.lang), f"{_m(budget.get(y)):,.2f}", f"{_m(disbursed.get(y)):,.2f}"] for y in years],
                 "budget", budget_params)
     v.table(v.t["contracts"], [v.t["year"], v.t["value"], v.t["count"], v.t["flags"]],
-            [[_year_label(c["fiscal_year"], v.lang), f"{c['amount.sum']:,.2f}", c["_count"], c["flagged.sum"]]
+            [[format_year(c["fiscal_year"], v.lang), f"{c['amount.sum']:,.2f}", c["_count"], c["flagged.sum"]]
              for c in by_year["cells"]], "procurement", p1)
     v.table(v.t[other], [v.t[other], v.t["value"], v.t["count"]],
             [[{"text": c[other], "href": f"/spending/{other}/{c[other + '.id']}"}, f"{c['amount.sum']:,.2f}", c["_count"]]
@@ -387,8 +379,8 @@ def province_map():
 
 @bp.route("/spending/methodology")
 def methodology():
-    lang = _lang()
-    return render_template("methodology.html", rules=flags.RULES, lang=lang, site=get_context().settings)
+    lang = get_locale()
+    return render_template("methodology.html", rules=flags.RULES, lang=lang)
 
 
 @bp.route("/static/vendor/plotly.min.js")
