@@ -52,3 +52,9 @@ def to_action(form, editing):
             if value or editing:
                 data[name] = value
     return data
+
+
+def typed(form):
+    """What was typed, to show again with the errors: multi-choice fields as lists, the rest as text."""
+    multi = {f["field_name"] for f in gdc.schema()["dataset_fields"] if f["kind"] == "multi"}
+    return {k: form.getlist(k) if k in multi else form.get(k) for k in form}

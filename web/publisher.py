@@ -100,10 +100,9 @@ def dataset_new():
     try:
         pkg = actions.call(ctx, "package_create", data)
     except ValidationError as exc:
-        return _form({**request.form.to_dict(), **{k: request.form.getlist(k) for k in request.form
-                                                    if len(request.form.getlist(k)) > 1}}, exc.errors, None)
+        return _form(gdcform.typed(request.form), exc.errors, None)
     except NotAuthorized as exc:
-        return _form(request.form.to_dict(), {"owner_org": [exc.message]}, None, 403)
+        return _form(gdcform.typed(request.form), {"owner_org": [exc.message]}, None, 403)
     flash(_("Dataset created. Now add its data."))
     return redirect(url_for("publisher.resource_new", name=pkg["name"]))
 
@@ -120,9 +119,7 @@ def dataset_edit(name):
     try:
         pkg = actions.call(ctx, "package_patch", data)
     except ValidationError as exc:
-        values = {**request.form.to_dict(), **{k: request.form.getlist(k) for k in request.form}}
-        values = {k: (v[0] if isinstance(v, list) and len(v) == 1 and k not in _multi() else v) for k, v in values.items()}
-        return _form(values, exc.errors, pkg)
+        return _form(gdcform.typed(request.form), exc.errors, pkg)
     except NotAuthorized:
         abort(403)
     flash(_("Changes saved."))
@@ -138,10 +135,6 @@ def _editable_package(ctx, name):
     if not auth.can_edit_org(ctx, pkg["owner_org"]):
         abort(403)
     return pkg
-
-
-def _multi():
-    return {f["name"] for f in gdcform.fields("en") if f["kind"] == "multi"}
 
 
 @bp.route("/dataset/<name>/resource/new", methods=["GET", "POST"])
