@@ -1,5 +1,5 @@
 """Who may do what: sysadmin, organization admin/editor/member, anonymous."""
-from .errors import NotAuthorized
+from .errors import NotAuthorized, NotFound
 
 EDIT_CAPACITIES = ("admin", "editor")
 
@@ -29,20 +29,24 @@ def can_read_package(ctx, pkg):
     if state == "deleted":
         return can_edit_org(ctx, pkg["owner_org"])
     if state == "draft":
-        return bool(ctx.user) and (pkg.get("creator_user_id") == ctx.user_id or can_edit_org(ctx, pkg["owner_org"]))
+        return bool(ctx.user) and (pkg["creator_user_id"] == ctx.user_id or can_edit_org(ctx, pkg["owner_org"]))
     if pkg["private"]:
         return capacity(ctx, pkg["owner_org"]) is not None
     return True
 
 
 def require_read_package(ctx, pkg):
-    """Raise NotAuthorized unless the caller may read the dataset."""
+    """Raise NotAuthorized unless the caller may read the dataset (NotFound for a deleted one, as package_show)."""
     if not can_read_package(ctx, pkg):
+        if pkg["state"] == "deleted":
+            raise NotFound("Not found")
         raise NotAuthorized(f"User {ctx.user['name'] if ctx.user else 'anonymous'} not authorized to read package {pkg['id']}")
 
 
 def require_edit_package(ctx, pkg):
-    """Raise NotAuthorized unless the caller may change the dataset."""
+    """Raise NotAuthorized unless the caller may change the dataset; a deleted one is not found for changes."""
+    if pkg["state"] == "deleted":
+        raise NotFound("Not found")
     if not can_edit_org(ctx, pkg["owner_org"]):
         raise NotAuthorized(f"User {ctx.user['name'] if ctx.user else 'anonymous'} not authorized to edit package {pkg['id']}")
 

@@ -7,10 +7,11 @@ from .params import get_or_bust, new_id, now, text_or_none
 STATES = ("published", "pending", "hidden")
 
 
-def _package(ctx, name_or_id):
+def _package(ctx, name_or_id, writing=False):
     from .packages import get_package
 
-    pkg = get_package(ctx.db, name_or_id)
+    # Editors still see a deleted dataset's page (and its comments); nobody comments on it any more.
+    pkg = get_package(ctx.db, name_or_id, include_deleted=not writing)
     if pkg is None or not auth.can_read_package(ctx, pkg):
         raise NotFound("Dataset was not found.")
     return pkg
@@ -28,7 +29,7 @@ def _dict(row):
 
 def comment_create(ctx, data):
     """Comment on a dataset you can read; anonymous comments give a name and wait for moderation."""
-    pkg = _package(ctx, get_or_bust(data, "package_id"))
+    pkg = _package(ctx, get_or_bust(data, "package_id"), writing=True)
     errors = {}
     body = (text_or_none(data.get("body"), "body", errors, 2000) or "").strip()
     name = ctx.user["name"] if ctx.user else (text_or_none(data.get("author_name"), "author_name", errors, 100)

@@ -372,8 +372,8 @@ def member_delete(ctx, data):
     pkg = get_package(ctx.db, obj)
     if not pkg:
         raise NotFound("Package was not found.")
-    if not (ctx.sysadmin or auth.can_edit_org(ctx, pkg["owner_org"])):
-        raise NotAuthorized("Not allowed")
+    if not (ctx.sysadmin or (auth.capacity(ctx, row["id"]) and auth.can_edit_org(ctx, pkg["owner_org"]))):
+        raise NotAuthorized("You must be a member of the group and an editor of the dataset")
     with transaction(ctx.db):
         ctx.db.execute("DELETE FROM package_groups WHERE package_id = ? AND group_id = ?", (pkg["id"], row["id"]))
         touch_package(ctx, pkg["id"], "changed package")

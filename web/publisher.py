@@ -10,7 +10,7 @@ from catalog.errors import NotAuthorized, NotFound, ValidationError
 from catalog.users import user_for_login
 from ingest import schemas
 
-from . import gdcform, get_context, ratelimit
+from . import gdcform, get_context, links, ratelimit
 from .errors import error_page
 from .i18n import get_locale
 
@@ -20,8 +20,8 @@ UPLOAD_TYPES = {".csv", ".tsv", ".txt", ".xlsx", ".xls", ".json", ".jsonl", ".nd
 
 
 def _safe_next(target):
-    """Only same-site paths: never `//host` or `https://host` (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only same-site paths: never `//host`, `https://host`, or a path a browser would turn into one."""
+    if links.outbound(target) != target or not str(target).startswith("/"):
         return url_for("publisher.dashboard")
     return target
 
@@ -41,14 +41,14 @@ def login():
     error = None
     if request.method == "POST":
         who = request.remote_addr or "?"
-        if ratelimit.LOGIN.blocked(who):
+        if ratelimit.limit("login").blocked(who):
             return error_page(429)
         user = user_for_login(ctx.db, request.form.get("login", "").strip(), request.form.get("password", ""))
         if user:
             session.clear()   # a new session on login, so a planted session id is worthless
             session["user_id"] = user["id"]
             return redirect(_safe_next(request.form.get("next")))
-        ratelimit.LOGIN.fail(who)
+        ratelimit.limit("login").fail(who)
         error = _("Wrong user name or password.")
     return render_template("login.html", error=error, next=request.values.get("next", ""),
                            login_name=request.form.get("login", "")), 200 if not error else 401
@@ -131,6 +131,8 @@ def _editable_package(ctx, name):
     try:
         pkg = actions.call(ctx, "package_show", {"id": name})
     except (NotFound, NotAuthorized):
+        abort(404)
+    if pkg["state"] == "deleted":   # editors may still read a deleted dataset, but nobody changes it
         abort(404)
     if not auth.can_edit_org(ctx, pkg["owner_org"]):
         abort(403)
