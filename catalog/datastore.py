@@ -85,6 +85,9 @@ def filters_sql(fields, filters):
             raise ValidationError({"filters": [f'field "{col}" not in resource']})
         dtype = tables.duck_type(types[col])
         values = value if isinstance(value, list) and not types[col].startswith("_") else [value]
+        if any(isinstance(v, dict) for v in values):
+            # CKAN filters are equality only; an operator object must fail loudly, not match nothing.
+            raise ValidationError({"filters": [f'field "{col}": a filter value is a text, a number or a list of them']})
         if not values:
             conds.append("false")
             continue

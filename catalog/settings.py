@@ -22,6 +22,8 @@ class Settings:
     locale_default: str = "th"
     search_cache_size: int = 512
     provinces_geojson: str = ""
+    sql_timeout_s: float = 10.0
+    sql_memory_mb: int = 2048
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -41,6 +43,8 @@ class Settings:
             "max_upload_mb": int(env.get("KHLANG_MAX_UPLOAD_MB", "1024")),
             "search_cache_size": int(env.get("KHLANG_SEARCH_CACHE", "512")),
             "provinces_geojson": env.get("KHLANG_PROVINCES_GEOJSON", ""),
+            "sql_timeout_s": float(env.get("KHLANG_SQL_TIMEOUT", "10")),
+            "sql_memory_mb": int(env.get("KHLANG_SQL_MEMORY_MB", "2048")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

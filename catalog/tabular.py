@@ -41,7 +41,7 @@ def stream(fmt, header, batches, bom=False):
     if fmt in ("csv", "tsv"):
         buf = io.StringIO()
         w = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\r\n")
-        w.writerow(header)
+        w.writerow([_cell(h) for h in header])   # a column name can be a formula too
         yield (("\ufeff" if bom else "") + buf.getvalue()).encode("utf-8")
         for rows in batches:
             buf = io.StringIO()
@@ -83,13 +83,28 @@ def stream(fmt, header, batches, bom=False):
 
 def _xlsx(header, batches):
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("data")
-    ws.append(header)
+
+    def text(value):
+        # In XLSX a cell typed as a string is never run, so the text is kept exactly, with no apostrophe.
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+
+    def cell(v):
+        if isinstance(v, str):
+            return text(v)
+        if isinstance(v, (bool, dict, list)):
+            return text(_cell(v))
+        return v   # numbers, dates and None keep their spreadsheet types
+
+    ws.append([text(str(h)) for h in header])
     for rows in batches:
         for r in rows:
-            ws.append([_cell(v) if not isinstance(v, (int, float)) or isinstance(v, bool) else v for v in r])
+            ws.append([cell(v) for v in r])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

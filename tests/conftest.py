@@ -4,6 +4,7 @@ import socket
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,32 @@ from catalog.users import create_user
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.bad = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "script" and not a.get("src") and a.get("type") != "application/ld+json":
+            self.bad.append("inline <script>")
+        if tag == "img" and a.get("src") == "x":
+            self.bad.append("injected <img>")
+        self.bad += [f"{tag} {k}=" for k, v in attrs if k.startswith("on")]
+        self.bad += [f"{tag} {k}={v}" for k, v in attrs
+                     if k in ("href", "src", "action", "formaction", "srcdoc") and
+                     (v or "").strip().lower().startswith(("javascript:", "data:text/html", "vbscript:"))]
+        if tag in ("iframe", "object", "embed", "base", "svg", "math") or (tag == "meta" and a.get("http-equiv")):
+            self.bad.append(f"injected <{tag}>")
+
+
+def dangerous(html):
+    """Executable markup an attacker's text could have planted: inline scripts, handlers, javascript: links."""
+    p = _Tags()
+    p.feed(html)
+    return p.bad
 
 
 @pytest.fixture

@@ -29,10 +29,12 @@ def create_app(test_config=None):
 
     from flask_wtf.csrf import CSRFProtect
 
-    from . import api, cubes, errors, explorer, i18n, links, machine, markup, pages, participation, publisher
+    from . import (api, cubes, errors, explorer, i18n, links, machine, markup, pages, participation, publisher,
+                   ratelimit)
 
     i18n.init_app(app)
     links.init_app(app)
+    ratelimit.init_app(app)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)   # a form left open for hours still posts
     csrf = CSRFProtect(app)
     # The JSON APIs authenticate POSTs by token, never by the session cookie, so they need no CSRF token.
@@ -106,7 +108,7 @@ def get_context(allow_auth=True):
     if allow_auth:
         token = request.headers.get("Authorization") or request.headers.get("X-CKAN-API-Key")
         if token:
-            user = user_for_token(db, token)
+            user = _token_user(db, token)
         elif session.get("user_id") and (request.blueprint != "api" or request.method == "GET"):
             # The session cookie authenticates pages and API reads; API writes need a token (no CSRF via the API).
             from catalog.users import get_user
@@ -118,11 +120,36 @@ def get_context(allow_auth=True):
     return g.ctx
 
 
+def _token_user(db, token):
+    # Unknown tokens count against the caller's address; past the limit every token it sends gets 429.
+    from flask import abort
+
+    from .ratelimit import limit
+
+    who = request.remote_addr or "?"
+    if limit("tokens").blocked(who):
+        g.rate_limited = True
+        abort(429)
+    user = user_for_token(db, token)
+    if user is None:
+        limit("tokens").fail(who)
+    return user
+
+
 def _page_globals():
     from catalog import sitemeta
 
+    if g.get("rate_limited"):   # the 429 page itself must not try the token again
+        return {"synthetic_demo": False, "current_user": None, "site": current_app_settings()}
     ctx = get_context()
     return {"synthetic_demo": sitemeta.is_demo(ctx.db), "current_user": ctx.user, "site": ctx.settings}
+
+
+def current_app_settings():
+    """The running app's Settings."""
+    from flask import current_app
+
+    return current_app.config["SETTINGS"]
 
 
 def _end_request(exc):

@@ -3,7 +3,7 @@ from flask import render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from .api import json_response
+from .api import error_body, json_response
 
 MESSAGES = {
     400: lambda: _("The request could not be understood."),
@@ -15,12 +15,16 @@ MESSAGES = {
     500: lambda: _("Something went wrong on our side. Please try again."),
 }
 
+HTTP_NAMES = {400: "Bad Request", 405: "Method Not Allowed", 413: "Request Entity Too Large",
+              429: "Too Many Requests", 500: "Internal Server Error"}
+
 
 def error_page(status, message=None):
     """The one error response: JSON under /api, otherwise a page with links onward."""
     text = message or MESSAGES.get(status, MESSAGES[500])()
     if request.path.startswith("/api/"):
-        return json_response({"success": False, "error": {"message": text, "status": status}}, status)
+        kind = {403: "Authorization Error", 404: "Not Found Error"}.get(status, HTTP_NAMES.get(status, "Error"))
+        return json_response(error_body(None, {"__type": kind, "message": text}), status)
     return render_template("error.html", status=status, message=text), status
 
 

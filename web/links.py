@@ -1,5 +1,5 @@
 """Links to the current page with some query arguments changed (facets, paging, sorting, language)."""
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import request
 
@@ -26,5 +26,20 @@ def toggle_filter(field, value):
     return request.path + (f"?{query}" if query else "")
 
 
+LINK_SCHEMES = {"http", "https", "ftp", "mailto"}
+
+
+def outbound(url):
+    """A user-given URL fit for an href: web, ftp and mail links or site paths; anything else (javascript:...) is '#'."""
+    text = str(url or "").strip()
+    if any(ord(c) < 32 for c in text):
+        return "#"
+    parts = urlsplit(text)
+    if parts.scheme:
+        return text if parts.scheme.lower() in LINK_SCHEMES else "#"
+    return text if text.startswith("/") and not text.startswith("//") and "\\" not in text else "#"
+
+
 def init_app(app):
     app.jinja_env.globals.update(url_with=url_with, toggle_filter=toggle_filter)
+    app.jinja_env.filters["outbound"] = outbound

@@ -35,5 +35,14 @@ class FailureLimit:
                 self._hits.clear()
 
 
-LOGIN = FailureLimit(limit=10, window=300)
-TOKENS = FailureLimit(limit=30, window=300)
+def init_app(app):
+    """Give the app its own counters (one per app, so two apps in a process never share them)."""
+    app.extensions["khlang_limits"] = {"login": FailureLimit(limit=10, window=300),
+                                       "tokens": FailureLimit(limit=30, window=300)}
+
+
+def limit(kind):
+    """This app's counter for `login` or `tokens` failures."""
+    from flask import current_app
+
+    return current_app.extensions["khlang_limits"][kind]
