@@ -37,7 +37,7 @@ def store(settings, db, fileobj, max_bytes=None):
     digest = hashlib.sha256()
     size = 0
     stream = getattr(fileobj, "stream", fileobj)
-    fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=".upload-")
+    fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=f".upload-{os.getpid()}-")
     try:
         with os.fdopen(fd, "wb") as out:
             while True:

@@ -97,7 +97,7 @@ def write_version(settings, cur, select_sql, params=(), ordered=False):
     `ordered=True` says the rows already come in `_id` order (a scan in file order), sparing a sort."""
     out_dir = parquet_dir(settings)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".load-", suffix=".parquet")
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".load-{os.getpid()}-", suffix=".parquet")
     os.close(fd)
     try:
         order = "" if ordered else " ORDER BY _id"

@@ -19,8 +19,11 @@ def cmd_serve(args):
 
     from .worker import start_thread
 
+    from catalog.integrity import sweep_leftovers
+
     settings = _settings(args)
     app = create_app({"SETTINGS": settings})
+    sweep_leftovers(settings)   # temporary files of a server or ingest that was killed
     start_thread(settings)  # background loads of uploaded files (CKAN xloader's job)
     print(f"Khlang serving {settings.db_path} on http://{args.host}:{args.port}/", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="khlang",
@@ -106,6 +109,22 @@ def cmd_reindex(args):
     return 0
 
 
+def cmd_check(args):
+    """Check the catalogue and every stored file by sha256; exit 1 when something is damaged."""
+    from catalog.integrity import check, sweep_leftovers
+
+    settings = _settings(args)
+    for path in sweep_leftovers(settings):
+        print(f"removed leftover of a stopped writer: {path}")
+    db = catalog_db.connect(settings.db_path)
+    problems = check(settings, db)
+    db.close()
+    for p in problems:
+        print(f"{p['kind']} {p['what']}: {p['detail']}", file=sys.stderr)
+    print("store is whole" if not problems else f"{len(problems)} problem(s) found")
+    return 1 if problems else 0
+
+
 def cmd_jobs_run(args):
     from .worker import run_pending
 
@@ -150,6 +169,9 @@ def build_parser():
     sd.add_argument("--force", action="store_true")
     sd.add_argument("--contracts", type=int, default=20000, help="synthetic e-GP contracts (up to 10,000,000)")
     sd.set_defaults(func=cmd_seed_demo)
+
+    ck = with_db(sub.add_parser("check", help="check the catalogue and every stored file by sha256"))
+    ck.set_defaults(func=cmd_check)
 
     ri = with_db(sub.add_parser("reindex", help="rebuild the search index"))
     ri.set_defaults(func=cmd_reindex)

@@ -134,6 +134,14 @@ def cmd_ingest(args):
     except ActionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - sorted below: only write failures get this answer
+        if not engine.is_write_failure(exc):
+            raise
+        # A full disk or a write limit: the new version file was never made live, so nothing changed.
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        print(f"error: could not write to the store ({reason}); nothing was loaded and the previous data is "
+              "unchanged", file=sys.stderr)
+        return 2
     feeds = (plan.source or {}).get("feeds")
     print(f"loaded {out['rows']:,} rows into {out['dataset']} / {name} (resource {out['resource_id']}"
           + (f", version {out['version']}" if out.get("version") else "") + ")"

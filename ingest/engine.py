@@ -38,12 +38,22 @@ def read_raw(cur, src: SourceFile, width, table="raw"):
             cur.execute(f"CREATE TABLE {table} AS SELECT * FROM {base}, parallel={parallel})")
             return
         except Exception as exc:  # duckdb.Error: quoted newlines need the serial reader
+            if is_write_failure(exc):
+                src.finish_scan()
+                raise
             if "unicode" in str(exc).lower() or "utf-8" in str(exc).lower():
                 src.finish_scan()
                 raise NotUtf8(src.path) from None
             if parallel == "false" or "parallel" not in str(exc):
                 src.finish_scan()
                 raise Unsupported(f"DuckDB could not parse the file: {str(exc).splitlines()[0]}") from None
+
+
+def is_write_failure(exc):
+    """True when an error means our own disk is full or refuses writes (not that the file is bad)."""
+    text = str(exc)
+    return isinstance(exc, OSError) or any(w in text for w in (
+        "No space left", "File too large", "Could not write file", "database or disk is full", "disk I/O error"))
 
 
 def _bad_values_table(cur, name, check, p, table):

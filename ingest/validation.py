@@ -21,7 +21,7 @@ class Workspace:
     def __init__(self, base=None, memory_limit="512MB"):
         if base:
             Path(base).mkdir(parents=True, exist_ok=True)
-        self.dir = tempfile.mkdtemp(prefix="khlang-ingest-", dir=base)
+        self.dir = tempfile.mkdtemp(prefix=f"khlang-ingest-{os.getpid()}-", dir=base)
         self.con = duckdb.connect(os.path.join(self.dir, "work.duckdb"), config={
             "memory_limit": memory_limit, "threads": 2, "temp_directory": os.path.join(self.dir, "spill"),
             "autoload_known_extensions": False, "autoinstall_known_extensions": False,

@@ -111,8 +111,11 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         khlang_cli("user", "add", "admin", "--sysadmin", "--email", "admin@example.go.th", "--password", "admin-pass-1", env=self.env)
         self.admin_token = khlang_cli("token", "add", "admin", env=self.env).stdout.strip()
-        exe = Path(sys.executable).with_name("khlang")
         self.log = open(self.dir / "server.log", "w")
+        self._start()
+
+    def _start(self):
+        exe = Path(sys.executable).with_name("khlang")
         self.proc = subprocess.Popen([str(exe), "serve", "--port", str(self.port)], env={**os.environ, **self.env},
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
@@ -152,6 +155,15 @@ class LiveServer:
         args = ["user", "add", name, "--email", f"{name}@example.go.th", "--password", "password-123"]
         khlang_cli(*(args + (["--sysadmin"] if sysadmin else [])), env=self.env)
         return khlang_cli("token", "add", name, env=self.env).stdout.strip()
+
+    def kill9(self):
+        """Kill the server as a power cut would: no cleanup, no finished requests."""
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def restart(self):
+        """Start the server again on the same database, folder and port."""
+        self._start()
 
     def stop(self):
         self.proc.terminate()
