@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench serve browser-deps clean
+.PHONY: demo test bench soak serve browser-deps clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/web_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/spending_bench.py
+	$(BIN)/python bench/load.py --rows 200000
+
+# The long load test: the read mix while a 1,000,000-row file is ingested.
+soak: $(STAMP)
+	$(BIN)/python bench/load.py --rows 1000000 --clients 4
 
 clean:
 	rm -rf $(VENV) data/khlang.db* data/storage

@@ -275,6 +275,7 @@ def datastore_version_list(ctx, data):
 
 
 DUMP_FORMATS = ("csv", "tsv", "json", "xml", "xlsx")
+DUMP_FIRST_PAGE = 1000
 DUMP_PARAMS = {"format", "bom", "q", "filters", "fields", "sort", "limit", "offset", "distinct", "version",
                "plain", "language"}
 
@@ -295,22 +296,22 @@ def dump(ctx, resource_id, params):
         raise NotFound("DataStore resource not found") from None
     limit = as_int(params, "limit", None)
     query = {k: params[k] for k in ("q", "filters", "fields", "sort", "distinct", "version") if params.get(k)}
+    # A small first page, so the download starts at once; then full pages.
+    first_size = DUMP_FIRST_PAGE if limit is None else min(DUMP_FIRST_PAGE, limit)
     first, wanted, rows = search(ctx, {"resource_id": res_row["id"], **query, "offset": as_int(params, "offset", 0),
-                                       "limit": min(ROWS_MAX, limit) if limit is not None else ROWS_MAX,
-                                       "include_total": False})
+                                       "limit": first_size, "include_total": False})
 
     def batches():
         yield rows
-        got, offset = len(rows), first["offset"] + len(rows)
-        while len(rows) and got % ROWS_MAX == 0 and (limit is None or got < limit):
+        got, offset, full = len(rows), first["offset"] + len(rows), len(rows) == first_size
+        while full and (limit is None or got < limit):
             page = ROWS_MAX if limit is None else min(ROWS_MAX, limit - got)
             _, _, more = search(ctx, {"resource_id": res_row["id"], **query, "offset": offset, "limit": page,
                                       "include_total": False})
             if not more:
                 return
             yield more
-            got += len(more)
-            offset += len(more)
+            got, offset, full = got + len(more), offset + len(more), len(more) == page
 
     bom = as_bool(params, "bom", False)
     return f"{res_row['id']}.{fmt}", tabular.MEDIA[fmt], tabular.stream(fmt, wanted, batches(), bom=bom)

@@ -15,7 +15,7 @@ LIST_ALL_FIELDS_MAX = 300
 
 def get_group(db, name_or_id, *, is_org=None, include_deleted=False):
     """A group or organization row by name or id, or None."""
-    if not name_or_id:
+    if not name_or_id or not isinstance(name_or_id, str):   # ids and names are text; nothing else matches
         return None
     sql = "SELECT * FROM groups WHERE (id = ? OR name = ?)"
     args = [name_or_id, name_or_id]

@@ -20,7 +20,7 @@ _TAG_NS = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
 
 def get_package(db, name_or_id, include_deleted=False):
     """A package row by id or name (the live one when names repeat), or None."""
-    if not name_or_id:
+    if not name_or_id or not isinstance(name_or_id, str):   # ids and names are text; nothing else matches
         return None
     row = db.execute("SELECT * FROM packages WHERE id = ?", (name_or_id,)).fetchone()
     if row is None:

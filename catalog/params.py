@@ -53,7 +53,7 @@ def as_int(data, key, default=None, minimum=0, maximum=None, clamp=True):
         raise ValidationError({key: ["Invalid integer"]})
     try:
         n = int(str(value).strip())
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValidationError({key: ["Invalid integer"]}) from None
     if minimum is not None and n < minimum:
         raise ValidationError({key: ["Must be a natural number"]})
@@ -61,6 +61,8 @@ def as_int(data, key, default=None, minimum=0, maximum=None, clamp=True):
         if not clamp:
             raise ValidationError({key: [f"Must be at most {maximum}"]})
         n = maximum
+    if abs(n) >= 2 ** 63:   # SQLite and DuckDB integers are 64-bit
+        raise ValidationError({key: ["Integer is too large"]})
     return n
 
 

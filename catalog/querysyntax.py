@@ -155,6 +155,9 @@ def _range(field, text):
     return node
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def parse(text):
     """Parse q/fq text into a Node tree (SearchError on syntax CKAN's Solr would reject)."""
     if text is None:
@@ -163,4 +166,6 @@ def parse(text):
         raise SearchError("Query must be a string")
     if "{!" in text:
         raise SearchError("Local parameters are not supported")
+    # Control characters mean nothing in a query, and a NUL ends an FTS5 string early.
+    text = _CONTROL.sub(" ", text)
     return _Parser(text).parse()

@@ -145,6 +145,8 @@ def _store_upload(ctx, upload):
 
 def get_resource(db, rid):
     """An active resource row joined with nothing, or None."""
+    if not isinstance(rid, str):
+        return None
     return db.execute("SELECT * FROM resources WHERE id = ? AND state = 'active'", (rid,)).fetchone()
 
 

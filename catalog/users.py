@@ -33,7 +33,7 @@ def _token_hash(token):
 
 def get_user(db, name_or_id):
     """A user row by name or id, or None."""
-    if not name_or_id:
+    if not name_or_id or not isinstance(name_or_id, str):   # ids and names are text; nothing else matches
         return None
     return db.execute(
         "SELECT * FROM users WHERE (id = ? OR name = ?) AND state = 'active'", (name_or_id, name_or_id)

@@ -395,6 +395,7 @@ SITE_SURFACES = {
     "GET /api": _site_page("GET", "/api"),
     "GET /api/<int:ver>": _site_page("GET", "/api/3"),
     "GET /api/docs": _site_page("GET", "/api/docs"),
+    "GET /api/3/openapi.json": _site_page("GET", "/api/3/openapi.json"),
     "GET /datarequest": _site_page("GET", "/datarequest"),
     "GET /datarequest/new": _site_page("GET", "/datarequest/new"),
     "POST /datarequest/new": _site_page("POST", "/datarequest/new", {"title": "ขอข้อมูล {n}", "description": "x",

@@ -44,6 +44,13 @@ def api_version(ver):
     return json_response({"version": ver})
 
 
+@bp.route("/api/3/openapi.json", methods=["GET"])
+def openapi_json():
+    from . import openapi
+
+    return json_response(openapi.spec(get_context(allow_auth=False).site_url))
+
+
 def _request_data():
     """The action's dict from GET args, a JSON body, a form, or multipart (files under their names)."""
     if request.method == "GET":
