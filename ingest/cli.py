@@ -30,7 +30,8 @@ def cmd_serve(args):
     start_thread(settings)  # background loads of uploaded files (CKAN xloader's job)
     print(f"Khlang serving {settings.db_path} on http://{args.host}:{args.port}/", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="khlang",
-          max_request_body_size=settings.max_upload_mb * 1024 * 1024 + 1024 * 1024)
+          # Above Flask's own limit, so an oversized upload gets the API's 413 envelope; still a hard stop.
+          max_request_body_size=settings.max_upload_mb * 1024 * 1024 + 4 * 1024 * 1024)
 
 
 def _sysadmin_for_cli(db):

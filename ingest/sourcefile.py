@@ -66,13 +66,41 @@ class SourceFile:
                 pass
 
 
+GZIP_MAX_RATIO = 200          # CSV compresses 5-20×; a bomb of zeros compresses 1000×
+GZIP_RATIO_FREE = 50 << 20    # below this many bytes out, any ratio is fine
+
+
+class _Bounded:
+    """A gzip stream that refuses to expand past GZIP_MAX_RATIO × its packed size (a gzip bomb)."""
+
+    def __init__(self, raw, path):
+        self.gz, self.path, self.out = gzip.open(raw), path, 0
+        self.packed = max(os.path.getsize(path), 1)
+
+    def read(self, n=-1):
+        if n is None or n < 0:   # read all, but a piece at a time so the check comes before memory runs out
+            return b"".join(iter(lambda: self.read(1 << 20), b""))
+        chunk = self.gz.read(n)
+        self.out += len(chunk)
+        if self.out > GZIP_RATIO_FREE and self.out > self.packed * GZIP_MAX_RATIO:
+            raise CannotRead(f"{self.path} expands to more than {self.out:,} bytes ({self.out // self.packed}× its "
+                             "size): refused as a gzip bomb")
+        return chunk
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.gz.close()
+
+
 def open_bytes(path):
-    """The file's bytes, gunzipped when it is gzip."""
+    """The file's bytes, gunzipped when it is gzip (refusing a gzip bomb)."""
     raw = open(path, "rb")
     magic = raw.read(2)
     raw.seek(0)
     if magic == b"\x1f\x8b":
-        return gzip.open(raw)
+        return _Bounded(raw, path)
     return raw
 
 

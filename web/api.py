@@ -2,6 +2,7 @@
 import json
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException
 
 from catalog import actions
 from catalog import db as catalog_db
@@ -107,6 +108,8 @@ def action(name, ver=3):
         return json_response(exc.message, 400)
     except ActionError as exc:
         return json_response(error_body(help_url, exc.error_dict()), exc.status)
+    except HTTPException:
+        raise   # 413 and friends: the error handlers answer with the same envelope
     except Exception:  # noqa: BLE001 - CKAN answers any other failure with its 500 envelope
         current_app.logger.exception("action %s failed", name)
         catalog_db.abandon(ctx.db)
