@@ -14,7 +14,8 @@ from . import storage, tables
 _LEFTOVER = re.compile(r"^(?:\.load-|\.upload-|khlang-ingest-)(\d+)-")
 
 
-def _alive(pid):
+def process_alive(pid):
+    """True while a process with this id runs on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -33,7 +34,7 @@ def sweep_leftovers(settings):
             continue
         for entry in folder.iterdir():
             m = _LEFTOVER.match(entry.name)
-            if m and not _alive(int(m.group(1))):
+            if m and not process_alive(int(m.group(1))):
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
                 removed.append(str(entry))
     return removed

@@ -9,6 +9,7 @@ import os
 import socket
 
 from .errors import NotFound
+from .integrity import process_alive
 from .params import get_or_bust, new_id, now
 
 LOADABLE = {"CSV", "TSV", "XLSX", "JSON"}
@@ -55,18 +56,8 @@ def fail_orphans(db):
     host = socket.gethostname()
     for row in db.execute("SELECT id, worker FROM jobs WHERE state = 'running'").fetchall():
         name, _, pid = (row["worker"] or "").rpartition(":")
-        if name == host and pid.isdigit() and not _alive(int(pid)):
+        if name == host and pid.isdigit() and not process_alive(int(pid)):
             finish(db, row["id"], "error", error="the worker stopped before the load finished; retry with resubmit")
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def job_dict(row):

@@ -45,6 +45,19 @@ def dangerous(html):
     return p.bad
 
 
+def sysadmin_site(folder, sysadmin="root", **config):
+    """(app, db, sysadmin Context) of a new catalogue in `folder`, for module-scoped fixtures."""
+    from web import create_app
+
+    settings = Settings(db_path=str(Path(folder) / "khlang.db"))
+    app = create_app({"SETTINGS": settings, "TESTING": True, **config})
+    db = catalog_db.connect(settings.db_path)
+    row = create_user(db, sysadmin, email=f"{sysadmin}@example.go.th", password="password-123", sysadmin=True)
+    ctx = Context(db=db, settings=settings, user={"id": row["id"], "name": sysadmin, "sysadmin": True},
+                  site_url="http://t")
+    return app, db, ctx
+
+
 @pytest.fixture
 def settings(tmp_path):
     return Settings(db_path=str(tmp_path / "khlang.db"))

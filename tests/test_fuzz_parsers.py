@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from catalog import actions, querysyntax
 from catalog.search import SearchError
+from conftest import sysadmin_site
 from ingest import thai
 
 THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
@@ -125,18 +126,7 @@ def test_the_query_parser_gives_a_tree_or_a_search_error(text):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from catalog import db as catalog_db
-    from catalog.context import Context
-    from catalog.settings import Settings
-    from catalog.users import create_user
-    from web import create_app
-
-    tmp = tmp_path_factory.mktemp("fuzz")
-    settings_ = Settings(db_path=str(tmp / "khlang.db"))
-    app = create_app({"SETTINGS": settings_, "TESTING": True})
-    db = catalog_db.connect(settings_.db_path)
-    row = create_user(db, "root", email="r@example.go.th", password="password-123", sysadmin=True)
-    ctx = Context(db=db, settings=settings_, user={"id": row["id"], "name": "root", "sysadmin": True}, site_url="http://t")
+    app, _, ctx = sysadmin_site(tmp_path_factory.mktemp("fuzz"))
     actions.call(ctx, "organization_create", {"name": "org"})
     for i, title in enumerate(["งบประมาณโรงเรียน 2567", "สถิติน้ำฝน", "budget lines"]):
         actions.call(ctx, "package_create", {"name": f"ds-{i}", "title": title, "owner_org": "org",

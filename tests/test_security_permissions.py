@@ -9,6 +9,7 @@ import pytest
 
 from catalog import actions
 from catalog.users import create_token, create_user
+from conftest import sysadmin_site
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "permissions.md"
 ROLES = ("anonymous", "non-member", "member", "editor", "org-admin", "other-editor", "sysadmin")
@@ -187,22 +188,12 @@ def outcome(response):
 
 
 def _portal(tmp_path_factory, spending=False):
-    from catalog import db as catalog_db
-    from catalog.context import Context
-    from catalog.settings import Settings
-    from web import create_app
-
-    tmp = tmp_path_factory.mktemp("matrix")
-    settings = Settings(db_path=str(tmp / "khlang.db"))
-    app = create_app({"SETTINGS": settings, "TESTING": True, "WTF_CSRF_ENABLED": False})
-    db = catalog_db.connect(settings.db_path)
-    row = create_user(db, "u-sysadmin", email="sys@example.go.th", password="password-123", sysadmin=True)
-    admin = {"id": row["id"], "name": row["name"], "sysadmin": True}
+    app, db, ctx = sysadmin_site(tmp_path_factory.mktemp("matrix"), sysadmin="u-sysadmin", WTF_CSRF_ENABLED=False)
 
     def make_ctx(user):
-        return Context(db=db, settings=settings, user=user, site_url="http://t")
+        return ctx.__class__(db=db, settings=ctx.settings, user=user, site_url="http://t")
 
-    return Portal(app, db, make_ctx, admin, spending=spending)
+    return Portal(app, db, make_ctx, ctx.user, spending=spending)
 
 
 # Each test gets its own catalogue: the datasets made by one must not crowd the lists another reads.

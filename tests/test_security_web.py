@@ -12,7 +12,7 @@ from rdflib import Graph
 
 from catalog import actions
 from catalog.users import create_token, create_user
-from conftest import dangerous
+from conftest import dangerous, sysadmin_site
 
 PAYLOADS = ['<script>alert("k1")</script>', '"><img src=x onerror=alert(2)>', "'><svg onload=alert(3)>",
             "{{7*7}}", "</textarea><script>alert(5)</script>", '<iframe srcdoc="<script>alert(6)</script>">',
@@ -29,18 +29,10 @@ XSS_COL = "<img src=x onerror=alert(9)>"
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     """A catalogue whose every user-writable field holds attack text."""
-    from catalog import db as catalog_db
     from catalog.context import Context
-    from catalog.settings import Settings
-    from web import create_app
 
-    tmp = tmp_path_factory.mktemp("hostile")
-    settings = Settings(db_path=str(tmp / "khlang.db"))
-    app = create_app({"SETTINGS": settings, "TESTING": True})
-    db = catalog_db.connect(settings.db_path)
-    row = create_user(db, "root", email="root@example.go.th", password="password-123", sysadmin=True)
-    sys_ctx = Context(db=db, settings=settings, user={"id": row["id"], "name": "root", "sysadmin": True},
-                      site_url="http://t")
+    app, db, sys_ctx = sysadmin_site(tmp_path_factory.mktemp("hostile"))
+    settings = sys_ctx.settings
     anon = Context(db=db, settings=settings, user=None, site_url="http://t")
     call = lambda name, data, ctx=sys_ctx: actions.call(ctx, name, data)  # noqa: E731
     editor = create_user(db, "editor", email="e@example.go.th", password="password-123", fullname=XS)
@@ -62,10 +54,10 @@ def hostile(tmp_path_factory):
     call("comment_moderate", {"id": comment["id"], "state": "published"})
     req = call("datarequest_create", {"title": XT, "description": X, "requester_name": XS}, anon)
     call("datarequest_answer", {"id": req["id"], "status": "answered", "answer": X, "organization_id": org["id"]})
-    create_token(db, row["id"], XS)
+    create_token(db, sys_ctx.user_id, XS)
     client = app.test_client()
     with client.session_transaction() as s:
-        s["user_id"] = row["id"]
+        s["user_id"] = sys_ctx.user_id
     return {"app": app, "client": client, "pkg": pkg, "link": link["id"], "table": table["resource_id"],
             "request": req["id"], "db": db}
 

@@ -4,7 +4,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from catalog import actions
-from catalog.users import create_token, create_user
+from catalog.users import create_token
+from conftest import sysadmin_site
 from web import openapi
 
 
@@ -22,21 +23,11 @@ def test_the_description_is_served_and_read_actions_have_get(client):
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
-    from catalog import db as catalog_db
-    from catalog.context import Context
-    from catalog.settings import Settings
-    from web import create_app
-
-    tmp = tmp_path_factory.mktemp("openapi")
-    settings_ = Settings(db_path=str(tmp / "khlang.db"))
-    app = create_app({"SETTINGS": settings_, "TESTING": True})
-    db = catalog_db.connect(settings_.db_path)
-    row = create_user(db, "root", email="r@example.go.th", password="password-123", sysadmin=True)
-    ctx = Context(db=db, settings=settings_, user={"id": row["id"], "name": "root", "sysadmin": True}, site_url="http://t")
+    app, db, ctx = sysadmin_site(tmp_path_factory.mktemp("openapi"))
     actions.call(ctx, "organization_create", {"name": "org"})
     pkg = actions.call(ctx, "package_create", {"name": "ds", "title": "งบประมาณ", "owner_org": "org"})
     actions.call(ctx, "datastore_create", {"resource": {"package_id": pkg["id"]}, "records": [{"a": 1, "b": "ก"}]})
-    app.config["FUZZ_TOKEN"] = create_token(db, row["id"], "fuzz")
+    app.config["FUZZ_TOKEN"] = create_token(db, ctx.user_id, "fuzz")
     return app
 
 
