@@ -24,17 +24,18 @@ def _connect(parquet_dir, memory_mb):
 def _run(con, request):
     from .tables import ckan_type, jsonable
 
-    cur = con.cursor()
-    for name, path in request["views"].items():
-        quoted = '"' + name.replace('"', '""') + '"'
-        cur.execute(f"CREATE OR REPLACE TEMP VIEW {quoted} AS SELECT * FROM read_parquet('{path}')")
-    rel = cur.execute(f"SELECT * FROM ({request['sql']}) AS khlang_sql LIMIT {int(request['max_rows']) + 1}")
-    cols = [d[0] for d in rel.description]
-    types = [ckan_type(d[1]) for d in rel.description]
-    rows = [[jsonable(v) for v in r] for r in rel.fetchall()]
-    for name in request["views"]:
-        cur.execute(f"DROP VIEW IF EXISTS {chr(34) + name.replace(chr(34), chr(34) * 2) + chr(34)}")
-    return {"ok": True, "columns": cols, "types": types, "rows": rows}
+    cur = con.cursor()   # its own connection: the views below vanish with it
+    try:
+        for name, path in request["views"].items():
+            quoted = '"' + name.replace('"', '""') + '"'
+            cur.execute(f"CREATE TEMP VIEW {quoted} AS SELECT * FROM read_parquet('{path}')")
+        rel = cur.execute(f"SELECT * FROM ({request['sql']}) AS khlang_sql LIMIT {int(request['max_rows']) + 1}")
+        cols = [d[0] for d in rel.description]
+        types = [ckan_type(d[1]) for d in rel.description]
+        rows = [[jsonable(v) for v in r] for r in rel.fetchall()]
+        return {"ok": True, "columns": cols, "types": types, "rows": rows}
+    finally:
+        cur.close()
 
 
 def main():

@@ -140,16 +140,11 @@ def _page_globals():
     from catalog import sitemeta
 
     if g.get("rate_limited"):   # the 429 page itself must not try the token again
-        return {"synthetic_demo": False, "current_user": None, "site": current_app_settings()}
+        from flask import current_app
+
+        return {"synthetic_demo": False, "current_user": None, "site": current_app.config["SETTINGS"]}
     ctx = get_context()
     return {"synthetic_demo": sitemeta.is_demo(ctx.db), "current_user": ctx.user, "site": ctx.settings}
-
-
-def current_app_settings():
-    """The running app's Settings."""
-    from flask import current_app
-
-    return current_app.config["SETTINGS"]
 
 
 def _end_request(exc):
