@@ -1,19 +1,50 @@
-"""Page views and downloads, counted per object and day (dataset pages and resource downloads)."""
+"""Page views and downloads, counted per object and day (dataset pages and resource downloads).
+
+A view never waits for the write lock: counts are kept in memory and written when the catalogue is free
+(an ingest may hold the lock for a second or more), so they can lag behind, and a killed process loses
+the few it had not written yet."""
 import sqlite3
+import threading
+from collections import Counter
 from datetime import date, timedelta
 
-from .db import transaction
+from .db import BUSY_TIMEOUT_MS, transaction
+
+_pending = {}   # database file -> Counter of (object_id, kind, day)
+_lock = threading.Lock()
 
 
 def record(db, object_id, kind):
-    """Count one view or download; a busy database drops the count rather than the request."""
+    """Count one view or download (written now if the catalogue is free, else with a later count)."""
+    key = db.execute("PRAGMA database_list").fetchone()[2]
+    with _lock:
+        _pending.setdefault(key, Counter())[(object_id, kind, date.today().isoformat())] += 1
+    flush(db, key)
+
+
+def flush(db, key):
+    """Write the counts kept for this database, unless another writer holds the lock."""
+    with _lock:
+        counts = _pending.pop(key, None)
+    if not counts or db.in_transaction:
+        if counts:
+            _requeue(key, counts)
+        return
+    db.execute("PRAGMA busy_timeout = 0")
     try:
         with transaction(db):
-            db.execute("INSERT INTO usage_counts (object_id, kind, day, count) VALUES (?, ?, ?, 1) "
-                       "ON CONFLICT (object_id, kind, day) DO UPDATE SET count = usage_counts.count + 1",
-                       (object_id, kind, date.today().isoformat()))
+            db.executemany("INSERT INTO usage_counts (object_id, kind, day, count) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT (object_id, kind, day) DO UPDATE SET count = usage_counts.count + excluded.count",
+                           [(*k, n) for k, n in counts.items()])
     except sqlite3.OperationalError:
-        pass
+        _requeue(key, counts)
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def _requeue(key, counts):
+    with _lock:
+        _pending.setdefault(key, Counter()).update(counts)
 
 
 def totals(db, object_ids, kind):
