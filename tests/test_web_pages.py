@@ -302,3 +302,20 @@ def test_public_dataset_counts_of_organizations_and_groups_match_the_catalogue(c
     assert orgs["moe"] == expected == 1 and groups["education"] == 1 and grp and draft
     member = make_ctx({"id": db.execute("SELECT id FROM users WHERE name = 'member1'").fetchone()[0], "name": "member1"})
     assert {o["name"]: o["package_count"] for o in actions.call(member, "organization_list", {"all_fields": True})}["moe"] == 2
+
+
+def test_a_page_view_during_a_long_write_is_counted_later_not_waited_for(client, site, settings):
+    import sqlite3
+
+    from catalog import usage
+
+    other = sqlite3.connect(settings.db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")          # another process holds the write lock (an ingest, say)
+    try:
+        assert client.get("/dataset/schools-2567").status_code == 200
+    finally:
+        other.execute("ROLLBACK")
+    client.get("/dataset/schools-2567")
+    counts = other.execute("SELECT sum(count) FROM usage_counts WHERE object_id = ? AND kind = 'view'",
+                           (site["pub"]["id"],)).fetchone()[0]
+    assert counts == 2 and not any(usage._pending.values())
