@@ -2,6 +2,7 @@
 redirects, path traversal, formula injection in every download, token brute force, security headers."""
 import csv
 import io
+import json
 from html import unescape as html_unescape
 import re
 import xml.etree.ElementTree as ET
@@ -257,3 +258,49 @@ def test_session_cookie_is_httponly_and_samesite(hostile):
     r = client.post("/user/login", data={"login": "editor", "password": "password-123", "csrf_token": token})
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.fixture(scope="module")
+def hostile_spending(tmp_path_factory):
+    """The real e-GP sample with attack text in project and agency names, ingested and built into the explorer."""
+    from conftest import REAL_DATA, khlang_cli
+
+    tmp = tmp_path_factory.mktemp("hostile-spending")
+    rows = list(csv.reader(open(REAL_DATA / "dga-egp-contract-fy2568-sample" / "dga-egp-contract-2568-250.csv",
+                                encoding="utf-8-sig")))
+    header = rows[0]
+    name, unit = header.index("ชื่อโครงการ"), header.index("ชื่อหน่วยงานย่อย")
+    for r in rows[1:6]:
+        r[name] = "</script><script>alert(1)</script>" + XT
+        r[unit] = XS
+    path = tmp / "egp.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    env = {"KHLANG_DB": str(tmp / "khlang.db")}
+    khlang_cli("user", "add", "admin", "--sysadmin", "--email", "a@example.go.th", "--password", "password-1", env=env)
+    khlang_cli("ingest", str(path), "--source", "egp-csv", "--org", "dga", "--dataset", "egp-2568", env=env)
+    from catalog.settings import Settings
+    from web import create_app
+
+    app = create_app({"SETTINGS": Settings(db_path=env["KHLANG_DB"]), "TESTING": True})
+    return app.test_client(), rows[1][header.index("รหัสโครงการ")]
+
+
+def test_attack_text_in_ingested_spending_data_is_text_on_every_explorer_page(hostile_spending):
+    from urllib.parse import quote
+
+    client, project = hostile_spending
+    page = client.get(f"/spending/project/{project}").get_data(as_text=True)
+    agency = re.search(r'href="/spending/agency/(\d+)"', page).group(1)
+    pages = ["/spending", "/spending/procurement", f"/spending/procurement?q={quote('alert')}",
+             f"/spending/project/{project}", f"/spending/agency/{agency}", "/spending/budget", "/spending/map"]
+    for page in pages:
+        r = client.get(page)
+        assert r.status_code == 200, (page, r.status_code)
+        assert dangerous(r.get_data(as_text=True)) == [], (page, dangerous(r.get_data(as_text=True)))
+    assert "alert(1)" in client.get(f"/spending/project/{project}").get_data(as_text=True)   # shown, as text
+    ocds = client.get(f"/api/ocds/release/{project}")   # JSON keeps the text; the browser never runs it as a page
+    assert ocds.mimetype == "application/json" and ocds.headers["X-Content-Type-Options"] == "nosniff"
+    assert "</script>" in json.dumps(ocds.get_json(), ensure_ascii=False)
+    text = client.get("/api/3/cubes/procurement/facts.csv?pagesize=50").get_data(as_text=True)
+    assert "</script>" in text and not re.search(r"(^|,)[=+@]", text, re.M)
