@@ -463,3 +463,21 @@ def test_the_table_covers_every_action_and_every_route(portal):
             if f"{method} {rule.rule}" not in documented:
                 missing.append(f"{method} {rule.rule}")
     assert not missing, f"not in {DOC.name}: {missing}"
+
+
+def test_counts_give_away_no_more_than_the_lists_do(portal):
+    """Facet counts and organization counts equal what the role may list: a private dataset is not even a number."""
+    listed = read_table("Lists, feeds and search")
+    for role in ROLES:
+        c = portal.app.test_client()
+        seen = sum(listed[("package_search (asking for private, drafts and deleted)", s)][role] == "listed"
+                   for s in STATES)
+        facets = c.get("/api/3/action/package_search", headers=portal.auth(role), query_string={
+            "rows": 0, "facet.field": '["organization"]', **ALL_FLAGS}).get_json()["result"]["search_facets"]
+        items = {i["name"]: i["count"] for i in facets["organization"]["items"]}
+        assert items.get("org-a", 0) == seen, (role, items)
+        public = sum(listed[("package_search default", s)][role] == "listed" for s in STATES)
+        shown = c.get("/api/3/action/organization_show", headers=portal.auth(role),
+                      query_string={"id": "org-a"}).get_json()["result"]["package_count"]
+        member_extra = sum(listed[("GET /organization/<name>", s)][role] == "listed" for s in STATES) - public
+        assert shown in (public, public + member_extra), (role, shown)
