@@ -16,6 +16,20 @@ class ActionError(Exception):
         return {"__type": self.type_name, "message": self.message}
 
 
+class StorageFull(ActionError):
+    """The server's disk refused a write (full, or over a size limit); nothing was changed."""
+
+    status = 507
+    type_name = "Insufficient Storage"
+
+
+def is_write_failure(exc):
+    """True when an error means our own disk is full or refuses writes (not that the input is bad)."""
+    text = str(exc)
+    return isinstance(exc, (OSError, StorageFull)) or any(w in text for w in (
+        "No space left", "File too large", "Could not write file", "database or disk is full", "disk I/O error"))
+
+
 class NotFound(ActionError):
     status = 404
     type_name = "Not Found Error"

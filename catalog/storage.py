@@ -5,6 +5,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from .errors import StorageFull
 from .params import now
 
 CHUNK = 1 << 20
@@ -57,9 +58,11 @@ def store(settings, db, fileobj, max_bytes=None):
         final = path_for(settings, sha)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise StorageFull(f"The upload could not be stored: {exc.strerror or exc}") from None
         raise
     db.execute("INSERT OR IGNORE INTO files (sha256, size, created) VALUES (?,?,?)", (sha, size, now()))
     return sha, size

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from .errors import StorageFull, is_write_failure
+
 CKAN_TYPES = {
     "text": "VARCHAR", "string": "VARCHAR", "varchar": "VARCHAR",
     "int": "BIGINT", "int4": "BIGINT", "int8": "BIGINT", "integer": "BIGINT", "bigint": "BIGINT",
@@ -114,9 +116,11 @@ def write_version(settings, cur, select_sql, params=(), ordered=False):
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, Exception) and is_write_failure(exc):
+            raise StorageFull(f"The new version could not be written: {str(exc).splitlines()[0]}") from None
         raise
     return sha, rows
 

@@ -93,7 +93,7 @@ def cmd_ingest(args):
     """Validate, then load into this Khlang (or --remote portal) in one step; nothing loads if invalid."""
     from catalog import db as catalog_db
     from catalog.context import Context
-    from catalog.errors import ActionError
+    from catalog.errors import ActionError, is_write_failure
     from catalog.settings import Settings
 
     from .cli import _sysadmin_for_cli
@@ -132,10 +132,14 @@ def cmd_ingest(args):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ActionError as exc:
+        if is_write_failure(exc):
+            print(f"error: could not write to the store ({exc}); nothing was loaded and the previous data is "
+                  "unchanged", file=sys.stderr)
+            return 2
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - sorted below: only write failures get this answer
-        if not engine.is_write_failure(exc):
+        if not is_write_failure(exc):
             raise
         # A full disk or a write limit: the new version file was never made live, so nothing changed.
         reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]

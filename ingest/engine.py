@@ -16,6 +16,8 @@ import time
 from frictionless import Schema, errors as ferrors
 from frictionless.table.row import Row, create_cell_handlers
 
+from catalog.errors import is_write_failure
+
 from . import checks as custom_checks
 from .compiler import Unsupported, compile_plan, lit
 from .keys import col, key_errors
@@ -47,13 +49,6 @@ def read_raw(cur, src: SourceFile, width, table="raw"):
             if parallel == "false" or "parallel" not in str(exc):
                 src.finish_scan()
                 raise Unsupported(f"DuckDB could not parse the file: {str(exc).splitlines()[0]}") from None
-
-
-def is_write_failure(exc):
-    """True when an error means our own disk is full or refuses writes (not that the file is bad)."""
-    text = str(exc)
-    return isinstance(exc, OSError) or any(w in text for w in (
-        "No space left", "File too large", "Could not write file", "database or disk is full", "disk I/O error"))
 
 
 def _bad_values_table(cur, name, check, p, table):

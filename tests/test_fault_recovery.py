@@ -213,11 +213,11 @@ def test_a_corrupted_upload_is_detected_by_its_sha256(srv, tmp_path):
     assert srv.ckan().action.datastore_search(resource_id=res["id"])["total"] == 50   # the good version stays live
 
 
-def _small_disk(tmp_path):
-    """A 24 MB tmpfs when this machine lets us mount one, else None."""
+def _small_disk(tmp_path, mb=24):
+    """A small tmpfs when this machine lets us mount one, else None."""
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)], capture_output=True)
+    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={mb}m", "tmpfs", str(mnt)], capture_output=True)
     return mnt if ok.returncode == 0 else None
 
 
@@ -255,3 +255,40 @@ def test_a_full_disk_during_a_load_is_a_clean_error_and_loses_nothing(tmp_path):
     finally:
         if disk:
             subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_under_the_server_answers_507_and_loses_nothing(tmp_path):
+    import uuid
+
+    disk = _small_disk(tmp_path, mb=8)
+    if disk is None:
+        # A file-size limit cannot stand in here: waitress spools request bodies to files and would fail first.
+        pytest.skip("mounting a tmpfs is not allowed on this machine")
+    srv = LiveServer(disk)
+    try:
+        ckan = srv.admin()
+        ckan.action.organization_create(name="org")
+        pkg = ckan.action.package_create(name="table", owner_org="org")
+        rid = ckan.action.datastore_create(resource={"package_id": pkg["id"]}, primary_key=["id"],
+                                           fields=[{"id": "id", "type": "int"}, {"id": "v", "type": "text"}],
+                                           records=[{"id": i, "v": "เดิม"} for i in range(100)])["resource_id"]
+        records = [{"id": i, "v": uuid.uuid4().hex + uuid.uuid4().hex} for i in range(300_000)]   # ~10 MB packed
+        r = requests.post(f"{srv.url}/api/3/action/datastore_upsert", json={
+            "resource_id": rid, "records": records, "method": "upsert", "force": True},
+            headers={"Authorization": srv.admin_token}, timeout=300)
+        assert r.status_code == 507 and r.json()["error"]["__type"] == "Insufficient Storage", r.text[:300]
+        big = os.urandom(9 << 20)   # more than the whole disk
+        r = requests.post(f"{srv.url}/api/3/action/resource_create", data={"package_id": pkg["id"], "name": "f"},
+                          files={"upload": ("big.csv", big)}, headers={"Authorization": srv.admin_token}, timeout=120)
+        assert r.status_code == 507, r.text[:300]
+        got = srv.ckan().action.datastore_search(resource_id=rid, limit=1000)
+        assert got["total"] == 100 and {x["v"] for x in got["records"]} == {"เดิม"}
+        assert len(srv.ckan().action.package_show(id="table")["resources"]) == 1
+        assert store_problems(srv.env)[0] == 0
+        srv.admin().action.datastore_upsert(resource_id=rid, records=[{"id": 1, "v": "ใหม่"}], method="upsert",
+                                            force=True)   # the room the failed writes took was given back
+        assert srv.ckan().action.datastore_search(resource_id=rid, filters={"id": 1})["records"][0]["v"] == "ใหม่"
+        assert srv.proc.poll() is None
+    finally:
+        srv.stop()
+        subprocess.run(["umount", "-l", str(disk)], check=False)

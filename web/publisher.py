@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 
 from catalog import actions, auth
-from catalog.errors import NotAuthorized, NotFound, ValidationError
+from catalog.errors import NotAuthorized, NotFound, StorageFull, ValidationError
 from catalog.users import user_for_login
 from ingest import schemas
 
@@ -167,6 +167,9 @@ def resource_new(name):
                 res = actions.call(ctx, "resource_create", data)
             except ValidationError as exc:
                 errors = exc.errors
+            except StorageFull:
+                errors = {"upload": [_("The server has no room for this file right now; nothing was saved. "
+                                       "Please tell the site's administrators.")]}
             except NotAuthorized:
                 abort(403)
             else:
