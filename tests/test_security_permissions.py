@@ -35,9 +35,9 @@ def read_table(heading):
 class Portal:
     """One catalogue with every role and a dataset in every state, reached through the app's test client."""
 
-    def __init__(self, app, db, make_ctx, admin, spending=False):
-        self.app, self.db = app, db
-        self.sys = make_ctx(admin)
+    def __init__(self, app, db, sys_ctx, spending=False):
+        self.app, self.db, self.sys = app, db, sys_ctx
+        admin = sys_ctx.user
         call = self.call_as_sysadmin
         self.org = call("organization_create", {"name": "org-a", "title": "หน่วยงาน ก"})
         self.other = call("organization_create", {"name": "org-b", "title": "หน่วยงาน ข"})
@@ -78,8 +78,7 @@ class Portal:
             "resource": {"package_id": pkg["id"], "name": "rows"}, "force": True,
             "fields": [{"id": "id", "type": "int"}, {"id": "name", "type": "text"}, {"id": "amount", "type": "int"}],
             "records": [dict(zip(("id", "name", "amount"), r)) for r in ROWS], "primary_key": ["id"]})
-        client = self.client("editor")
-        r = client.post("/api/3/action/resource_create", headers=self.auth("editor"), data={
+        r = self.app.test_client().post("/api/3/action/resource_create", headers=self.auth("editor"), data={
             "package_id": pkg["id"], "name": "file", "format": "CSV",
             "upload": (io.BytesIO(f"id,name\n1,{name}\n".encode()), f"{name}.csv")})
         assert r.status_code == 200, r.get_data(as_text=True)
@@ -189,11 +188,7 @@ def outcome(response):
 
 def _portal(tmp_path_factory, spending=False):
     app, db, ctx = sysadmin_site(tmp_path_factory.mktemp("matrix"), sysadmin="u-sysadmin", WTF_CSRF_ENABLED=False)
-
-    def make_ctx(user):
-        return ctx.__class__(db=db, settings=ctx.settings, user=user, site_url="http://t")
-
-    return Portal(app, db, make_ctx, ctx.user, spending=spending)
+    return Portal(app, db, ctx, spending=spending)
 
 
 # Each test gets its own catalogue: the datasets made by one must not crowd the lists another reads.
