@@ -131,21 +131,17 @@ def cmd_ingest(args):
     except (CannotRead, CannotStart, Unsupported) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except ActionError as exc:
+    except Exception as exc:  # noqa: BLE001 - write failures and action errors get an answer; the rest is a bug
         if is_write_failure(exc):
-            print(f"error: could not write to the store ({exc}); nothing was loaded and the previous data is "
+            # A full disk or a write limit: the new version file was never made live, so nothing changed.
+            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+            print(f"error: could not write to the store ({reason}); nothing was loaded and the previous data is "
                   "unchanged", file=sys.stderr)
             return 2
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - sorted below: only write failures get this answer
-        if not is_write_failure(exc):
-            raise
-        # A full disk or a write limit: the new version file was never made live, so nothing changed.
-        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
-        print(f"error: could not write to the store ({reason}); nothing was loaded and the previous data is "
-              "unchanged", file=sys.stderr)
-        return 2
+        if isinstance(exc, ActionError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
     feeds = (plan.source or {}).get("feeds")
     print(f"loaded {out['rows']:,} rows into {out['dataset']} / {name} (resource {out['resource_id']}"
           + (f", version {out['version']}" if out.get("version") else "") + ")"

@@ -1,7 +1,6 @@
 """The permission matrix: every API action and page, every role, every dataset state, checked against
 docs/permissions.md (the table there is both the documentation and this test's expectations)."""
 import io
-import json
 import re
 from pathlib import Path
 

@@ -3,17 +3,22 @@ redirects, path traversal, formula injection in every download, token brute forc
 import csv
 import io
 import json
-from html import unescape as html_unescape
 import re
 import xml.etree.ElementTree as ET
+from html import unescape as html_unescape
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import openpyxl
 import pytest
 from rdflib import Graph
 
 from catalog import actions
+from catalog.context import Context
+from catalog.settings import Settings
 from catalog.users import create_token, create_user
-from conftest import dangerous, sysadmin_site
+from conftest import REAL_DATA, dangerous, khlang_cli, sysadmin_site
+from web import create_app
 
 PAYLOADS = ['<script>alert("k1")</script>', '"><img src=x onerror=alert(2)>', "'><svg onload=alert(3)>",
             "{{7*7}}", "</textarea><script>alert(5)</script>", '<iframe srcdoc="<script>alert(6)</script>">',
@@ -30,13 +35,11 @@ XSS_COL = "<img src=x onerror=alert(9)>"
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     """A catalogue whose every user-writable field holds attack text."""
-    from catalog.context import Context
-
     app, db, sys_ctx = sysadmin_site(tmp_path_factory.mktemp("hostile"))
     settings = sys_ctx.settings
     anon = Context(db=db, settings=settings, user=None, site_url="http://t")
     call = lambda name, data, ctx=sys_ctx: actions.call(ctx, name, data)  # noqa: E731
-    editor = create_user(db, "editor", email="e@example.go.th", password="password-123", fullname=XS)
+    create_user(db, "editor", email="e@example.go.th", password="password-123", fullname=XS)
     org = call("organization_create", {"name": "xss-org", "title": XT, "description": X})
     call("group_create", {"name": "xss-grp", "title": XT, "description": X})
     call("organization_member_create", {"id": org["id"], "username": "editor", "role": "editor"})
@@ -73,8 +76,6 @@ PAGES = ["/", "/dataset", "/dataset?q={q}", "/dataset/xss-ds", "/dataset/xss-ds/
 
 @pytest.mark.parametrize("who", ["sysadmin", "anonymous"])
 def test_attack_text_in_every_field_is_shown_as_text_on_every_page(hostile, who):
-    from urllib.parse import quote
-
     client = hostile["client"] if who == "sysadmin" else hostile["app"].test_client()
     checked = 0
     for page in PAGES:
@@ -167,8 +168,6 @@ REDIRECTS = ["https://evil.example/", "//evil.example/", "/\\evil.example", "\\\
 
 @pytest.mark.parametrize("target", REDIRECTS, ids=range(len(REDIRECTS)))
 def test_login_never_redirects_off_the_site(hostile, target):
-    from urllib.parse import urlsplit
-
     client = hostile["app"].test_client()
     page = client.get("/user/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -200,8 +199,6 @@ def test_upload_names_cannot_escape_the_store_and_downloads_ignore_the_path(host
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     names = ["../../../../tmp/khlang-evil.csv", "..\\..\\khlang-evil.csv", "/etc/cron.d/khlang-evil.csv",
              "evil\x00.csv", "ก" * 300 + ".csv"]
-    from pathlib import Path
-
     settings = hostile["app"].config["SETTINGS"]
     store = Path(settings.storage_dir).resolve()
     for name in names:
@@ -211,8 +208,8 @@ def test_upload_names_cannot_escape_the_store_and_downloads_ignore_the_path(host
     assert not Path("/tmp/khlang-evil.csv").exists() and not Path("/etc/cron.d/khlang-evil.csv").exists()
     outside = [p for p in store.parent.rglob("*evil*")]
     assert outside == []
-    pkg = actions.call(__import__("catalog.context", fromlist=["Context"]).Context(
-        db=hostile["db"], settings=settings, user=None, site_url="http://t"), "package_show", {"id": "xss-ds"})
+    pkg = actions.call(Context(db=hostile["db"], settings=settings, user=None, site_url="http://t"), "package_show",
+                       {"id": "xss-ds"})
     uploads = [r for r in pkg["resources"] if r["url_type"] == "upload"]
     assert len(uploads) == len(names)
     for res in uploads:
@@ -263,8 +260,6 @@ def test_session_cookie_is_httponly_and_samesite(hostile):
 @pytest.fixture(scope="module")
 def hostile_spending(tmp_path_factory):
     """The real e-GP sample with attack text in project and agency names, ingested and built into the explorer."""
-    from conftest import REAL_DATA, khlang_cli
-
     tmp = tmp_path_factory.mktemp("hostile-spending")
     rows = list(csv.reader(open(REAL_DATA / "dga-egp-contract-fy2568-sample" / "dga-egp-contract-2568-250.csv",
                                 encoding="utf-8-sig")))
@@ -279,16 +274,11 @@ def hostile_spending(tmp_path_factory):
     env = {"KHLANG_DB": str(tmp / "khlang.db")}
     khlang_cli("user", "add", "admin", "--sysadmin", "--email", "a@example.go.th", "--password", "password-1", env=env)
     khlang_cli("ingest", str(path), "--source", "egp-csv", "--org", "dga", "--dataset", "egp-2568", env=env)
-    from catalog.settings import Settings
-    from web import create_app
-
     app = create_app({"SETTINGS": Settings(db_path=env["KHLANG_DB"]), "TESTING": True})
     return app.test_client(), rows[1][header.index("รหัสโครงการ")]
 
 
 def test_attack_text_in_ingested_spending_data_is_text_on_every_explorer_page(hostile_spending):
-    from urllib.parse import quote
-
     client, project = hostile_spending
     page = client.get(f"/spending/project/{project}").get_data(as_text=True)
     agency = re.search(r'href="/spending/agency/(\d+)"', page).group(1)

@@ -15,16 +15,16 @@ MESSAGES = {
     500: lambda: _("Something went wrong on our side. Please try again."),
 }
 
-HTTP_NAMES = {400: "Bad Request", 405: "Method Not Allowed", 413: "Request Entity Too Large",
-              429: "Too Many Requests", 500: "Internal Server Error"}
+# The API's `__type` for each status (CKAN's names where CKAN has one).
+API_TYPES = {400: "Bad Request", 403: "Authorization Error", 404: "Not Found Error", 405: "Method Not Allowed",
+             413: "Request Entity Too Large", 429: "Too Many Requests", 500: "Internal Server Error"}
 
 
 def error_page(status, message=None):
     """The one error response: JSON under /api, otherwise a page with links onward."""
     text = message or MESSAGES.get(status, MESSAGES[500])()
     if request.path.startswith("/api/"):
-        kind = {403: "Authorization Error", 404: "Not Found Error"}.get(status, HTTP_NAMES.get(status, "Error"))
-        return json_response(error_body(None, {"__type": kind, "message": text}), status)
+        return json_response(error_body(None, {"__type": API_TYPES.get(status, "Error"), "message": text}), status)
     return render_template("error.html", status=status, message=text), status
 
 
