@@ -71,25 +71,76 @@ def cmd_token_add(args):
 
 
 def cmd_seed_demo(args):
-    from catalog.demo import seed_demo
+    """Seed the demo: the real public data by default, or the labelled synthetic one with --synthetic."""
+    import time
+
+    from catalog.context import Context
 
     settings = _settings(args)
     db = catalog_db.connect(settings.db_path)
     if db.execute("SELECT 1 FROM packages LIMIT 1").fetchone() and not args.force:
         print("catalogue is not empty; use --force to add the demo anyway")
         return 0
-    from catalog.context import Context
+    started = time.perf_counter()
+    admin = _sysadmin_for_cli(db)
+    ctx = Context(db=db, settings=settings, user=admin, site_url=settings.site_url)
+    if getattr(args, "synthetic", False):
+        _seed_synthetic(ctx, db, settings, args)
+    else:
+        _seed_real(ctx, db, settings)
+    _print_site_counts(db, settings)
+    print(f"demo ready in {time.perf_counter() - started:.1f} s")
+    db.close()
+    return 0
+
+
+def _seed_real(ctx, db, settings):
+    from catalog import sitemeta
+    from catalog.db import transaction
+    from spending.build import rebuild
+
+    from .realdata import manifest, seed_mirror, seed_spending_files
+
+    doc = manifest()
+    with transaction(db):
+        sitemeta.put(db, "demo", "real")
+    counts = seed_mirror(ctx, doc)
+    print(f"mirrored {counts['datasets']:,} data.go.th datasets ({counts['resources']:,} resource links) of "
+          f"{counts['organizations']} new organizations")
+    print("loading the real spending files through the ingest path:")
+    loaded = seed_spending_files(ctx, doc, progress=print)
+    built = rebuild(settings, db)
+    print(f"loaded {len(loaded)} resources; spending model built in {built['seconds']} s")
+
+
+def _seed_synthetic(ctx, db, settings, args):
+    from catalog.demo import seed_demo
     from spending.synthetic import seed_spending
 
-    admin = _sysadmin_for_cli(db)
-    counts = seed_demo(db, settings, sysadmin=admin)
+    from .worker import run_pending
+
+    counts = seed_demo(db, settings, sysadmin=ctx.user)
     print(f"seeded synthetic demo: {counts['organizations']} organizations, {counts['groups']} groups, "
           f"{counts['datasets']} datasets")
-    spent = seed_spending(Context(db=db, settings=settings, user=admin, site_url=settings.site_url),
-                          contracts=getattr(args, "contracts", 20000))
+    spent = seed_spending(ctx, contracts=getattr(args, "contracts", 20000))
     print(f"seeded synthetic spending: {spent['budget_lines']:,} budget lines, {spent['contracts']:,} contracts "
           f"(model built in {spent['build_seconds']} s)")
-    return 0
+    # The site is announced only when every uploaded file has its table, so no preview is missing at first.
+    print(f"loaded {run_pending(settings, db)} uploaded files into the DataStore")
+
+
+def _print_site_counts(db, settings):
+    """What an anonymous visitor's home page will count, so the two never disagree."""
+    from catalog.context import Context
+    from catalog.groups import organization_list
+    from catalog.search import package_search
+
+    anon = Context(db=db, settings=settings, user=None, site_url=settings.site_url)
+    public = package_search(anon, {"rows": 0})["count"]
+    orgs = len(organization_list(anon, {}))
+    everything = package_search(Context(db=db, settings=settings, user=_sysadmin_for_cli(db), site_url=""),
+                                {"rows": 0, "include_private": True})["count"]
+    print(f"the site shows {public:,} public datasets ({everything - public:,} private) of {orgs} organizations")
 
 
 def cmd_demo(args):
@@ -97,6 +148,7 @@ def cmd_demo(args):
     db = catalog_db.connect(settings.db_path)
     if not db.execute("SELECT 1 FROM packages LIMIT 1").fetchone():
         args.force = False
+        args.synthetic = getattr(args, "synthetic", False)
         cmd_seed_demo(args)
     db.close()
     return cmd_serve(args)
@@ -169,9 +221,11 @@ def build_parser():
     ta.add_argument("--token-name", default="cli")
     ta.set_defaults(func=cmd_token_add)
 
-    sd = with_db(sub.add_parser("seed-demo", help="create the synthetic demo catalogue"))
+    sd = with_db(sub.add_parser("seed-demo", help="load the real public data of data/real/ (or --synthetic data)"))
     sd.add_argument("--force", action="store_true")
-    sd.add_argument("--contracts", type=int, default=20000, help="synthetic e-GP contracts (up to 10,000,000)")
+    sd.add_argument("--synthetic", action="store_true", help="the labelled synthetic demo for scale tests instead")
+    sd.add_argument("--contracts", type=int, default=20000,
+                    help="with --synthetic: synthetic e-GP contracts (up to 10,000,000)")
     sd.set_defaults(func=cmd_seed_demo)
 
     ck = with_db(sub.add_parser("check", help="check the catalogue and every stored file by sha256"))

@@ -10,6 +10,8 @@ from .schemas import CannotStart
 from .sourcefile import CannotRead
 
 SHOW_ERRORS = 20
+SOURCE_HELP = ("source format: kaogeek-budget, bbgfproject, mof-ministry, mof-monthly-moi, mof-monthly, budget-act, "
+               "egp-csv, csv, xlsx, json")
 
 
 def _cell(text, width):
@@ -58,14 +60,6 @@ def cmd_validate(args):
     return 0 if report["valid"] else 1
 
 
-def _resource_name(args, plan, paths):
-    if args.resource:
-        return args.resource
-    if len(paths) == 1:
-        return Path(paths[0]).name
-    return (plan.source or {}).get("title") or Path(paths[0]).stem
-
-
 def _rebuild_spending(settings):
     from catalog import db as catalog_db
     from spending.build import rebuild
@@ -89,6 +83,27 @@ def cmd_spending_rebuild(args):
     return 0
 
 
+def _metadata(args):
+    """The dataset metadata given on the command line (--meta FILE.json first, then the flags over it)."""
+    from .publishing import Metadata
+
+    extras = {}
+    if args.meta:
+        try:
+            extras = json.loads(Path(args.meta).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CannotStart(f"--meta: cannot read {args.meta} as JSON ({exc})") from None
+        if not isinstance(extras, dict):
+            raise CannotStart("--meta: must hold a JSON object of dataset fields (GDC fields, title, notes, ...)")
+    coverage = extras.pop("coverage_notes", None) or []
+    meta = Metadata(title=args.title or extras.pop("title", None), notes=args.notes or extras.pop("notes", None),
+                    org_title=args.org_title, license_id=args.license or extras.pop("license_id", None),
+                    tags=list(args.tag or []) or [t if isinstance(t, str) else t.get("name") for t in extras.pop("tags", [])],
+                    coverage=coverage if isinstance(coverage, list) else [])
+    meta.extras = extras
+    return meta
+
+
 def cmd_ingest(args):
     """Validate, then load into this Khlang (or --remote portal) in one step; nothing loads if invalid."""
     from catalog import db as catalog_db
@@ -97,6 +112,7 @@ def cmd_ingest(args):
     from catalog.settings import Settings
 
     from .cli import _sysadmin_for_cli
+    from .publishing import ingest_local
 
     started = time.perf_counter()
     if bool(args.remote) != bool(args.token):
@@ -104,30 +120,34 @@ def cmd_ingest(args):
         return 2
     settings = Settings.from_env(db_path=args.db)
     try:
+        meta = _metadata(args)
         plan = validation.plan_for(args.schema, args.source)
-        with validation.Workspace(str(Path(settings.storage_dir) / "tmp")) as ws:
-            checked = [validation.check_file(ws, p, plan, i) for i, p in enumerate(args.files)]
-            report = validation.report(checked, started)
-            if not report["valid"]:
-                print_report(report, out=sys.stderr)
-                print("nothing was loaded", file=sys.stderr)
-                return 1
-            for task in report["tasks"]:
-                for w in task["warnings"]:
-                    print(f"warning: {task['place']}: {w}", file=sys.stderr)
-            name = _resource_name(args, plan, args.files)
-            fmt = (plan.source or {}).get("format") or Path(args.files[0]).suffix.lstrip(".").upper()
-            note = f"khlang ingest --source {plan.source['name']}" if plan.source else "khlang ingest"
-            if args.remote:
+        if args.remote:
+            with validation.Workspace(str(Path(settings.storage_dir) / "tmp")) as ws:
+                checked = [validation.check_file(ws, p, plan, i) for i, p in enumerate(args.files)]
+                report = validation.report(checked, started)
+                if not report["valid"]:
+                    return _invalid(report)
+                _warn(report)
+                from .publishing import resource_name
+
+                name = resource_name(args.resource, plan, args.files)
+                fmt = (plan.source or {}).get("format") or Path(args.files[0]).suffix.lstrip(".").upper()
                 out = loading.publish_remote(args.remote, args.token, ws, checked, args.org, args.dataset, name, fmt)
-            else:
-                db = catalog_db.connect(settings.db_path)
+        else:
+            db = catalog_db.connect(settings.db_path)
+            try:
                 ctx = Context(db=db, settings=settings, user=_sysadmin_for_cli(db))
-                out = loading.publish_local(ctx, ws, checked, args.org, args.dataset, name, fmt, report, note,
-                                            source=plan.source)
+                done = ingest_local(ctx, args.files, org=args.org, dataset=args.dataset, schema=args.schema,
+                                    source=args.source, resource=args.resource, meta=meta)
+            finally:
                 db.close()
-                if (plan.source or {}).get("feeds"):
-                    _rebuild_spending(settings)
+            if not done.report["valid"]:
+                return _invalid(done.report)
+            _warn(done.report)
+            out, name = done.loaded, done.resource
+            if (plan.source or {}).get("feeds"):
+                _rebuild_spending(settings)
     except (CannotRead, CannotStart, Unsupported) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -139,7 +159,7 @@ def cmd_ingest(args):
                   "unchanged", file=sys.stderr)
             return 2
         if isinstance(exc, ActionError):
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {_action_message(exc)}", file=sys.stderr)
             return 2
         raise
     feeds = (plan.source or {}).get("feeds")
@@ -151,23 +171,63 @@ def cmd_ingest(args):
     return 0
 
 
+def _invalid(report):
+    print_report(report, out=sys.stderr)
+    print("nothing was loaded", file=sys.stderr)
+    return 1
+
+
+def _warn(report):
+    for task in report["tasks"]:
+        for w in task["warnings"]:
+            print(f"warning: {task['place']}: {w}", file=sys.stderr)
+
+
+def _action_message(exc):
+    """An action's error as `field: message` lines instead of a Python dict."""
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, dict):
+        return "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in errors.items()
+                         if k != "__type") or str(exc)
+    return str(exc)
+
+
+def _slug(value):
+    """argparse type of --org/--dataset: a CKAN name (Thai goes in --title/--org-title)."""
+    import argparse
+
+    from .publishing import slug_error
+
+    problem = slug_error(value)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{problem} (got {value!r}; put Thai text in --title or --org-title)")
+    return value
+
+
 def add_commands(sub, with_db):
     """Register validate and ingest on the CLI's subparsers."""
     v = sub.add_parser("validate", help="validate files against a Table Schema (exit 0 valid, 1 invalid, 2 cannot read)")
     v.add_argument("files", nargs="+", metavar="FILE")
     v.add_argument("--schema", help="a schema name from validators/ or a path to a Table Schema JSON")
-    v.add_argument("--source", help="source format: kaogeek-budget, bbgfproject, mof-ministry, mof-monthly-moi, egp-csv, csv, xlsx, json")
+    v.add_argument("--source", help=SOURCE_HELP)
     v.add_argument("--format", choices=["text", "json"], default="text")
     v.add_argument("--limit-errors", type=int, default=engine.LIMIT_ERRORS)
     v.set_defaults(func=cmd_validate)
 
     i = with_db(sub.add_parser("ingest", help="validate and load files as a dataset resource (local or --remote)"))
     i.add_argument("files", nargs="+", metavar="FILE")
-    i.add_argument("--org", required=True)
-    i.add_argument("--dataset", required=True)
+    i.add_argument("--org", required=True, type=_slug, help="organization name (a CKAN slug: a-z, 0-9, - or _)")
+    i.add_argument("--dataset", required=True, type=_slug, help="dataset name (a CKAN slug: a-z, 0-9, - or _)")
     i.add_argument("--schema")
-    i.add_argument("--source")
-    i.add_argument("--resource", help="resource name (default: the file name)")
+    i.add_argument("--source", help=SOURCE_HELP)
+    i.add_argument("--resource", help="resource name (default: the file name for one file, the source's label for several)")
+    i.add_argument("--title", help="dataset title, e.g. in Thai (default: the source format's Thai title)")
+    i.add_argument("--notes", help="dataset description (default: the source format's Thai description)")
+    i.add_argument("--org-title", help="organization title when it is created, e.g. in Thai")
+    i.add_argument("--license", help="licence id (see license_list), e.g. cc-by")
+    i.add_argument("--tag", action="append", help="a tag; repeat for several")
+    i.add_argument("--meta", metavar="FILE.json", help="a JSON object of dataset fields (any GDC field, title, notes, tags, "
+                                                       "license_id, coverage_notes)")
     i.add_argument("--remote", help="base URL of a CKAN-compatible portal")
     i.add_argument("--token", help="API token for --remote")
     i.set_defaults(func=cmd_ingest)

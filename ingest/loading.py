@@ -93,24 +93,28 @@ def source_identity(checked):
     return hashlib.sha256("\n".join(c.src.sha256 for c in checked).encode()).hexdigest()
 
 
-def publish_local(ctx, ws, checked, org, dataset, resource_name, fmt, report, note, source=None):
-    """Create/update the dataset and resource, load the new version; returns a summary dict."""
+def publish_local(ctx, ws, checked, org, package, resource_name, fmt, report, note, source=None):
+    """Create/update the dataset and resource, load the new version; returns a summary dict.
+
+    `org` and `package` are the organization and dataset dicts to create when they are missing."""
     from catalog.datastore_loads import record_version
     from catalog.db import transaction
-    from catalog.packages import ensure_package
+    from catalog.packages import ensure_package, get_package
     from catalog.resources import get_resource, resource_create, resource_patch
 
     sql, fields, pk, ordered = loaded_select(ws, checked)
     # The Parquet file is written before any catalogue change: a crash here leaves everything as it was.
     sha, rows = tables.write_version(ctx.settings, ws.cur, sql, ordered=ordered)
     with transaction(ctx.db):
-        pkg = ensure_package(ctx, {"name": org, "title": org}, {"name": dataset, "title": dataset})
+        existed = get_package(ctx.db, package["name"]) is not None
+        pkg = ensure_package(ctx, org, package)
         existing = next((r for r in pkg["resources"] if r["name"] == resource_name), None)
         extras = {"source_files": json.dumps([{"name": Path(c.path).name, "sha256": c.src.sha256} for c in checked],
                                              ensure_ascii=False)}
         if len(checked) == 1:
             with open(checked[0].path, "rb") as upload:
-                data = {"name": resource_name, "format": fmt, "upload": upload, **extras}
+                # The version below is the load: a background job must not load the same file again.
+                data = {"name": resource_name, "format": fmt, "upload": upload, "khlang_autoload": "false", **extras}
                 res = (resource_patch(ctx, {"id": existing["id"], **data}) if existing
                        else resource_create(ctx, {"package_id": pkg["id"], **data}))
         else:
@@ -124,7 +128,7 @@ def publish_local(ctx, ws, checked, org, dataset, resource_name, fmt, report, no
             register_feed(ctx.db, res["id"], source["feeds"], source["name"])
     row = get_resource(ctx.db, res["id"])
     return {"dataset": pkg["name"], "resource_id": row["id"], "version": info["version"], "rows": rows,
-            "parquet_sha256": sha}
+            "parquet_sha256": sha, "existed": existed}
 
 
 def publish_remote(url, token, ws, checked, org, dataset, resource_name, fmt):

@@ -17,7 +17,7 @@ from catalog.db import transaction
 
 from . import feeds, flags, reference
 
-FORMAT = 8
+FORMAT = 9
 POINTER = "spending_build"
 METHOD_GROUP = """CASE WHEN m LIKE '%เฉพาะเจาะจง%' OR m LIKE '%ตกลงราคา%' OR m LIKE '%กรณีพิเศษ%' THEN 'เฉพาะเจาะจง'
   WHEN m LIKE '%คัดเลือก%' OR m LIKE '%วิธีพิเศษ%' THEN 'คัดเลือก'
@@ -56,15 +56,29 @@ def feed_rows(db):
 
     rows = db.execute(
         "SELECT f.resource_id, f.feed, f.source, v.parquet_sha256, r.name AS resource_name, p.id AS package_id, "
-        "p.name AS package_name, p.title AS package_title, p.metadata_created FROM spending_feeds f "
+        "p.name AS package_name, p.title AS package_title, p.metadata_created, p.extras AS package_extras "
+        "FROM spending_feeds f "
         "JOIN resources r ON r.id = f.resource_id AND r.state = 'active' "
         "JOIN packages p ON p.id = r.package_id AND p.state = 'active' "
         "JOIN datastore_tables t ON t.resource_id = f.resource_id "
         "JOIN resource_versions v ON v.id = t.current_version_id ORDER BY p.metadata_created, p.id, f.resource_id"
     ).fetchall()
     decl = schemas.sources()
-    return [{**dict(r), **{k: decl.get(r["source"], {}).get(k) for k in ("precedence", "granularity", "constants")}}
+    return [{**{k: v for k, v in dict(r).items() if k != "package_extras"}, "coverage": _coverage(r["package_extras"]),
+             **{k: decl.get(r["source"], {}).get(k) for k in ("precedence", "granularity", "constants")}}
             for r in rows]
+
+
+def _coverage(extras):
+    """The dataset's declared coverage notes (extra `coverage_notes`: a JSON list of {fiscal_years, th, en})."""
+    try:
+        items = json.loads(extras or "[]")
+        items = items.items() if isinstance(items, dict) else [(e.get("key"), e.get("value")) for e in items]
+        raw = next((v for k, v in items if k == "coverage_notes"), None)
+        notes = json.loads(raw) if isinstance(raw, str) else raw
+        return [n for n in notes or [] if isinstance(n, dict)]
+    except (ValueError, TypeError, AttributeError):
+        return []
 
 
 def register_feed(db, resource_id, feed, source):
@@ -163,6 +177,12 @@ def _build(settings, cur, rows, out, bid):
                                           else feeds.contract_select("(SELECT 0 AS _id) t", 0, []) + " WHERE false"))
     _dimensions(cur)
     counts = {"budget_facts": _budget_facts(cur, out), **_contracts(cur, out)}
+    totals = official_totals(cur)
+    cube_years = {cube: sorted(int(y) for y in totals.get(phase, {})) for cube, phase in
+                  (("budget", "appropriated"), ("disbursement", "disbursed"))}
+    cube_years["procurement"] = [y for (y,) in cur.execute(
+        "SELECT DISTINCT fiscal_year FROM read_parquet(?) WHERE fiscal_year IS NOT NULL ORDER BY 1",
+        [str(out / "contracts.parquet")]).fetchall()]
     for name in ("ref_province", "d_ministry", "d_agency", "d_plan", "d_bproject", "d_category", "d_method",
                  "d_type", "d_contractor", "src"):
         _copy(cur, f"SELECT * FROM {name}", out / f"{name}.parquet")
@@ -172,9 +192,10 @@ def _build(settings, cur, rows, out, bid):
         "ORDER BY 1", [str(out / "budget.parquet"), str(out / "contracts.parquet")]).fetchall() if y]
     return {"build": bid, "format": FORMAT, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "seconds": round(time.perf_counter() - started, 2), "rows": counts, "fiscal_years": years,
-            "rollups": {k: list(v) for k, v in ROLLUPS.items()},
+            "rollups": {k: list(v) for k, v in ROLLUPS.items()}, "totals": totals, "cube_years": cube_years,
             "sources": [{"source_id": i, "resource_id": r["resource_id"], "package_name": r["package_name"],
-                         "package_id": r["package_id"], "source": r["source"], "feed": r["feed"]}
+                         "package_id": r["package_id"], "package_title": r["package_title"], "source": r["source"],
+                         "feed": r["feed"], "granularity": r["granularity"], "coverage": r.get("coverage") or []}
                         for i, r in enumerate(rows, start=1)]}
 
 
@@ -186,16 +207,17 @@ def _named(cur, table, expr, where="true"):
 
 
 def _dimensions(cur):
-    cur.execute("""CREATE TABLE d_ministry AS
+    cur.execute(f"""CREATE TABLE d_ministry AS
       WITH raw AS (SELECT DISTINCT khl_clean(ministry) AS raw FROM stage_budget WHERE khl_clean(ministry) IS NOT NULL),
         m AS (SELECT raw, coalesce(a.name, raw) AS name FROM raw LEFT JOIN ref_ministry_alias a ON a.alias = raw)
       SELECT 0 AS id, '(ไม่ระบุกระทรวง)' AS name, '(ministry not specified)' AS name_en, []::VARCHAR[] AS names
+      UNION ALL SELECT {NOT_ITEMISED}, '{NOT_ITEMISED_TH}', '{NOT_ITEMISED_EN}', []::VARCHAR[]
       UNION ALL
       SELECT row_number() OVER (ORDER BY coalesce(r.ord, 1000), m.name) AS id, m.name, coalesce(r.name_en, m.name),
         list(DISTINCT raw ORDER BY raw) FROM m LEFT JOIN ref_ministry r USING (name) GROUP BY m.name, r.name_en, r.ord""")
     cur.execute("""CREATE TABLE ministry_map AS SELECT DISTINCT khl_clean(s.ministry) AS raw, d.id AS ministry_id
       FROM stage_budget s JOIN d_ministry d ON list_contains(d.names, khl_clean(s.ministry))""")
-    cur.execute("""CREATE TABLE d_agency AS
+    cur.execute(f"""CREATE TABLE d_agency AS
       WITH raw AS (
         SELECT khl_agency_key(agency) AS key, khl_clean(agency) AS raw, mm.ministry_id, count(*) AS n
           FROM stage_budget s LEFT JOIN ministry_map mm ON mm.raw = khl_clean(s.ministry)
@@ -204,6 +226,7 @@ def _dimensions(cur):
         SELECT khl_agency_key(dept_name), khl_clean(dept_name), NULL, count(*) FROM craw
           WHERE khl_agency_key(dept_name) IS NOT NULL GROUP BY ALL)
       SELECT 0 AS id, '(ไม่ระบุหน่วยงาน)' AS name, 0 AS ministry_id, []::VARCHAR[] AS names, '' AS key
+      UNION ALL SELECT {NOT_ITEMISED}, '{NOT_ITEMISED_TH}', 0, []::VARCHAR[], '~not-itemised'
       UNION ALL
       SELECT row_number() OVER (ORDER BY key) AS id, arg_max(raw, n) AS name,
         coalesce(arg_max(ministry_id, n) FILTER (WHERE ministry_id IS NOT NULL), 0),
@@ -233,12 +256,24 @@ def _dimensions(cur):
       FROM keyed GROUP BY key""")
 
 
+NOT_ITEMISED = 999999   # the ministry/agency member of remainder rows
+NOT_ITEMISED_TH, NOT_ITEMISED_EN = "ไม่ได้แจกแจงในแหล่งข้อมูล", "not itemised in the source"
+RANK = "precedence * 100000 + dataset_rank"
+
+
 def _budget_facts(cur, out):
-    cur.execute("""CREATE TABLE f_budget AS SELECT s.fiscal_year::SMALLINT AS fiscal_year, s.phase, s.month::TINYINT AS month,
+    """Facts whose counted rows add up to the official totals.
+
+    For each fiscal year x ministry x phase the TOTAL comes from the most authoritative total source
+    (a Budget Act or MOF figure) and the DETAIL from the most detailed source; where the detail does not
+    add up to the total, one counted remainder row ("not itemised in the source") carries the difference.
+    The same holds one level up: the ministries of a year add up to the year's official total."""
+    cur.execute(f"""CREATE TABLE f_budget AS SELECT s.fiscal_year::SMALLINT AS fiscal_year, s.phase, s.month::TINYINT AS month,
         coalesce(mm.ministry_id, 0) AS ministry_id, coalesce(a.id, 0) AS agency_id, coalesce(p.id, 0) AS plan_id,
         coalesce(j.id, 0) AS bproject_id, coalesce(c.id, 0) AS category_id,
         coalesce(pa.province_id, 99)::SMALLINT AS province_id,
-        s.source_id::SMALLINT AS source_id, s.source_row, s.item, s.amount, s.split_ok, src.precedence, src.dataset_rank
+        s.source_id::SMALLINT AS source_id, s.source_row, s.item, s.amount, s.split_ok, s.level, src.precedence,
+        src.dataset_rank
       FROM stage_budget s JOIN src USING (source_id)
       LEFT JOIN ministry_map mm ON mm.raw = khl_clean(s.ministry)
       LEFT JOIN d_agency a ON a.key = khl_agency_key(s.agency) AND a.id > 0
@@ -246,13 +281,54 @@ def _budget_facts(cur, out):
       LEFT JOIN d_bproject j ON j.name = khl_clean(s.project) AND j.id > 0
       LEFT JOIN d_category c ON c.name = khl_clean(s.category) AND c.id > 0
       LEFT JOIN ref_province_alias pa ON pa.alias = khl_province_key(s.province)""")
-    # One dataset per (year, ministry, phase) is counted: the most detailed source, so totals never double up.
-    _copy(cur, """WITH w AS (SELECT fiscal_year, ministry_id, phase, min(precedence * 100000 + dataset_rank) AS best
-        FROM f_budget GROUP BY ALL)
-      SELECT f.* EXCLUDE (precedence, dataset_rank), (f.precedence * 100000 + f.dataset_rank = w.best) AS counted
-      FROM f_budget f JOIN w USING (fiscal_year, ministry_id, phase)
-      ORDER BY f.fiscal_year, f.ministry_id, f.agency_id""", out / "budget.parquet")
+    # The best source of each level, per year x ministry x phase (per year x phase for national totals).
+    cur.execute(f"""CREATE TABLE best AS SELECT fiscal_year, phase, ministry_id, level, min({RANK}) AS best
+      FROM f_budget GROUP BY ALL""")
+    cur.execute(f"""CREATE TABLE chosen AS SELECT f.*, ({RANK} = b.best) AS is_best FROM f_budget f
+      JOIN best b USING (fiscal_year, phase, ministry_id, level)""")
+    cur.execute("""CREATE TABLE mtotal AS SELECT fiscal_year, phase, ministry_id, sum(amount) AS amount,
+        min(source_id) AS source_id FROM chosen WHERE level = 'ministry' AND is_best GROUP BY ALL""")
+    cur.execute("""CREATE TABLE dtotal AS SELECT fiscal_year, phase, ministry_id, sum(amount) AS amount
+      FROM chosen WHERE level = 'detail' AND is_best GROUP BY ALL""")
+    # Counted: the best detail; a ministry's total where it has no detail; remainders where they disagree.
+    cur.execute(f"""CREATE TABLE counted_rows AS
+      SELECT c.* EXCLUDE (is_best, precedence, dataset_rank, level), true AS counted, false AS remainder
+        FROM chosen c WHERE c.level = 'detail' AND c.is_best
+      UNION ALL
+      SELECT c.* EXCLUDE (is_best, precedence, dataset_rank, level), true, false FROM chosen c
+        WHERE c.level = 'ministry' AND c.is_best
+          AND NOT EXISTS (SELECT 1 FROM dtotal d WHERE d.fiscal_year = c.fiscal_year AND d.phase = c.phase
+                          AND d.ministry_id = c.ministry_id)
+      UNION ALL
+      SELECT m.fiscal_year, m.phase, 0, m.ministry_id, {NOT_ITEMISED}, 0, 0, 0, 99, m.source_id, NULL,
+        '{NOT_ITEMISED_TH}', m.amount - d.amount, NULL, true, true
+        FROM mtotal m JOIN dtotal d USING (fiscal_year, phase, ministry_id) WHERE m.amount <> d.amount""")
+    cur.execute(f"""CREATE TABLE national AS SELECT c.fiscal_year, c.phase, sum(c.amount) AS amount,
+        min(c.source_id) AS source_id FROM chosen c WHERE c.level = 'national' AND c.is_best GROUP BY ALL""")
+    cur.execute(f"""INSERT INTO counted_rows SELECT n.fiscal_year, n.phase, 0, {NOT_ITEMISED}, {NOT_ITEMISED}, 0, 0, 0,
+        99, n.source_id, NULL, '{NOT_ITEMISED_TH}', n.amount - coalesce(s.amount, 0), NULL, true, true
+      FROM national n LEFT JOIN (SELECT fiscal_year, phase, sum(amount) AS amount FROM counted_rows GROUP BY ALL) s
+        USING (fiscal_year, phase) WHERE n.amount <> coalesce(s.amount, 0)""")
+    # Rows of other sources stay readable with an explicit source cut; national totals are not facts.
+    _copy(cur, """SELECT * FROM counted_rows UNION ALL
+      SELECT c.* EXCLUDE (is_best, precedence, dataset_rank, level), false, false FROM chosen c
+        WHERE c.level <> 'national' AND NOT (c.is_best AND c.level = 'detail')
+          AND NOT (c.is_best AND c.level = 'ministry' AND NOT EXISTS (SELECT 1 FROM dtotal d
+            WHERE d.fiscal_year = c.fiscal_year AND d.phase = c.phase AND d.ministry_id = c.ministry_id))
+      ORDER BY fiscal_year, ministry_id, agency_id""", out / "budget.parquet")
     return cur.execute("SELECT count(*) FROM f_budget").fetchone()[0]
+
+
+def official_totals(cur):
+    """{phase: {BE year: {amount, source_id, official}}}: what each year's counted rows add up to, and
+    whether that is an official (national) total and from which source."""
+    national = {(y, p): s for y, p, _, s in cur.execute("SELECT * FROM national").fetchall()}
+    out = {}
+    for year, phase, amount in cur.execute("SELECT fiscal_year, phase, sum(amount) FROM counted_rows GROUP BY ALL "
+                                           "ORDER BY ALL").fetchall():
+        sid = national.get((year, phase))
+        out.setdefault(phase, {})[str(year)] = {"amount": str(amount), "source_id": sid, "official": sid is not None}
+    return out
 
 
 def _contracts(cur, out):

@@ -5,7 +5,8 @@ baht); procurement feeds are read as the normalised e-GP table the `egp-csv` rea
 """
 STAGE_BUDGET = """CREATE TABLE stage_budget (fiscal_year INTEGER, phase VARCHAR, month INTEGER, ministry VARCHAR,
   agency VARCHAR, plan VARCHAR, project VARCHAR, category VARCHAR, item VARCHAR, province VARCHAR,
-  amount DECIMAL(38,2), source_id INTEGER, source_row BIGINT, split_ok BOOLEAN)"""
+  amount DECIMAL(38,2), source_id INTEGER, source_row BIGINT, split_ok BOOLEAN, level VARCHAR)"""
+# level: 'national' (a year's official total), 'ministry' (a ministry's official total) or 'detail' (lines, months).
 BUDGET_FEEDS = ("budget_lines", "ministry_totals", "disbursement_monthly")
 # The columns a procurement table must have (the egp-csv reader's normalised names).
 CONTRACT_COLUMNS = ("project_id", "project_name", "project_type", "dept_name", "dept_sub_name", "method",
@@ -25,8 +26,8 @@ def _lit(value):
 def _kaogeek(scan, sid, _cols, _consts):
     # Only rows of the bill's own year: multi-year obligation rows belong to later years' bills.
     return f"""SELECT BILL_YEAR_BE, 'appropriated', 0, MINISTRY, BUDGETARY_UNIT, BUDGET_PLAN,
-      coalesce(PROJECT, OUTPUT), {CATEGORY.format('CATEGORY_LV1')}, ITEM_DESCRIPTION, NULL, AMOUNT, {sid}, _id, NULL
-      FROM {scan} WHERE IN_BILL_YEAR AND AMOUNT IS NOT NULL"""
+      coalesce(PROJECT, OUTPUT), {CATEGORY.format('CATEGORY_LV1')}, ITEM_DESCRIPTION, NULL, AMOUNT, {sid}, _id, NULL,
+      'detail' FROM {scan} WHERE IN_BILL_YEAR AND AMOUNT IS NOT NULL"""
 
 
 def _split(scan, sid, phase, part, place, total):
@@ -37,12 +38,12 @@ def _split(scan, sid, phase, part, place, total):
       p AS (SELECT _id, {place} AS province, sum({part}) AS amount FROM s WHERE {part} IS NOT NULL GROUP BY ALL),
       t AS (SELECT _id, sum(amount) AS split_total FROM p GROUP BY _id)
     SELECT bb_year, '{phase}', 0, "min", agc, plan_name, name, objc_level1_name, name, p.province, p.amount, {sid},
-      l._id, t.split_total = l.total
+      l._id, t.split_total = l.total, 'detail'
       FROM l JOIN p USING (_id) JOIN t USING (_id) WHERE l.total IS NOT NULL
     UNION ALL
     SELECT bb_year, '{phase}', 0, "min", agc, plan_name, name, objc_level1_name, name, NULL,
-      l.total - coalesce(t.split_total, 0), {sid}, l._id, CASE WHEN t.split_total IS NULL THEN NULL ELSE false END
-      FROM l LEFT JOIN t USING (_id) WHERE l.total IS NOT NULL AND l.total <> coalesce(t.split_total, 0)"""
+      l.total - coalesce(t.split_total, 0), {sid}, l._id, CASE WHEN t.split_total IS NULL THEN NULL ELSE false END,
+      'detail' FROM l LEFT JOIN t USING (_id) WHERE l.total IS NOT NULL AND l.total <> coalesce(t.split_total, 0)"""
 
 
 def _bbgf(scan, sid, _cols, _consts):
@@ -51,9 +52,18 @@ def _bbgf(scan, sid, _cols, _consts):
 
 
 def _mof(scan, sid, _cols, _consts):
-    # Million baht in the file; the reader's amount_baht is the exact baht figure. The `รวม` row is a total.
-    return f"""SELECT fiscal_year, phase, 0, ministry, NULL, NULL, NULL, NULL, NULL, NULL, amount_baht, {sid}, _id, NULL
-      FROM {scan} WHERE amount_baht IS NOT NULL AND khl_clean(ministry) NOT IN (SELECT label FROM ref_total_label)"""
+    # Million baht in the file; the reader's amount_baht is the exact baht figure. The `รวม` row is the year's total.
+    return f"""SELECT fiscal_year, phase, 0, CASE WHEN is_total THEN NULL ELSE ministry END, NULL, NULL, NULL, NULL, NULL,
+      NULL, amount_baht, {sid}, _id, NULL, CASE WHEN is_total THEN 'national' ELSE 'ministry' END
+      FROM (SELECT *, khl_clean(ministry) IN (SELECT label FROM ref_total_label) AS is_total FROM {scan})
+      WHERE amount_baht IS NOT NULL"""
+
+
+def _act(scan, sid, _cols, _consts):
+    # One row per Budget Act: the year's appropriation as enacted, million baht.
+    return f"""SELECT fiscal_year, 'appropriated', 0, NULL, NULL, NULL, NULL, NULL, act, NULL,
+      CAST(amount_million_baht AS DECIMAL(38,6)) * 1000000, {sid}, _id, NULL, 'national'
+      FROM {scan} WHERE amount_million_baht IS NOT NULL"""
 
 
 def _monthly(scan, sid, cols, consts):
@@ -63,11 +73,12 @@ def _monthly(scan, sid, cols, consts):
     year = "TRY_CAST(split_part(\"Month\", '-', 1) AS INTEGER)"
     # Fiscal year runs Oct–Sep and is named by the BE year it ends in.
     return f"""SELECT {year} + 543 + CASE WHEN {month} >= 10 THEN 1 ELSE 0 END, 'disbursed', {month}, {ministry},
-      {agency}, NULL, NULL, NULL, NULL, NULL, "Use" * 1000000, {sid}, _id, NULL FROM {scan} WHERE "Use" IS NOT NULL"""
+      {agency}, NULL, NULL, NULL, NULL, NULL, "Use" * 1000000, {sid}, _id, NULL, 'detail' FROM {scan}
+      WHERE "Use" IS NOT NULL"""
 
 
 BUDGET_SQL = {"kaogeek-budget": _kaogeek, "bbgfproject": _bbgf, "mof-ministry": _mof, "mof-monthly-moi": _monthly,
-              "mof-monthly": _monthly}
+              "mof-monthly": _monthly, "budget-act": _act}
 
 
 def budget_select(source, scan, sid, columns, constants):

@@ -73,8 +73,11 @@ class Query:
         # flag is a column of the facts; resolved cuts filter on integer fact keys.
         self.joined_cut_dims = [d for d in self.cut_dims if d != "flag" and d not in self.resolved]
         if cube.counted and "source" not in self.cut_dims:
-            # Without an explicit source, one dataset per year × ministry × phase counts (no double totals).
+            # Without an explicit source, the counted rows add up to the official totals (no double totals).
             self.where.append("f.counted")
+        elif cube.counted:
+            # A source's own rows only: remainder rows reconcile one source with another.
+            self.where.append("NOT f.remainder")
         self._extensions()
 
     def has(self, name):

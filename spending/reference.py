@@ -1,4 +1,5 @@
 """Reference tables of the spending model: the 77 provinces, ministries and their other names."""
+import gzip
 import json
 import re
 from functools import lru_cache
@@ -120,7 +121,8 @@ def geojson_provinces(path):
     province are dropped), or None when there is no file. Names, codes or ISO 3166-2 (TH-xx) match."""
     if not path:
         return None
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    raw = Path(path).read_bytes()
+    doc = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
     keys = {_geo_key(name): pid for name, pid in province_aliases().items()}
     keys.update({f"th{pid}": pid for pid in keys.values()})
     features = []

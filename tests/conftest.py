@@ -16,7 +16,7 @@ from catalog.settings import Settings
 from catalog.users import create_user
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL_DATA = ROOT.parent / "shared" / "data" / "real"
+REAL_DATA = ROOT / "data" / "real"
 
 
 class _Tags(HTMLParser):

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import khlang_cli
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 KAOGEEK = sorted((REAL / "kaogeek-budget-bill-fy2565").glob("*.csv.gz"))
 BBGF = sorted((REAL / "govspending-bbgfproject-moi-2559-2562").glob("*.jsonl.gz"))
 MOF = REAL / "govspending-bbgfproject-moi-2559-2562" / "ministry_budget_vs_spent_2547-2562.json"

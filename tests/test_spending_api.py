@@ -242,7 +242,7 @@ def test_a_province_geojson_adds_a_choropleth_of_all_77_provinces(srv):
     from catalog.settings import Settings
     from web import create_app
 
-    geo = REAL_DATA / "thai-provinces-geo" / "thailand-provinces.apisit.geojson"
+    geo = REAL_DATA / "thai-provinces-geo" / "thailand-provinces.apisit.geojson.gz"
     client = create_app({"SETTINGS": Settings(db_path=srv.db, provinces_geojson=str(geo)), "TESTING": True}).test_client()
     figures = [json.loads(html.unescape(f)) for f in re.findall(r'data-figure="([^"]+)"', client.get("/spending/map").get_data(as_text=True))]
     maps = [f for f in figures if any(t.get("fill") == "toself" for t in f["data"])]

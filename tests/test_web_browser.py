@@ -11,7 +11,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory):
-    geo = REAL_DATA / "thai-provinces-geo" / "thailand-provinces.apisit.geojson"
+    geo = REAL_DATA / "thai-provinces-geo" / "thailand-provinces.apisit.geojson.gz"
     srv = LiveServer(tmp_path_factory.mktemp("demo"), env={"KHLANG_PROVINCES_GEOJSON": str(geo)})
     khlang_cli("seed-demo", "--force", env=srv.env)
     yield srv

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import khlang_cli
 
 CORPUS = Path(__file__).parent / "corpus"
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 
 
 def wait_for_job(ckan, rid, timeout=60):
