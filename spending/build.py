@@ -17,7 +17,7 @@ from catalog.db import transaction
 
 from . import feeds, flags, reference
 
-FORMAT = 9
+FORMAT = 10
 POINTER = "spending_build"
 METHOD_GROUP = """CASE WHEN m LIKE '%เฉพาะเจาะจง%' OR m LIKE '%ตกลงราคา%' OR m LIKE '%กรณีพิเศษ%' THEN 'เฉพาะเจาะจง'
   WHEN m LIKE '%คัดเลือก%' OR m LIKE '%วิธีพิเศษ%' THEN 'คัดเลือก'
@@ -55,7 +55,7 @@ def feed_rows(db):
     from ingest import schemas
 
     rows = db.execute(
-        "SELECT f.resource_id, f.feed, f.source, v.parquet_sha256, r.name AS resource_name, p.id AS package_id, "
+        "SELECT f.resource_id, f.feed, f.source, v.parquet_sha256, v.version, r.name AS resource_name, p.id AS package_id, "
         "p.name AS package_name, p.title AS package_title, p.metadata_created, p.extras AS package_extras "
         "FROM spending_feeds f "
         "JOIN resources r ON r.id = f.resource_id AND r.state = 'active' "
@@ -180,6 +180,10 @@ def _build(settings, cur, rows, out, bid):
     totals = official_totals(cur)
     cube_years = {cube: sorted(int(y) for y in totals.get(phase, {})) for cube, phase in
                   (("budget", "appropriated"), ("disbursement", "disbursed"))}
+    # The default year of a page is the latest one the sources break down, not one that is only a total.
+    itemised = {cube: [y for (y,) in cur.execute("SELECT DISTINCT fiscal_year FROM counted_rows WHERE phase = ? AND NOT "
+                                                 "remainder ORDER BY 1", [phase]).fetchall()]
+                for cube, phase in (("budget", "appropriated"), ("disbursement", "disbursed"))}
     cube_years["procurement"] = [y for (y,) in cur.execute(
         "SELECT DISTINCT fiscal_year FROM read_parquet(?) WHERE fiscal_year IS NOT NULL ORDER BY 1",
         [str(out / "contracts.parquet")]).fetchall()]
@@ -193,8 +197,10 @@ def _build(settings, cur, rows, out, bid):
     return {"build": bid, "format": FORMAT, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "seconds": round(time.perf_counter() - started, 2), "rows": counts, "fiscal_years": years,
             "rollups": {k: list(v) for k, v in ROLLUPS.items()}, "totals": totals, "cube_years": cube_years,
+            "itemised_years": {**itemised, "procurement": cube_years["procurement"]},
             "sources": [{"source_id": i, "resource_id": r["resource_id"], "package_name": r["package_name"],
                          "package_id": r["package_id"], "package_title": r["package_title"], "source": r["source"],
+                         "resource_name": r["resource_name"], "version": r["version"],
                          "feed": r["feed"], "granularity": r["granularity"], "coverage": r.get("coverage") or []}
                         for i, r in enumerate(rows, start=1)]}
 

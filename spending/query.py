@@ -59,16 +59,44 @@ def _int_param(params, name, default, lo, hi):
     return max(lo, min(hi, value))
 
 
+PARAMETERS = {   # what each endpoint reads; anything else is a 400 naming these
+    "aggregate": ("drilldown", "cut", "order", "aggregates", "page", "pagesize", "q", "amount_min", "amount_max",
+                  "project_id", "fiscal_year", "format", "lang"),
+    "facts": ("cut", "fields", "order", "page", "pagesize", "q", "amount_min", "amount_max", "project_id",
+              "fiscal_year", "format", "lang"),
+    "members": ("cut", "page", "pagesize", "fiscal_year", "format", "lang"),
+}
+
+
+def check_parameters(what, params):
+    """A CubeError listing the allowed names when the request carries one the endpoint does not read."""
+    allowed = PARAMETERS[what]
+    unknown = sorted(k for k in params if k not in allowed)
+    if unknown:
+        raise CubeError(f'unknown parameter{"s" if len(unknown) > 1 else ""} {", ".join(map(repr, unknown))}', list(allowed))
+
+
+def default_year(manifest, cube_name):
+    """The latest fiscal year (BE) the cube's sources itemise (else the latest with any data), or None."""
+    years = ((manifest.get("itemised_years") or {}).get(cube_name) or (manifest.get("cube_years") or {}).get(cube_name)
+             or manifest.get("fiscal_years") or [])
+    return max(years) if years else None
+
+
 class Query:
     """A parsed request against one cube of one build."""
 
-    def __init__(self, cur, cube, folder, manifest, visible, params):
+    def __init__(self, cur, cube, folder, manifest, visible, params, drill=()):
         self.cur, self.cube, self.folder, self.manifest, self.params = cur, cube, folder, manifest, params
         self.where, self.args, self.dims_used, self.facts_only = [], [], set(), False
         self.resolved, self.cut_columns = set(), set()
         self.where.append(cube.where)
         self.where.append(f"f.source_id IN ({', '.join(str(int(i)) for i in visible)})" if visible else "false")
-        self.cuts = self._cuts(_split(params.get("cut")))
+        cut_parts = _split(params.get("cut"))
+        self.fiscal_year = self._year_scope(cut_parts, drill)
+        if isinstance(self.fiscal_year, int):
+            cut_parts.append(f"fiscal_year:{self.fiscal_year}")
+        self.cuts = self._cuts(cut_parts)
         self.cut_dims = [d for d, _, _ in self.cuts]
         # flag is a column of the facts; resolved cuts filter on integer fact keys.
         self.joined_cut_dims = [d for d in self.cut_dims if d != "flag" and d not in self.resolved]
@@ -79,6 +107,30 @@ class Query:
             # A source's own rows only: remainder rows reconcile one source with another.
             self.where.append("NOT f.remainder")
         self._extensions()
+
+    def _year_scope(self, cut_parts, drill):
+        """One fiscal year unless the request says otherwise: a year cut, a drilldown by year, a project, or
+        fiscal_year=all. Returns the year to add as a cut, "all", or None when the request already decides."""
+        raw = str(self.params.get("fiscal_year") or "").strip()
+        if raw.lower() == "all":
+            return "all"
+        if raw:
+            if any(p.split(":", 1)[0].split(".", 1)[0].strip() == "fiscal_year" for p in cut_parts):
+                raise CubeError("give the fiscal year once: as fiscal_year= or as a fiscal_year cut")
+            return int(self._typed(self.cube.dimension("fiscal_year"), "fiscal_year", raw))
+        if (any(p.split(":", 1)[0].split(".", 1)[0].strip() == "fiscal_year" for p in cut_parts)
+                or "fiscal_year" in drill or self.params.get("project_id")):
+            return None
+        return default_year(self.manifest, self.cube.name)
+
+    def scope(self):
+        """How the answer is scoped in time, for the response body."""
+        if self.fiscal_year == "all":
+            return {"fiscal_year": "all"}
+        if isinstance(self.fiscal_year, int):
+            return {"fiscal_year": self.fiscal_year,
+                    "fiscal_year_default": not str(self.params.get("fiscal_year") or "").strip()}
+        return {}
 
     def has(self, name):
         """Does this build hold the file? (Builds of an older format lack the newer helper files.)"""
@@ -293,7 +345,9 @@ def _measures(q, names, rollup):
 
 def aggregate(cur, cube, folder, manifest, params, visible):
     """Babbage's /aggregate: cells grouped by the drilldown, a summary, paging and order."""
-    q = Query(cur, cube, folder, manifest, visible, params)
+    check_parameters("aggregate", params)
+    drill_names = [r.partition(".")[0] for r in _split(params.get("drilldown"))]
+    q = Query(cur, cube, folder, manifest, visible, params, drill=drill_names)
     drill = [q.ref(r) for r in _split(params.get("drilldown"))]
     if any(d.name == "flag" for d, _ in drill):
         raise CubeError("flag can be cut on, not drilled down")
@@ -351,11 +405,12 @@ def aggregate(cur, cube, folder, manifest, params, visible):
             "page": page, "page_size": size, "summary": summary, "aggregates": agg_names,
             "drilldown": [f"{d.name}.{a}" if a != d.key else d.name for d, a in drill],
             "cut": [f"{d}.{a}:{v}" for d, a, vs in q.cuts for v in vs], "order": [list(o) for o in order],
-            "attributes": [k for k, _ in columns], "source": "rollup" if rollup else "facts"}
+            "attributes": [k for k, _ in columns], "source": "rollup" if rollup else "facts", **q.scope()}
 
 
 def facts(cur, cube, folder, manifest, params, visible):
     """Babbage's /facts: the fact rows (with readable names) that match the cuts, paged."""
+    check_parameters("facts", params)
     q = Query(cur, cube, folder, manifest, visible, params)
     q.facts_only = True
     fields = dict(cube.fact_fields)
@@ -382,12 +437,13 @@ def facts(cur, cube, folder, manifest, params, visible):
             rec["flags"] = [k for k, bit in flags.CONTRACT_FLAGS.items() if (rec["flags"] or 0) & bit]
         data.append(rec)
     return {"status": "ok", "data": data, "total_fact_count": total, "page": page, "page_size": size,
-            "fields": wanted, "cut": [f"{d}.{a}:{v}" for d, a, vs in q.cuts for v in vs]}
+            "fields": wanted, "cut": [f"{d}.{a}:{v}" for d, a, vs in q.cuts for v in vs], **q.scope()}
 
 
 def members(cur, cube, folder, manifest, dimension, params, visible):
     """Babbage's /members/<dimension>: the dimension's members that occur in the (cut) facts."""
-    q = Query(cur, cube, folder, manifest, visible, params)
+    check_parameters("members", params)
+    q = Query(cur, cube, folder, manifest, visible, params, drill=[dimension])
     dim = cube.dimension(dimension)
     if dim.name == "flag":
         data = [{"flag.name": k} for k in flags.CONTRACT_FLAGS]
@@ -403,4 +459,4 @@ def members(cur, cube, folder, manifest, dimension, params, visible):
     rows = res.fetchall()
     data = [{k: _number(v) for (k, _), v in zip(cols, row)} for row in rows]
     return {"status": "ok", "data": data, "total_member_count": rows[0][-1] if rows else 0, "page": page,
-            "page_size": size, "fields": [k for k, _ in cols]}
+            "page_size": size, "fields": [k for k, _ in cols], **q.scope()}

@@ -8,10 +8,13 @@ import plotly
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from flask import Blueprint, abort, render_template, request, send_file
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from spending import access, flags, redflags, reference
+from spending import access, flags, query, redflags, reference
 from spending.cubes import CubeError
+
+from spending.build import NOT_ITEMISED
 
 from . import get_context
 from .i18n import format_year, get_locale
@@ -43,7 +46,23 @@ LABELS = {   # msgids in English; Thai in web/translations (lazy: translated per
     "search": _l("Search"),
     "value": _l("Value (baht)"),
     "count": _l("Count"),
+    "all_years": _l("all years"),
+    "no_data": _l("no data"),
+    "region": _l("Region"),
+    "official": _l("official total"),
+    "not_itemised": _l("not itemised in the source"),
 }
+SORT_LABELS = {"value_desc": _l("Value, highest first"), "value_asc": _l("Value, lowest first"),
+               "date_desc": _l("Contract date, newest first")}
+# Parameters each page reads besides the language; anything else gets a notice, never silence.
+COMMON = {"lang"}
+# A lean chart theme: Plotly's default template adds ~10 KB to every figure.
+THEME = go.layout.Template(layout=dict(
+    font=dict(family="Sarabun, Loma, sans-serif"), paper_bgcolor="white", plot_bgcolor="white",
+    colorway=["#1f5f8b", "#e07b39", "#3a8f5c", "#b8404a", "#7a5ea8", "#8c6d31", "#c2649a", "#6b6b6b"],
+    xaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#cccccc", automargin=True),
+    yaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#cccccc", automargin=True),
+    separators=".,", hoverlabel=dict(font=dict(family="Sarabun, Loma, sans-serif"))))
 
 DRILL = ["ministry", "agency", "plan", "project"]
 
@@ -51,11 +70,44 @@ DRILL = ["ministry", "agency", "plan", "project"]
 class View:
     """What one page shows: charts, tables (each with its API query) and the sources behind them."""
 
-    def __init__(self, title):
-        self.title, self.charts, self.tables, self.notes = title, [], [], []
+    def __init__(self, title, params=(), cube="budget", year_control=True):
+        self.title, self.charts, self.tables, self.notes, self.notices = title, [], [], [], []
         self.ctx = get_context(allow_auth=False)
         self.lang = get_locale()
         self.t = {k: str(v) for k, v in LABELS.items()}
+        _folder, self.manifest, self.visible = access.live(self.ctx.settings, self.ctx.db)
+        self.used_sources = set()
+        allowed = COMMON | set(params) | ({"year", "fiscal_year"} if year_control else set())
+        unknown = sorted(k for k in request.args if k not in allowed)
+        if unknown:
+            self.notices.append(gettext("This page does not read %(names)s; it reads: %(allowed)s.",
+                                  names=", ".join(unknown), allowed=", ".join(sorted(allowed))))
+        self.cube = cube
+        self.years = (self.manifest.get("cube_years") or {}).get(cube) or self.manifest.get("fiscal_years") or []
+        self.year_control = year_control and bool(self.years)
+        self.year = self._year() if self.year_control else None
+
+    def _year(self):
+        """The fiscal year (BE) asked for with ?year= (BE or CE), else the latest with data."""
+        raw = (request.args.get("year") or request.args.get("fiscal_year") or "").strip()
+        latest = query.default_year(self.manifest, self.cube) or max(self.years)
+        if not raw:
+            return latest
+        try:
+            year = int(raw)
+        except ValueError:
+            self.notices.append(gettext("\"%(raw)s\" is not a fiscal year; showing %(year)s.", raw=raw,
+                                  year=format_year(latest, self.lang)))
+            return latest
+        year = year + 543 if year < 2400 else year
+        if year not in self.years:
+            self.notices.append(gettext("No data for fiscal year %(asked)s; showing %(year)s.",
+                                  asked=format_year(year, self.lang), year=format_year(latest, self.lang)))
+            return latest
+        return year
+
+    def year_label(self, year=None):
+        return format_year(year or self.year, self.lang)
 
     def ask(self, cube, what="aggregate", **params):
         params = {k: v for k, v in params.items() if v not in (None, "")}
@@ -65,15 +117,46 @@ class View:
         query = urlencode(params)
         self.tables.append({"title": title, "header": header, "rows": rows,
                             "csv": f"/api/3/cubes/{cube}/{what}.csv?{query}",
-                            "json": f"/api/3/cubes/{cube}/{what}?{query}"})
+                            "json": f"/api/3/cubes/{cube}/{what}?{query}",
+                            "sources": self.provenance(cube, params)})
+
+    def provenance(self, cube, params):
+        """The source datasets (with their live version) behind a table: the same cuts, by source."""
+        keep = {k: v for k, v in params.items() if k in ("cut", "fiscal_year", "q", "amount_min", "amount_max",
+                                                         "project_id")}
+        if "fiscal_year" not in keep and "drilldown" in params and "fiscal_year" in params["drilldown"]:
+            keep["fiscal_year"] = "all"
+        try:
+            res, _ = self.ask(cube, drilldown="source", aggregates="_count", **keep)
+        except CubeError:
+            return []
+        by_id = {s["source_id"]: s for s in self.manifest["sources"]}
+        out = []
+        for c in res["cells"]:
+            s = by_id.get(c["source.id"])
+            if s:
+                self.used_sources.add(s["source_id"])
+                out.append(s)
+        return out
 
     def chart(self, fig):
-        fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=420, font=dict(family="Sarabun, Loma, sans-serif"))
+        fig.update_layout(template=THEME, margin=dict(l=10, r=10, t=40, b=10), height=420)
         self.charts.append(fig.to_json())
 
+    def coverage(self, years):
+        """Coverage notes of the visible source datasets for these fiscal years."""
+        lang = "en" if self.lang == "en" else "th"
+        notes = []
+        for s in self.manifest["sources"]:
+            if s["source_id"] not in self.visible:
+                continue
+            for n in s.get("coverage") or []:
+                if set(n.get("fiscal_years") or []) & set(years) and n.get(lang) and n[lang] not in notes:
+                    notes.append(n[lang])
+        return notes
+
     def render(self, **extra):
-        _, manifest, visible = access.live(self.ctx.settings, self.ctx.db)
-        sources = [s for s in manifest["sources"] if s["source_id"] in visible]
+        sources = [s for s in self.manifest["sources"] if s["source_id"] in self.visible]
         return render_template("explorer.html", v=self, sources=sources,
                                permalink=request.full_path.rstrip("?"), **extra)
 
@@ -94,6 +177,16 @@ def _m(x):
     return round((x or 0) / MILLION, 2)
 
 
+def _totals(v, phase):
+    """{BE year: (amount, official?, source)} of the build's reconciled totals for one phase."""
+    by_id = {x["source_id"]: x for x in v.manifest["sources"]}
+    out = {}
+    for year, t in (v.manifest.get("totals") or {}).get(phase, {}).items():
+        src = by_id.get(t["source_id"]) if t["source_id"] in v.visible else None
+        out[int(year)] = (float(t["amount"]), t["official"] and src is not None, src)
+    return out
+
+
 @bp.route("/spending")
 @_page
 def overview():
@@ -102,50 +195,61 @@ def overview():
     years, p = v.ask("budget", drilldown="fiscal_year", order="fiscal_year:asc")
     disb, _ = v.ask("disbursement", drilldown="fiscal_year", order="fiscal_year:asc")
     spent = {c["fiscal_year"]: c["amount.sum"] for c in disb["cells"]}
-    rows, prev = [], None
-    for c in years["cells"]:
-        change = f"{(c['amount.sum'] - prev) / prev:+.1%}" if prev else "–"
-        rows.append([format_year(c["fiscal_year"], v.lang), f"{_m(c['amount.sum']):,.2f}",
-                     f"{_m(spent.get(c['fiscal_year'])):,.2f}", change])
-        prev = c["amount.sum"]
-    fig = go.Figure([go.Bar(name=v.t["budget"], x=[r[0] for r in rows], y=[_m(c["amount.sum"]) for c in years["cells"]]),
-                     go.Bar(name=v.t["disbursed"], x=[r[0] for r in rows],
-                            y=[_m(spent.get(c["fiscal_year"])) for c in years["cells"]])])
-    fig.update_layout(title=f"{v.t['budget']} / {v.t['disbursed']} ({v.t['amount']})", barmode="group")
+    budget = {c["fiscal_year"]: c["amount.sum"] for c in years["cells"]}
+    official = _totals(v, "appropriated")
+    rows = []
+    for y in sorted(budget):
+        # Change only against the year before when it has data: a gap is not a year.
+        change = f"{(budget[y] - budget[y - 1]) / budget[y - 1]:+.1%}" if budget.get(y - 1) else "–"
+        rows.append([{"text": format_year(y, v.lang), "href": f"/spending?year={y}"}, f"{_m(budget[y]):,.2f}",
+                     f"{_m(spent[y]):,.2f}" if y in spent else v.t["no_data"], change,
+                     v.t["official"] if official.get(y, (0, False))[1] else ""])
+    shown = sorted(budget)
+    fig = go.Figure([go.Bar(name=v.t["budget"], x=[format_year(y, v.lang) for y in shown], y=[_m(budget[y]) for y in shown]),
+                     go.Bar(name=v.t["disbursed"], x=[format_year(y, v.lang) for y in shown],
+                            y=[_m(spent.get(y)) if y in spent else None for y in shown])])
+    fig.update_layout(title=f"{v.t['budget']} / {v.t['disbursed']} ({v.t['amount']}), {v.t['all_years']}",
+                      barmode="group", xaxis=dict(type="category"))
     v.chart(fig)
-    v.table(v.t["year"], [v.t["year"], f"{v.t['budget']} ({v.t['amount']})", f"{v.t['disbursed']} ({v.t['amount']})",
-                          v.t["change"]], rows, "budget", p)
-    year = request.args.get("year", type=int) or (years["cells"][-1]["fiscal_year"] if years["cells"] else None)
-    if year:
-        bm, pb = v.ask("budget", drilldown="ministry", cut=f"fiscal_year:{year}", pagesize=15)
-        dm, _ = v.ask("disbursement", drilldown="ministry", cut=f"fiscal_year:{year}")
-        dmap = {c["ministry"]: c["amount.sum"] for c in dm["cells"]}
-        names = [c["ministry.name_en" if v.lang == "en" else "ministry"] for c in bm["cells"]]
-        fig = go.Figure([go.Bar(name=v.t["budget"], y=names, x=[_m(c["amount.sum"]) for c in bm["cells"]], orientation="h"),
-                         go.Bar(name=v.t["disbursed"], y=names, x=[_m(dmap.get(c["ministry"])) for c in bm["cells"]],
-                                orientation="h")])
-        fig.update_layout(title=f"{v.t['ministry']} {format_year(year, v.lang)}", barmode="group",
-                          yaxis=dict(autorange="reversed"))
+    v.table(f"{v.t['year']} ({v.t['all_years']})", [v.t["year"], f"{v.t['budget']} ({v.t['amount']})",
+            f"{v.t['disbursed']} ({v.t['amount']})", v.t["change"], ""], rows, "budget", p)
+    year = v.year
+    bm, pb = v.ask("budget", drilldown="ministry", cut=f"fiscal_year:{year}", pagesize=15)
+    dm, _ = v.ask("disbursement", drilldown="ministry", cut=f"fiscal_year:{year}") if year in spent else ({"cells": []}, {})
+    dmap = {c["ministry"]: c["amount.sum"] for c in dm["cells"]}
+    names = [c["ministry.name_en" if v.lang == "en" else "ministry"] for c in bm["cells"]]
+    bars = [go.Bar(name=v.t["budget"], y=names, x=[_m(c["amount.sum"]) for c in bm["cells"]], orientation="h")]
+    if dmap:
+        bars.append(go.Bar(name=v.t["disbursed"], y=names, x=[_m(dmap.get(c["ministry"])) for c in bm["cells"]],
+                           orientation="h"))
+    fig = go.Figure(bars)
+    fig.update_layout(title=f"{v.t['ministry']} {v.year_label()} ({v.t['amount']})", barmode="group",
+                      yaxis=dict(autorange="reversed"))
+    v.chart(fig)
+    v.table(f"{v.t['ministry']} {v.year_label()}", [v.t["ministry"], f"{v.t['budget']} ({v.t['amount']})",
+                                                   f"{v.t['disbursed']} ({v.t['amount']})"],
+            [[{"text": n, "href": f"/spending/budget?{urlencode({'year': year, 'ministry': c['ministry']})}"},
+              f"{_m(c['amount.sum']):,.2f}", f"{_m(dmap[c['ministry']]):,.2f}" if c["ministry"] in dmap else "–"]
+             for n, c in zip(names, bm["cells"])], "budget", pb)
+    months, pm = v.ask("disbursement", drilldown="month", cut=f"fiscal_year:{year}|source.granularity:month",
+                       order="month:asc") if year in spent else ({"cells": []}, {})
+    if months["cells"]:
+        order = sorted(months["cells"], key=lambda c: (c["month"] + 2) % 12)
+        fig = go.Figure([go.Bar(x=[str(c["month"]) for c in order], y=[_m(c["amount.sum"]) for c in order])])
+        fig.update_layout(title=f"{v.t['disbursed']} / {v.t['month']} {v.year_label()} ({v.t['amount']})",
+                          xaxis=dict(type="category"))
         v.chart(fig)
-        months, pm = v.ask("disbursement", drilldown="month", cut=f"fiscal_year:{year}|source.granularity:month",
-                           order="month:asc")
-        if months["cells"]:
-            order = sorted(months["cells"], key=lambda c: (c["month"] + 2) % 12)
-            fig = go.Figure([go.Bar(x=[str(c["month"]) for c in order], y=[_m(c["amount.sum"]) for c in order])])
-            fig.update_layout(title=f"{v.t['disbursed']} / {v.t['month']} ({v.t['amount']})", xaxis=dict(type="category"))
-            v.chart(fig)
-    return v.render(year=year)
+    headline = official.get(year)
+    return v.render(year=year, headline=headline, headline_amount=_m(budget.get(year)),
+                    coverage=v.coverage([year]), remainder=any(c["ministry.id"] == NOT_ITEMISED for c in bm["cells"]))
 
 
 @bp.route("/spending/budget")
 @_page
 def budget():
-    v = View(None)
-    v.title = v.t["drill"]
-    cuts, level = [], 0
-    year = request.args.get("year", type=int)
-    if year:
-        cuts.append(f"fiscal_year:{year}")
+    v = View(None, params=DRILL)
+    v.title = f"{v.t['drill']} {v.year_label()}"
+    cuts, level = [f"fiscal_year:{v.year}"], 0
     path = []
     for dim in DRILL:
         value = request.args.get(dim)
@@ -157,11 +261,14 @@ def budget():
     dim = DRILL[min(level, len(DRILL) - 1)]
     res, params = v.ask("budget", drilldown=dim, cut="|".join(cuts), pagesize=200)
     cells = res["cells"]
-    fig = go.Figure(go.Treemap(labels=[c[dim] for c in cells], parents=[""] * len(cells),
-                               values=[c["amount.sum"] for c in cells], textinfo="label+percent root"))
-    fig.update_layout(title=" › ".join([v.t["budget"]] + [val for _, val in path]))
+    root = " › ".join([f"{v.t['budget']} {v.year_label()}"] + [val for _, val in path])
+    # A root node: a level with a single child still draws (a flat treemap of one cell is empty).
+    fig = go.Figure(go.Treemap(labels=[root] + [c[dim] for c in cells], parents=[""] + [root] * len(cells),
+                               values=[sum(c["amount.sum"] for c in cells)] + [c["amount.sum"] for c in cells],
+                               branchvalues="total", textinfo="label+percent root"))
+    fig.update_layout(title=root)
     v.chart(fig)
-    base = {k: val for k, val in request.args.items() if k in ("year", "lang")}
+    base = {"year": v.year, **({"lang": request.args["lang"]} if request.args.get("lang") else {})}
     links = []
     for c in cells:
         q = {**base, **{d: val for d, val in path}}
@@ -169,32 +276,43 @@ def budget():
             q[dim] = c[dim]
         links.append(f"/spending/budget?{urlencode(q)}")
     rows = [[{"text": c[dim], "href": link}, f"{_m(c['amount.sum']):,.2f}", c["_count"]] for c, link in zip(cells, links)]
-    v.table(v.t[dim], [v.t[dim], v.t["amount"], v.t["count"]], rows, "budget", params)
-    return v.render(crumbs=path)
+    v.table(f"{v.t[dim]} {v.year_label()}", [v.t[dim], v.t["amount"], v.t["count"]], rows, "budget", params)
+    return v.render(crumbs=path, coverage=v.coverage([v.year]),
+                    remainder=any(c.get(f"{dim}.id") == NOT_ITEMISED for c in cells))
 
 
 SORTS = {"value_desc": "price_agreed:desc", "value_asc": "price_agreed:asc", "date_desc": "contract_date:desc"}
 
 
+PROCUREMENT_PARAMS = ("q", "agency", "province", "method_group", "contractor", "flag", "amount_min", "amount_max",
+                      "sort", "page")
+
+
 @bp.route("/spending/procurement")
 @_page
 def procurement():
-    v = View(None)
-    v.title = v.t["procurement"]
+    v = View(None, params=PROCUREMENT_PARAMS, cube="procurement")
+    v.title = f"{v.t['procurement']} {v.year_label()}"
     args = request.args
-    cut = [f"{d}:{args[d]}" for d in ("fiscal_year", "agency", "province", "method_group", "contractor", "flag")
-           if args.get(d)]
+    cut = [f"{d}:{args[d]}" for d in ("agency", "province", "method_group", "contractor", "flag") if args.get(d)]
+    cut.append(f"fiscal_year:{v.year}")
+    if args.get("sort") and args["sort"] not in SORTS:
+        v.notices.append(gettext("Unknown sort \"%(sort)s\"; sorted by value, highest first.", sort=args["sort"]))
     page = args.get("page", 1, type=int)
     res, params = v.ask("procurement", "facts", q=args.get("q"), cut="|".join(cut), amount_min=args.get("amount_min"),
                         amount_max=args.get("amount_max"), order=SORTS.get(args.get("sort"), "price_agreed:desc"),
                         page=page, pagesize=50,
                         fields="project_id|project_name|agency|contractor|province|method|fiscal_year|price_agreed|flags")
     rows = [[{"text": r["project_id"], "href": f"/spending/project/{r['project_id']}"}, r["project_name"], r["agency"],
-             r["contractor"], r["province"], r["method"], r["fiscal_year"], f"{r['price_agreed'] or 0:,.2f}",
-             ", ".join(flags.contract_reasons(_bits(r["flags"]), v.lang))] for r in res["data"]]
+             r["contractor"], r["province"], r["method"], format_year(r["fiscal_year"], v.lang),
+             f"{r['price_agreed'] or 0:,.2f}", ", ".join(flags.contract_reasons(_bits(r["flags"]), v.lang))]
+            for r in res["data"]]
     v.table(f"{res['total_fact_count']:,} {v.t['contracts']}", ["e-GP", v.t["project"], v.t["agency"], v.t["contractor"],
             v.t["province"], v.t["method"], v.t["year"], v.t["value"], v.t["flags"]], rows, "procurement", params, "facts")
-    return v.render(search=True, total=res["total_fact_count"], page=page, flag_ids=list(flags.CONTRACT_FLAGS))
+    lang = "en" if v.lang == "en" else "th"
+    flag_labels = [(r["id"], r[lang]) for r in flags.RULES if r["level"] == "contract"]
+    return v.render(search=True, total=res["total_fact_count"], page=page, flag_labels=flag_labels,
+                    sort_labels=[(k, str(label)) for k, label in SORT_LABELS.items()], coverage=v.coverage([v.year]))
 
 
 def _bits(names):
@@ -204,7 +322,7 @@ def _bits(names):
 @bp.route("/spending/project/<project_id>")
 @_page
 def project(project_id):
-    v = View(f"e-GP {project_id}")
+    v = View(f"e-GP {project_id}", cube="procurement", year_control=False)
     res, params = v.ask("procurement", "facts", project_id=project_id, pagesize=200)
     if not res["data"]:
         abort(404)
@@ -234,15 +352,15 @@ def _budget_by_year(v, kind, cut):
 
 
 def _entity(kind, entity_id):
-    v = View(None)
+    v = View(None, year_control=False)
     cut = f"{kind}.id:{entity_id}"
     by_year, p1 = v.ask("procurement", drilldown="fiscal_year", cut=cut, order="fiscal_year:asc")
     (budget, budget_params), (disbursed, _) = _budget_by_year(v, kind, cut)
     if not by_year["cells"] and not budget:
         abort(404)
     other = OTHER[kind]
-    top, p2 = v.ask("procurement", drilldown=other, cut=cut, pagesize=15)
-    methods, _ = v.ask("procurement", drilldown="method_group", cut=cut)
+    top, p2 = v.ask("procurement", drilldown=other, cut=cut, pagesize=15, fiscal_year="all")
+    methods, _ = v.ask("procurement", drilldown="method_group", cut=cut, fiscal_year="all")
     contracts = {c["fiscal_year"]: c["amount.sum"] for c in by_year["cells"]}
     years = sorted(set(contracts) | set(budget) | set(disbursed))
     series = [(v.t["contracts"], contracts)] + ([(v.t["budget"], budget), (v.t["disbursed"], disbursed)] if budget else [])
@@ -262,7 +380,7 @@ def _entity(kind, entity_id):
     v.table(v.t["contracts"], [v.t["year"], v.t["value"], v.t["count"], v.t["flags"]],
             [[format_year(c["fiscal_year"], v.lang), f"{c['amount.sum']:,.2f}", c["_count"], c["flagged.sum"]]
              for c in by_year["cells"]], "procurement", p1)
-    v.table(v.t[other], [v.t[other], v.t["value"], v.t["count"]],
+    v.table(f"{v.t[other]} ({v.t['all_years']})", [v.t[other], v.t["value"], v.t["count"]],
             [[{"text": c[other], "href": f"/spending/{other}/{c[other + '.id']}"}, f"{c['amount.sum']:,.2f}", c["_count"]]
              for c in top["cells"]], "procurement", p2)
     if kind == "province":
@@ -271,7 +389,7 @@ def _entity(kind, entity_id):
             abort(404)
         v.title = p["name_en"] if v.lang == "en" else p["name_th"]
         return v.render(search_link=f"/spending/procurement?{urlencode({'province': p['name_th']})}")
-    name = access.run(v.ctx.settings, v.ctx.db, "members", "procurement", {"cut": cut}, kind)["data"]
+    name = access.run(v.ctx.settings, v.ctx.db, "members", "procurement", {"cut": cut, "fiscal_year": "all"}, kind)["data"]
     v.title = name[0][f"{kind}.name"] if name else f"{kind} {entity_id}"
     if kind == "contractor" and name:
         v.notes.append(f"TIN {name[0]['contractor.tin'] or '–'} ({name[0]['contractor.kind']})")
@@ -347,9 +465,12 @@ def province(province_id):
 @_page
 def province_map():
     v = View(None)
-    v.title = v.t["map"]
-    year = request.args.get("year", type=int)
-    res, params = v.ask("budget", drilldown="province", cut=f"fiscal_year:{year}" if year else None)
+    v.title = f"{v.t['map']} {v.year_label()}"
+    year = v.year
+    res, params = v.ask("budget", drilldown="province", cut=f"fiscal_year:{year}")
+    if all(c["province.id"] not in reference.tile_layout() for c in res["cells"]):
+        v.notices.append(gettext("The sources of fiscal year %(year)s do not split the budget by province.",
+                           year=v.year_label()))
     by_id = {c["province.id"]: c for c in res["cells"]}
     tiles = reference.tile_layout()
     names = {int(p["code"]): p["name_en" if v.lang == "en" else "name_th"] for p in reference.provinces_doc()["provinces"]}
@@ -366,15 +487,16 @@ def province_map():
                                marker=dict(symbol="square", size=34, color=[shade[i] for i in range(len(vals))],
                                            colorscale="YlOrRd", cmin=0, cmax=1, showscale=True,
                                            colorbar=dict(title=v.t["amount"], **colorbar))))
-    fig.update_layout(title=v.t["map"], xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"), height=900)
+    fig.update_layout(title=v.title, xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"), height=900)
     v.chart(fig)
     geo = _geojson(v.ctx.settings.provinces_geojson)
     if geo:
         v.chart(_choropleth(geo, {pid: _m(by_id.get(pid, {}).get("amount.sum", 0)) for pid in names}, names, v))
     rows = [[{"text": c["province"], "href": f"/spending/province/{c['province.id']}"} if c["province.id"] in names
              else c["province"], c["province.region"], f"{_m(c['amount.sum']):,.2f}"] for c in res["cells"]]
-    v.table(v.t["province"], [v.t["province"], "ภาค / region", v.t["amount"]], rows, "budget", params)
-    return v.render()
+    v.table(f"{v.t['province']} {v.year_label()}", [v.t["province"], v.t["region"], v.t["amount"]], rows, "budget",
+            params)
+    return v.render(coverage=v.coverage([year]))
 
 
 @bp.route("/spending/methodology")
