@@ -2,7 +2,7 @@
 from flask import Blueprint, Response, request
 
 from catalog import tabular
-from spending import access, cubes, fdp, ocds
+from spending import access, cubes, fdp, ocds, tax
 from spending.cubes import CubeError
 
 from . import get_context
@@ -109,3 +109,10 @@ def ocds_release(project_id):
     ctx = get_context(allow_auth=False)
     params = {"project_id": project_id}
     return _answer(lambda: _json(ocds.release_package(ctx.settings, ctx.db, params, ctx.site_url, project_id=project_id)))
+
+
+@bp.route("/api/3/spending/tax-receipt")
+def tax_receipt():
+    """Where one person's income tax went in a fiscal year, by ministry (nothing typed is stored or logged)."""
+    ctx = get_context(allow_auth=False)
+    return _answer(lambda: _json({"status": "ok", **tax.receipt(ctx.settings, ctx.db, request.args.to_dict())}))

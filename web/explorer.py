@@ -11,7 +11,7 @@ from flask import Blueprint, abort, render_template, request, send_file
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from spending import access, flags, query, redflags, reference
+from spending import access, flags, query, redflags, reference, tax
 from spending.cubes import CubeError
 
 from spending.build import NOT_ITEMISED
@@ -51,6 +51,9 @@ LABELS = {   # msgids in English; Thai in web/translations (lazy: translated per
     "region": _l("Region"),
     "official": _l("official total"),
     "not_itemised": _l("not itemised in the source"),
+    "tax_items": _l("Your tax by ministry"),
+    "baht": _l("baht"),
+    "share": _l("Share"),
 }
 SORT_LABELS = {"value_desc": _l("Value, highest first"), "value_asc": _l("Value, lowest first"),
                "date_desc": _l("Contract date, newest first")}
@@ -497,6 +500,34 @@ def province_map():
     v.table(f"{v.t['province']} {v.year_label()}", [v.t["province"], v.t["region"], v.t["amount"]], rows, "budget",
             params)
     return v.render(coverage=v.coverage([year]))
+
+
+@bp.route("/spending/tax")
+@_page
+def tax_receipt():
+    v = View(None, params=("income", "tax", *tax.rules()["deductions"]))
+    v.title = str(_l("My tax receipt: where did my tax go?"))
+    given = {k: val for k, val in request.args.items() if val and (k in ("income", "tax") or k in tax.rules()["deductions"])}
+    result = None
+    if given.get("income") or given.get("tax"):
+        if given.get("income") and given.get("tax"):
+            given.pop("tax")
+        result = tax.receipt(v.ctx.settings, v.ctx.db, {**given, "fiscal_year": str(v.year)})
+        names = [i["ministry_en"] if v.lang == "en" and i["ministry_en"] else i["ministry"] for i in result["items"]]
+        fig = go.Figure(go.Bar(y=names[:15], x=[i["amount"] for i in result["items"][:15]], orientation="h",
+                               hovertemplate="%{y}: %{x:,.2f}<extra></extra>"))
+        fig.update_layout(title=f"{v.t['tax_items']} {v.year_label()}", yaxis=dict(autorange="reversed"),
+                          xaxis=dict(title=v.t["baht"], tickformat=",.0f"))
+        v.chart(fig)
+        rows = [[{"text": n, "href": f"/spending/budget?{urlencode({'year': v.year, 'ministry': i['ministry']})}"},
+                 f"{i['amount']:,.2f}", f"{i['share']:.2%}"] for n, i in zip(names, result["items"])]
+        query_args = {**given, "fiscal_year": v.year}
+        v.tables.append({"title": f"{v.t['tax_items']} {v.year_label()}", "header": [v.t["ministry"], v.t["baht"],
+                         v.t["share"]], "rows": rows, "csv": None,
+                         "json": f"/api/3/spending/tax-receipt?{urlencode(query_args)}", "sources": []})
+    lang = "en" if v.lang == "en" else "th"
+    deductions = [(k, d[lang]) for k, d in tax.rules()["deductions"].items()]
+    return v.render(tax_form=True, receipt=result, deductions=deductions, coverage=v.coverage([v.year]))
 
 
 @bp.route("/spending/methodology")
