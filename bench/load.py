@@ -127,7 +127,7 @@ def summary(results, seconds):
 def run(rows, clients, contracts, workdir, rounds=1):
     env = {"KHLANG_DB": str(Path(workdir) / "khlang.db")}
     khlang(env, "user", "add", "admin", "--sysadmin", "--email", "admin@example.go.th", "--password", "load-pass-1")
-    khlang(env, "seed-demo", "--contracts", str(contracts))
+    khlang(env, "seed-demo", "--synthetic", "--contracts", str(contracts))
     port = free_port()
     log = open(Path(workdir) / "server.log", "w")
     server = subprocess.Popen([str(BIN / "khlang"), "serve", "--port", str(port)], env={**os.environ, **env},

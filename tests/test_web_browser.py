@@ -13,7 +13,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 def demo_site(tmp_path_factory):
     geo = REAL_DATA / "thai-provinces-geo" / "thailand-provinces.apisit.geojson.gz"
     srv = LiveServer(tmp_path_factory.mktemp("demo"), env={"KHLANG_PROVINCES_GEOJSON": str(geo)})
-    khlang_cli("seed-demo", "--force", env=srv.env)
+    khlang_cli("seed-demo", "--force", "--synthetic", env=srv.env)
     yield srv
     srv.stop()
 
