@@ -13,6 +13,11 @@ def put(db, key, value):
                (key, str(value)))
 
 
+def demo_kind(db):
+    """"real", "synthetic" or None: which demo data the catalogue was seeded with."""
+    return get(db, "demo")
+
+
 def is_demo(db):
     """True when the catalogue holds the synthetic demo data (every page then says so)."""
     return get(db, "demo") == "synthetic"

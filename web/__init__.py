@@ -142,9 +142,11 @@ def _page_globals():
     if g.get("rate_limited"):   # the 429 page itself must not try the token again
         from flask import current_app
 
-        return {"synthetic_demo": False, "current_user": None, "site": current_app.config["SETTINGS"]}
+        return {"synthetic_demo": False, "real_demo": False, "current_user": None, "site": current_app.config["SETTINGS"]}
     ctx = get_context()
-    return {"synthetic_demo": sitemeta.is_demo(ctx.db), "current_user": ctx.user, "site": ctx.settings}
+    kind = sitemeta.demo_kind(ctx.db)
+    return {"synthetic_demo": kind == "synthetic", "real_demo": kind == "real", "current_user": ctx.user,
+            "site": ctx.settings}
 
 
 def _end_request(exc):
