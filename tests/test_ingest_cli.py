@@ -202,3 +202,24 @@ def test_a_failed_ingest_leaves_the_previous_version_live(tmp_path, env):
     khlang_cli("ingest", str(good), "--org", "org1", "--dataset", "ds1", "--schema", str(schema), "--resource", "r", env=env)
     db = sqlite3.connect(env["KHLANG_DB"])
     assert [r[0] for r in db.execute("SELECT version FROM resource_versions ORDER BY version")] == [1, 2]
+
+
+def test_ingest_names_a_bad_slug_argument_and_takes_thai_metadata(env, tmp_path):
+    thai_org = khlang_cli("ingest", str(EGP), "--source", "egp-csv", "--org", "กรมบัญชีกลาง", "--dataset", "egp",
+                          env=env, check=False)
+    assert thai_org.returncode == 2
+    assert "--org: must be 2–100 characters of a–z, 0–9, - or _" in thai_org.stderr and "{" not in thai_org.stderr
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"geo_coverage": "จังหวัด", "data_category": "ข้อมูลสาธารณะ"}, ensure_ascii=False),
+                    encoding="utf-8")
+    khlang_cli("ingest", str(EGP), "--source", "egp-csv", "--org", "cgd", "--dataset", "egp-sample",
+               "--org-title", "กรมบัญชีกลาง", "--title", "จัดซื้อจัดจ้าง ตัวอย่าง", "--tag", "e-GP", "--tag", "จัดซื้อ",
+               "--license", "cc-by", "--meta", str(meta), env=env)
+    db = sqlite3.connect(env["KHLANG_DB"])
+    title, license_id, extras = db.execute("SELECT title, license_id, extras FROM packages WHERE name = 'egp-sample'").fetchone()
+    org = db.execute("SELECT title FROM groups WHERE name = 'cgd'").fetchone()[0]
+    tags = {r[0] for r in db.execute("SELECT name FROM package_tags")}
+    assert (title, license_id, org) == ("จัดซื้อจัดจ้าง ตัวอย่าง", "cc-by", "กรมบัญชีกลาง") and tags == {"e-GP", "จัดซื้อ"}
+    # Without --title a spending source's Thai title makes the dataset findable in Thai.
+    khlang_cli("ingest", str(MOF), "--source", "mof-ministry", "--org", "mof", "--dataset", "mof-totals", env=env)
+    assert db.execute("SELECT title FROM packages WHERE name = 'mof-totals'").fetchone()[0].startswith("งบประมาณรายจ่าย")

@@ -412,6 +412,8 @@ SITE_SURFACES = {
     "GET /spending/procurement": _site_page("GET", "/spending/procurement"),
     "GET /spending/map": _site_page("GET", "/spending/map"),
     "GET /spending/methodology": _site_page("GET", "/spending/methodology"),
+    "GET /spending/tax": _site_page("GET", "/spending/tax?income=600000"),
+    "GET /api/3/spending/tax-receipt": _site_page("GET", "/api/3/spending/tax-receipt?income=600000"),
     "GET /spending/project/<project_id>": _site_page("GET", "/spending/project/{project}"),
     "GET /spending/agency/<int:agency_id>": _site_page("GET", "/spending/agency/1"),
     "GET /spending/contractor/<int:contractor_id>": _site_page("GET", "/spending/contractor/1"),

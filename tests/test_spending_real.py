@@ -284,3 +284,10 @@ def test_the_default_demo_is_all_real_and_its_counts_match_the_home_page(loaded)
     for path in ("/", "/dataset", "/spending", "/spending/budget", "/spending/procurement", "/spending/map"):
         text = requests.get(f"{loaded.url}{path}", timeout=30).text
         assert "synthetic" not in text.lower() and "สังเคราะห์" not in text, path
+
+
+def test_the_validation_badge_of_a_multi_file_resource_counts_every_file(loaded):
+    pkg = loaded.ckan().action.package_show(id="budget-bill-fy2565")
+    res = pkg["resources"][0]
+    page = requests.get(f"{loaded.url}/dataset/{pkg['name']}/resource/{res['id']}", timeout=30).text
+    assert "37,635" in page.split('class="validation"')[1][:2000]

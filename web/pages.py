@@ -173,7 +173,9 @@ def _validation(ctx, res):
         errors += task.get("errors", [])
     return {"status": job["status"] if job else "complete", "job": job, "report": report,
             "valid": report.get("valid") if report else None, "errors": errors[:50],
-            "error_count": (report or {}).get("stats", {}).get("errors", len(errors))}
+            "error_count": (report or {}).get("stats", {}).get("errors", len(errors)),
+            # Every file of a multi-file load counts, not the first one's rows.
+            "rows_checked": sum((t.get("stats") or {}).get("rows") or 0 for t in (report or {}).get("tasks", []))}
 
 
 @bp.route("/dataset/<name>/resource/<res_id>")
