@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/web_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/spending_bench.py
+	$(BIN)/python bench/realdata_bench.py
 	$(BIN)/python bench/load.py --rows 200000
 
 # The long load test: the read mix while a 1,000,000-row file is ingested three times over.

@@ -22,7 +22,7 @@ from web import create_app  # noqa: E402
 AGGREGATES = [
     "/api/3/cubes/procurement/aggregate?drilldown=fiscal_year",
     "/api/3/cubes/procurement/aggregate?drilldown=agency&cut=fiscal_year:2566&pagesize=50",
-    "/api/3/cubes/procurement/aggregate?drilldown=contractor&pagesize=20",
+    "/api/3/cubes/procurement/aggregate?drilldown=contractor&pagesize=20&fiscal_year=all",
     "/api/3/cubes/procurement/aggregate?drilldown=method_group&cut=province:เชียงใหม่|fiscal_year:2566",
     "/api/3/cubes/procurement/aggregate?drilldown=ministry|fiscal_year",
     "/api/3/cubes/procurement/aggregate?drilldown=fiscal_year&cut=agency.id:3",

@@ -2,7 +2,6 @@
 import json
 import re
 
-import pandas as pd
 
 from . import tables
 from .datastore import current_version, filters_sql, quote_ident, require_table, resolve, select_list, version_fields
@@ -87,6 +86,8 @@ def _incoming(cur, fields, records):
             else:
                 vals.append(str(v))
         cols[f["id"]] = vals
+    import pandas as pd   # here, not at the top: its import costs every CLI process ~0.4 s
+
     df = pd.DataFrame({k: pd.Series(v, dtype="object") for k, v in cols.items()})
     cur.register("raw_incoming", df)
     casts = []

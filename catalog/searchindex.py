@@ -46,7 +46,16 @@ def index_package(db, pkg):
     """(Re)index one package dict in the caller's transaction, so it is findable on commit."""
     # Every write gets a fresh, larger doc_id, so rowid order is modification order: searches can
     # then walk FTS hits newest first and stop after one page instead of sorting every hit.
-    row = db.execute("SELECT doc_id, state, private FROM search_docs WHERE package_id = ?", (pkg["id"],)).fetchone()
+    row = db.execute("SELECT doc_id, state, private, text, title_words FROM search_docs WHERE package_id = ?",
+                     (pkg["id"],)).fetchone()
+    cols = _columns(pkg)
+    text = " | ".join(cols[c] for c in FTS_COLUMNS)
+    segmented = None
+    if row and row[3] == text:
+        # The searchable text is unchanged (a new DataStore version, a resource's URL): keep its segmentation,
+        # which costs a dictionary load in a fresh process.
+        old = db.execute("SELECT title, tags, org, res, notes FROM search_words WHERE rowid = ?", (row[0],)).fetchone()
+        segmented = (row[4], tuple(old)) if old else None
     if row:
         if row[1] == "active" and not row[2]:
             db.execute("UPDATE search_facet_counts SET n = n - 1 WHERE (field, value) IN "
@@ -54,9 +63,9 @@ def index_package(db, pkg):
         for table, key in (("search_terms", "doc_id"), ("search_trigram", "rowid"), ("search_words", "rowid"),
                            ("search_docs", "doc_id")):
             db.execute(f"DELETE FROM {table} WHERE {key} = ?", (row[0],))
-    cols = _columns(pkg)
-    text = " | ".join(cols[c] for c in FTS_COLUMNS)
-    values = (pkg["name"], cols["title"], " " + " ".join(words(cols["title"])) + " ", pkg.get("owner_org"), int(pkg["private"]),
+    if segmented is None:
+        segmented = (" " + " ".join(words(cols["title"])) + " ", tuple(" ".join(words(cols[c])) for c in FTS_COLUMNS))
+    values = (pkg["name"], cols["title"], segmented[0], pkg.get("owner_org"), int(pkg["private"]),
               pkg["state"], pkg["type"], pkg.get("creator_user_id"), pkg["metadata_created"], pkg["metadata_modified"], text)
     doc_id = db.execute(
         "INSERT INTO search_docs (package_id, name, title_sort, title_words, owner_org, private, state, type, "
@@ -71,7 +80,7 @@ def index_package(db, pkg):
     db.execute("INSERT INTO search_trigram (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
                (doc_id, *(cols[c] for c in FTS_COLUMNS)))
     db.execute("INSERT INTO search_words (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
-               (doc_id, *(" ".join(words(cols[c])) for c in FTS_COLUMNS)))
+               (doc_id, *segmented[1]))
 
 
 def rebuild(ctx):

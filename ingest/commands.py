@@ -67,7 +67,8 @@ def _rebuild_spending(settings):
     db = catalog_db.connect(settings.db_path)
     try:
         manifest = rebuild(settings, db)
-        print(f"spending model rebuilt in {manifest['seconds']} s", file=sys.stderr)
+        print(f"spending model rebuilt in {manifest['seconds']} s" if manifest["built_now"]
+              else "spending model unchanged (the same inputs were built before)", file=sys.stderr)
     except Exception as exc:  # noqa: BLE001 - the data is loaded; only the explorer's copy is stale
         print(f"warning: the data is loaded but the spending model was not rebuilt ({exc}); "
               "run `khlang spending rebuild`", file=sys.stderr)

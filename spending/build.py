@@ -17,7 +17,7 @@ from catalog.db import transaction
 
 from . import feeds, flags, reference
 
-FORMAT = 10
+FORMAT = 11
 POINTER = "spending_build"
 METHOD_GROUP = """CASE WHEN m LIKE '%เฉพาะเจาะจง%' OR m LIKE '%ตกลงราคา%' OR m LIKE '%กรณีพิเศษ%' THEN 'เฉพาะเจาะจง'
   WHEN m LIKE '%คัดเลือก%' OR m LIKE '%วิธีพิเศษ%' THEN 'คัดเลือก'
@@ -117,7 +117,8 @@ def rebuild(settings, db, force=False):
     rows = feed_rows(db)
     bid = build_id(rows)
     final = builds_dir(settings) / bid
-    if force or not (final / "manifest.json").exists():
+    built = force or not (final / "manifest.json").exists()
+    if built:
         from ingest.validation import Workspace
 
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -125,7 +126,7 @@ def rebuild(settings, db, force=False):
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            with Workspace(str(Path(settings.storage_dir) / "tmp"), memory_limit="1GB") as ws:
+            with Workspace(str(Path(settings.storage_dir) / "tmp"), memory_limit="1GB", in_memory=True) as ws:
                 manifest = _build(settings, ws.cur, rows, tmp, bid)
             (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
             shutil.rmtree(final, ignore_errors=True)
@@ -136,15 +137,19 @@ def rebuild(settings, db, force=False):
     previous = sitemeta.get(db, POINTER)
     with transaction(db):
         sitemeta.put(db, POINTER, bid)
-    _prune(settings, keep={bid, previous})
-    return current(settings, db)[1]
+    _prune(settings, keep={bid, previous}, stages={_stage_key(r) + ".parquet" for r in rows})
+    return {**current(settings, db)[1], "built_now": built}
 
 
-def _prune(settings, keep):
-    # The previous build stays for processes still reading it; older ones go.
+def _prune(settings, keep, stages):
+    # The previous build stays for processes still reading it; older ones go, and so do the staging
+    # files of source versions that no longer feed the model.
     for d in builds_dir(settings).iterdir():
-        if d.name not in keep and not d.name.startswith("."):
+        if d.name not in keep and not d.name.startswith(".") and d.name != STAGE_CACHE:
             shutil.rmtree(d, ignore_errors=True)
+    for f in (builds_dir(settings) / STAGE_CACHE).glob("*.parquet"):
+        if f.name not in stages:
+            f.unlink(missing_ok=True)
 
 
 def _copy(cur, sql, path):
@@ -155,6 +160,7 @@ def _build(settings, cur, rows, out, bid):
     started = time.perf_counter()
     reference.install(cur)
     cur.execute(feeds.STAGE_BUDGET)
+    stage_parts = []
     contract_parts = []
     cur.execute("CREATE TABLE src (source_id INTEGER, resource_id VARCHAR, package_id VARCHAR, package_name VARCHAR, "
                 "package_title VARCHAR, resource_name VARCHAR, source VARCHAR, feed VARCHAR, granularity VARCHAR, "
@@ -168,11 +174,14 @@ def _build(settings, cur, rows, out, bid):
         scan = tables.scan(settings, r["parquet_sha256"])
         cols = [c[0] for c in cur.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
         if r["feed"] in feeds.BUDGET_FEEDS:
-            sql = feeds.budget_select(r["source"], scan, sid, cols, r["constants"])
-            if sql:
-                cur.execute(f"INSERT INTO stage_budget {sql}")
+            cached = _staged(settings, cur, r, scan, cols)
+            if cached:
+                # Read in place (not copied into a table): each step reads only the columns it needs.
+                stage_parts.append(f"SELECT {sid} AS source_id, * FROM read_parquet('{cached}')")
         elif r["feed"] == "procurement":
             contract_parts.append(feeds.contract_select(scan, sid, cols))
+    cur.execute("CREATE VIEW stage AS " + (" UNION ALL ".join(stage_parts) if stage_parts
+                                           else f"SELECT 0 AS source_id, {feeds.CLEAN_COLUMNS} FROM stage_budget"))
     cur.execute("CREATE VIEW craw AS " + (" UNION ALL ".join(contract_parts) if contract_parts
                                           else feeds.contract_select("(SELECT 0 AS _id) t", 0, []) + " WHERE false"))
     _dimensions(cur)
@@ -181,7 +190,7 @@ def _build(settings, cur, rows, out, bid):
     cube_years = {cube: sorted(int(y) for y in totals.get(phase, {})) for cube, phase in
                   (("budget", "appropriated"), ("disbursement", "disbursed"))}
     # The default year of a page is the latest one the sources break down, not one that is only a total.
-    itemised = {cube: [y for (y,) in cur.execute("SELECT DISTINCT fiscal_year FROM counted_rows WHERE phase = ? AND NOT "
+    itemised = {cube: [y for (y,) in cur.execute("SELECT DISTINCT fiscal_year FROM counted_sums WHERE phase = ? AND NOT "
                                                  "remainder ORDER BY 1", [phase]).fetchall()]
                 for cube, phase in (("budget", "appropriated"), ("disbursement", "disbursed"))}
     cube_years["procurement"] = [y for (y,) in cur.execute(
@@ -205,29 +214,59 @@ def _build(settings, cur, rows, out, bid):
                         for i, r in enumerate(rows, start=1)]}
 
 
+STAGE_CACHE = "stage"
+
+
+def _stage_key(r):
+    return hashlib.sha256(json.dumps([FORMAT, r["source"], r["parquet_sha256"], r["constants"]],
+                                     sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _staged(settings, cur, r, scan, cols):
+    """The cached, cleaned staging file of one budget source version (written on first use), or None."""
+    key = _stage_key(r)
+    folder = builds_dir(settings) / STAGE_CACHE
+    path = folder / f"{key}.parquet"
+    if path.exists():
+        return path
+    sql = feeds.budget_select(r["source"], scan, 0, cols, r["constants"])
+    if not sql:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{key}-{os.getpid()}.parquet"
+    try:
+        cur.execute("DELETE FROM stage_budget")
+        cur.execute(f"INSERT INTO stage_budget {sql}")
+        _copy(cur, f"SELECT {feeds.CLEAN_COLUMNS} FROM stage_budget", tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def _named(cur, table, expr, where="true"):
     """A dimension of distinct cleaned names: id 0 means not specified."""
     cur.execute(f"""CREATE TABLE {table} AS SELECT 0 AS id, '(ไม่ระบุ)' AS name UNION ALL
       SELECT row_number() OVER (ORDER BY name) AS id, name FROM
-        (SELECT DISTINCT khl_clean({expr}) AS name FROM stage_budget WHERE {where}) t WHERE name IS NOT NULL""")
+        (SELECT DISTINCT {expr} AS name FROM stage WHERE {where}) t WHERE name IS NOT NULL""")
 
 
 def _dimensions(cur):
     cur.execute(f"""CREATE TABLE d_ministry AS
-      WITH raw AS (SELECT DISTINCT khl_clean(ministry) AS raw FROM stage_budget WHERE khl_clean(ministry) IS NOT NULL),
+      WITH raw AS (SELECT DISTINCT ministry AS raw FROM stage WHERE ministry IS NOT NULL),
         m AS (SELECT raw, coalesce(a.name, raw) AS name FROM raw LEFT JOIN ref_ministry_alias a ON a.alias = raw)
       SELECT 0 AS id, '(ไม่ระบุกระทรวง)' AS name, '(ministry not specified)' AS name_en, []::VARCHAR[] AS names
       UNION ALL SELECT {NOT_ITEMISED}, '{NOT_ITEMISED_TH}', '{NOT_ITEMISED_EN}', []::VARCHAR[]
       UNION ALL
       SELECT row_number() OVER (ORDER BY coalesce(r.ord, 1000), m.name) AS id, m.name, coalesce(r.name_en, m.name),
         list(DISTINCT raw ORDER BY raw) FROM m LEFT JOIN ref_ministry r USING (name) GROUP BY m.name, r.name_en, r.ord""")
-    cur.execute("""CREATE TABLE ministry_map AS SELECT DISTINCT khl_clean(s.ministry) AS raw, d.id AS ministry_id
-      FROM stage_budget s JOIN d_ministry d ON list_contains(d.names, khl_clean(s.ministry))""")
+    cur.execute("""CREATE TABLE ministry_map AS SELECT DISTINCT s.ministry AS raw, d.id AS ministry_id
+      FROM (SELECT DISTINCT ministry FROM stage) s JOIN d_ministry d ON list_contains(d.names, s.ministry)""")
     cur.execute(f"""CREATE TABLE d_agency AS
       WITH raw AS (
-        SELECT khl_agency_key(agency) AS key, khl_clean(agency) AS raw, mm.ministry_id, count(*) AS n
-          FROM stage_budget s LEFT JOIN ministry_map mm ON mm.raw = khl_clean(s.ministry)
-          WHERE khl_agency_key(agency) IS NOT NULL GROUP BY ALL
+        SELECT agency_key AS key, agency AS raw, mm.ministry_id, count(*) AS n
+          FROM stage s LEFT JOIN ministry_map mm ON mm.raw = s.ministry
+          WHERE agency_key IS NOT NULL GROUP BY ALL
         UNION ALL
         SELECT khl_agency_key(dept_name), khl_clean(dept_name), NULL, count(*) FROM craw
           WHERE khl_agency_key(dept_name) IS NOT NULL GROUP BY ALL)
@@ -274,53 +313,49 @@ def _budget_facts(cur, out):
     (a Budget Act or MOF figure) and the DETAIL from the most detailed source; where the detail does not
     add up to the total, one counted remainder row ("not itemised in the source") carries the difference.
     The same holds one level up: the ministries of a year add up to the year's official total."""
+    # One pass over the staged rows; the best source of each level is marked, per year x ministry x phase.
     cur.execute(f"""CREATE TABLE f_budget AS SELECT s.fiscal_year::SMALLINT AS fiscal_year, s.phase, s.month::TINYINT AS month,
         coalesce(mm.ministry_id, 0) AS ministry_id, coalesce(a.id, 0) AS agency_id, coalesce(p.id, 0) AS plan_id,
         coalesce(j.id, 0) AS bproject_id, coalesce(c.id, 0) AS category_id,
         coalesce(pa.province_id, 99)::SMALLINT AS province_id,
-        s.source_id::SMALLINT AS source_id, s.source_row, s.item, s.amount, s.split_ok, s.level, src.precedence,
-        src.dataset_rank
-      FROM stage_budget s JOIN src USING (source_id)
-      LEFT JOIN ministry_map mm ON mm.raw = khl_clean(s.ministry)
-      LEFT JOIN d_agency a ON a.key = khl_agency_key(s.agency) AND a.id > 0
-      LEFT JOIN d_plan p ON p.name = khl_clean(s.plan) AND p.id > 0
-      LEFT JOIN d_bproject j ON j.name = khl_clean(s.project) AND j.id > 0
-      LEFT JOIN d_category c ON c.name = khl_clean(s.category) AND c.id > 0
-      LEFT JOIN ref_province_alias pa ON pa.alias = khl_province_key(s.province)""")
-    # The best source of each level, per year x ministry x phase (per year x phase for national totals).
-    cur.execute(f"""CREATE TABLE best AS SELECT fiscal_year, phase, ministry_id, level, min({RANK}) AS best
-      FROM f_budget GROUP BY ALL""")
-    cur.execute(f"""CREATE TABLE chosen AS SELECT f.*, ({RANK} = b.best) AS is_best FROM f_budget f
-      JOIN best b USING (fiscal_year, phase, ministry_id, level)""")
-    cur.execute("""CREATE TABLE mtotal AS SELECT fiscal_year, phase, ministry_id, sum(amount) AS amount,
-        min(source_id) AS source_id FROM chosen WHERE level = 'ministry' AND is_best GROUP BY ALL""")
-    cur.execute("""CREATE TABLE dtotal AS SELECT fiscal_year, phase, ministry_id, sum(amount) AS amount
-      FROM chosen WHERE level = 'detail' AND is_best GROUP BY ALL""")
+        s.source_id::SMALLINT AS source_id, s.source_row, s.item, s.amount, s.split_ok, s.level,
+        {RANK.replace("precedence", "src.precedence").replace("dataset_rank", "src.dataset_rank")} = min({RANK}) OVER (
+          PARTITION BY s.fiscal_year, s.phase, coalesce(mm.ministry_id, 0), s.level) AS is_best
+      FROM stage s JOIN src USING (source_id)
+      LEFT JOIN ministry_map mm ON mm.raw = s.ministry
+      LEFT JOIN d_agency a ON a.key = s.agency_key AND a.id > 0
+      LEFT JOIN d_plan p ON p.name = s.plan AND p.id > 0
+      LEFT JOIN d_bproject j ON j.name = s.project AND j.id > 0
+      LEFT JOIN d_category c ON c.name = s.category AND c.id > 0
+      LEFT JOIN ref_province_alias pa ON pa.alias = s.province_key""")
+    cur.execute("""CREATE TABLE level_totals AS SELECT fiscal_year, phase, ministry_id, level, sum(amount) AS amount,
+        min(source_id) AS source_id FROM f_budget WHERE is_best GROUP BY ALL""")
     # Counted: the best detail; a ministry's total where it has no detail; remainders where they disagree.
-    cur.execute(f"""CREATE TABLE counted_rows AS
-      SELECT c.* EXCLUDE (is_best, precedence, dataset_rank, level), true AS counted, false AS remainder
-        FROM chosen c WHERE c.level = 'detail' AND c.is_best
-      UNION ALL
-      SELECT c.* EXCLUDE (is_best, precedence, dataset_rank, level), true, false FROM chosen c
-        WHERE c.level = 'ministry' AND c.is_best
-          AND NOT EXISTS (SELECT 1 FROM dtotal d WHERE d.fiscal_year = c.fiscal_year AND d.phase = c.phase
-                          AND d.ministry_id = c.ministry_id)
-      UNION ALL
-      SELECT m.fiscal_year, m.phase, 0, m.ministry_id, {NOT_ITEMISED}, 0, 0, 0, 99, m.source_id, NULL,
-        '{NOT_ITEMISED_TH}', m.amount - d.amount, NULL, true, true
-        FROM mtotal m JOIN dtotal d USING (fiscal_year, phase, ministry_id) WHERE m.amount <> d.amount""")
-    cur.execute(f"""CREATE TABLE national AS SELECT c.fiscal_year, c.phase, sum(c.amount) AS amount,
-        min(c.source_id) AS source_id FROM chosen c WHERE c.level = 'national' AND c.is_best GROUP BY ALL""")
-    cur.execute(f"""INSERT INTO counted_rows SELECT n.fiscal_year, n.phase, 0, {NOT_ITEMISED}, {NOT_ITEMISED}, 0, 0, 0,
-        99, n.source_id, NULL, '{NOT_ITEMISED_TH}', n.amount - coalesce(s.amount, 0), NULL, true, true
-      FROM national n LEFT JOIN (SELECT fiscal_year, phase, sum(amount) AS amount FROM counted_rows GROUP BY ALL) s
+    counted = """(f.is_best AND (f.level = 'detail' OR (f.level = 'ministry' AND d.amount IS NULL)))"""
+    detail = "LEFT JOIN level_totals d ON d.level = 'detail' AND (d.fiscal_year, d.phase, d.ministry_id) = " \
+             "(f.fiscal_year, f.phase, f.ministry_id)"
+    cur.execute(f"""CREATE TABLE remainders AS
+      SELECT m.fiscal_year, m.phase, 0::TINYINT AS month, m.ministry_id, {NOT_ITEMISED} AS agency_id, 0 AS plan_id,
+        0 AS bproject_id, 0 AS category_id, 99::SMALLINT AS province_id, m.source_id::SMALLINT AS source_id,
+        NULL::BIGINT AS source_row, '{NOT_ITEMISED_TH}' AS item, m.amount - d.amount AS amount, NULL::BOOLEAN AS split_ok
+      FROM level_totals m JOIN level_totals d USING (fiscal_year, phase, ministry_id)
+      WHERE m.level = 'ministry' AND d.level = 'detail' AND m.amount <> d.amount""")
+    cur.execute(f"""CREATE TABLE counted_sums AS SELECT f.fiscal_year, f.phase, false AS remainder,
+        sum(f.amount) AS amount FROM f_budget f {detail} WHERE {counted} GROUP BY ALL
+      UNION ALL SELECT fiscal_year, phase, true, sum(amount) FROM remainders GROUP BY ALL""")
+    cur.execute("""CREATE TABLE national AS SELECT fiscal_year, phase, amount, source_id FROM level_totals
+      WHERE level = 'national'""")
+    cur.execute(f"""INSERT INTO remainders SELECT n.fiscal_year, n.phase, 0, {NOT_ITEMISED}, {NOT_ITEMISED}, 0, 0, 0,
+        99, n.source_id, NULL, '{NOT_ITEMISED_TH}', n.amount - coalesce(s.amount, 0), NULL
+      FROM national n LEFT JOIN (SELECT fiscal_year, phase, sum(amount) AS amount FROM counted_sums GROUP BY ALL) s
         USING (fiscal_year, phase) WHERE n.amount <> coalesce(s.amount, 0)""")
+    cur.execute(f"""INSERT INTO counted_sums SELECT fiscal_year, phase, true, amount_sum FROM (
+      SELECT fiscal_year, phase, sum(amount) AS amount_sum FROM remainders WHERE ministry_id = {NOT_ITEMISED}
+      GROUP BY ALL)""")
     # Rows of other sources stay readable with an explicit source cut; national totals are not facts.
-    _copy(cur, """SELECT * FROM counted_rows UNION ALL
-      SELECT c.* EXCLUDE (is_best, precedence, dataset_rank, level), false, false FROM chosen c
-        WHERE c.level <> 'national' AND NOT (c.is_best AND c.level = 'detail')
-          AND NOT (c.is_best AND c.level = 'ministry' AND NOT EXISTS (SELECT 1 FROM dtotal d
-            WHERE d.fiscal_year = c.fiscal_year AND d.phase = c.phase AND d.ministry_id = c.ministry_id))
+    _copy(cur, f"""SELECT f.* EXCLUDE (level, is_best), {counted} AS counted, false AS remainder FROM f_budget f {detail}
+        WHERE f.level <> 'national'
+      UNION ALL SELECT *, true, true FROM remainders
       ORDER BY fiscal_year, ministry_id, agency_id""", out / "budget.parquet")
     return cur.execute("SELECT count(*) FROM f_budget").fetchone()[0]
 
@@ -330,7 +365,7 @@ def official_totals(cur):
     whether that is an official (national) total and from which source."""
     national = {(y, p): s for y, p, _, s in cur.execute("SELECT * FROM national").fetchall()}
     out = {}
-    for year, phase, amount in cur.execute("SELECT fiscal_year, phase, sum(amount) FROM counted_rows GROUP BY ALL "
+    for year, phase, amount in cur.execute("SELECT fiscal_year, phase, sum(amount) FROM counted_sums GROUP BY ALL "
                                            "ORDER BY ALL").fetchall():
         sid = national.get((year, phase))
         out.setdefault(phase, {})[str(year)] = {"amount": str(amount), "source_id": sid, "official": sid is not None}

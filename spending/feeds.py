@@ -8,6 +8,12 @@ STAGE_BUDGET = """CREATE TABLE stage_budget (fiscal_year INTEGER, phase VARCHAR,
   amount DECIMAL(38,2), source_id INTEGER, source_row BIGINT, split_ok BOOLEAN, level VARCHAR)"""
 # level: 'national' (a year's official total), 'ministry' (a ministry's official total) or 'detail' (lines, months).
 BUDGET_FEEDS = ("budget_lines", "ministry_totals", "disbursement_monthly")
+# One source's staged rows with their names cleaned once (the cleaning macros are the costly part of a build):
+# cached per source version, so a build after a small ingest re-stages only that source.
+CLEAN_COLUMNS = """fiscal_year, phase, month, khl_clean(ministry) AS ministry, khl_clean(agency) AS agency,
+  khl_agency_key(agency) AS agency_key, khl_clean(plan) AS plan, khl_clean(project) AS project,
+  khl_clean(category) AS category, item, khl_province_key(province) AS province_key, amount, source_row, split_ok, level"""
+
 # The columns a procurement table must have (the egp-csv reader's normalised names).
 CONTRACT_COLUMNS = ("project_id", "project_name", "project_type", "dept_name", "dept_sub_name", "method",
                     "announce_date", "project_money", "price_build", "sum_price_agree", "budget_year",

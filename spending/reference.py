@@ -67,6 +67,14 @@ def ministry_aliases():
     return out
 
 
+def _insert(cur, table, rows):
+    # One statement with every row bound: DuckDB's executemany runs a statement per row (0.2 s here).
+    rows = list(rows)
+    if rows:
+        marks = "(" + ", ".join("?" * len(rows[0])) + ")"
+        cur.execute(f"INSERT INTO {table} VALUES " + ", ".join([marks] * len(rows)), [v for r in rows for v in r])
+
+
 def install(cur):
     """Create the reference tables and name-cleaning macros on a DuckDB cursor."""
     cur.execute("CREATE OR REPLACE MACRO khl_clean(s) AS "
@@ -78,18 +86,17 @@ def install(cur):
     cur.execute(f"CREATE OR REPLACE MACRO khl_agency_key(s) AS {expr}")
     cur.execute("CREATE OR REPLACE TABLE ref_province (province_id SMALLINT, code VARCHAR, name_th VARCHAR, "
                 "name_en VARCHAR, region_id SMALLINT, region_th VARCHAR, region_en VARCHAR, lat DOUBLE, lon DOUBLE)")
-    cur.executemany("INSERT INTO ref_province VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", province_rows())
+    _insert(cur, "ref_province", province_rows())
     cur.execute("CREATE OR REPLACE TABLE ref_province_alias (alias VARCHAR, province_id SMALLINT)")
-    cur.executemany("INSERT INTO ref_province_alias VALUES (?, ?)", list(province_aliases().items()))
+    _insert(cur, "ref_province_alias", province_aliases().items())
     cur.execute("CREATE OR REPLACE MACRO khl_province_key(s) AS "
                 "regexp_replace(khl_clean(s), '^(จังหวัด|จ\\.)\\s*', '')")
     cur.execute("CREATE OR REPLACE TABLE ref_ministry (name VARCHAR, name_en VARCHAR, ord INTEGER)")
-    cur.executemany("INSERT INTO ref_ministry VALUES (?, ?, ?)",
-                    [(m["name"], m["name_en"], i) for i, m in enumerate(names_doc()["ministries"])])
+    _insert(cur, "ref_ministry", [(m["name"], m["name_en"], i) for i, m in enumerate(names_doc()["ministries"])])
     cur.execute("CREATE OR REPLACE TABLE ref_ministry_alias (alias VARCHAR, name VARCHAR)")
-    cur.executemany("INSERT INTO ref_ministry_alias VALUES (?, ?)", list(ministry_aliases().items()))
+    _insert(cur, "ref_ministry_alias", ministry_aliases().items())
     cur.execute("CREATE OR REPLACE TABLE ref_total_label (label VARCHAR)")
-    cur.executemany("INSERT INTO ref_total_label VALUES (?)", [(t,) for t in names_doc()["totals"]])
+    _insert(cur, "ref_total_label", [(t,) for t in names_doc()["totals"]])
 
 
 def tile_layout(cell=0.62):
