@@ -291,3 +291,12 @@ def test_the_validation_badge_of_a_multi_file_resource_counts_every_file(loaded)
     res = pkg["resources"][0]
     page = requests.get(f"{loaded.url}/dataset/{pkg['name']}/resource/{res['id']}", timeout=30).text
     assert "37,635" in page.split('class="validation"')[1][:2000]
+
+
+def test_the_budget_page_shows_mofs_total_for_a_year_and_its_ministries_add_up(loaded):
+    mof = _mof()
+    page = requests.get(f"{loaded.url}/spending/budget", params={"year": "2559"}, timeout=30).text
+    moi = mof[("กระทรวงมหาดไทย", 2559, "appropriated")] / 1000000
+    assert f"{moi:,.2f}" in page                                   # MOI: MOF's figure, not its lines' sum
+    overview = requests.get(f"{loaded.url}/spending", params={"year": "2559"}, timeout=30).text
+    assert f"{mof[('รวม', 2559, 'appropriated')] / 1000000:,.2f}" in overview
