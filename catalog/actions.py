@@ -4,7 +4,7 @@ import inspect
 from . import (activity, comments, datarequests, datastore, datastore_loads, datastore_sql, groups, jobs, licenses,
                packages, resources, search, sitemeta, users)
 from .errors import NotFound, ValidationError
-from .params import as_bool, as_int, get_or_bust
+from .params import as_bool, as_int, door_errors, get_or_bust
 
 CKAN_VERSION = "2.10.4"
 
@@ -162,4 +162,9 @@ def call(ctx, name, data):
     fn = ACTIONS[name]
     if not isinstance(data, dict):
         raise ValidationError({"message": "Request data must be a JSON object"})
+    if name not in SIDE_EFFECT_FREE:
+        # Text is clean at the door: nothing stored holds a control character or an unbounded string.
+        errors = door_errors(data)
+        if errors:
+            raise ValidationError(errors)
     return fn(ctx, data)

@@ -57,6 +57,11 @@ class ValidationError(ActionError):
         self.errors = errors if isinstance(errors, dict) else {"message": str(errors)}
         super().__init__(str(self.errors))
 
+    def summary(self):
+        """One line for a terminal: `field: message; field: message`."""
+        return "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                         for k, v in self.errors.items() if k != "__type")
+
     def error_dict(self):
         return {**self.errors, "__type": self.type_name}
 

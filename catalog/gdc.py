@@ -1,13 +1,14 @@
 """Thai GDC dataset metadata: the schema lives in validators/gdc-dataset.json; this applies it."""
 import json
+import math
 import os
 import re
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
 VALIDATORS_DIR = Path(os.environ.get("KHLANG_VALIDATORS") or Path(__file__).resolve().parent.parent / "validators")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
 
 @lru_cache(maxsize=1)
@@ -74,7 +75,8 @@ def clean(data, errors):
         elif kind == "date":
             value = str(value)
             try:
-                date.fromisoformat(value[:10])
+                # The whole value: "2024-01-01<script>" is not a date.
+                (date if len(value) <= 10 else datetime).fromisoformat(value)
             except ValueError:
                 errors.setdefault(name, []).append("Date format incorrect, expected YYYY-MM-DD")
                 continue
@@ -86,7 +88,8 @@ def clean(data, errors):
         elif kind == "number":
             value = str(value).strip()
             try:
-                float(value)
+                if not math.isfinite(float(value)):
+                    raise ValueError(value)
             except ValueError:
                 errors.setdefault(name, []).append("Must be a number")
                 continue

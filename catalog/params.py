@@ -6,9 +6,56 @@ from datetime import datetime, timezone
 
 from .errors import ValidationError
 
-NAME_RE = re.compile(r"^[a-z0-9_\-]*$")
+# \Z, not $: "$" also matches before a final newline, and "abc\n" is not a name.
+NAME_RE = re.compile(r"^[a-z0-9_\-]*\Z")
 RESERVED_NAMES = {"new", "edit", "search"}
-TAG_RE = re.compile(r"^[\u0e00-\u0e7f\w \-.]*$")
+TAG_RE = re.compile(r"^[\u0e00-\u0e7f\w \-.]*\Z")
+# Characters no text field may hold: C0 controls but tab, newline and carriage return; DEL; and the
+# non-characters XML 1.0 cannot carry. (DataStore cells may hold them; outputs escape or drop them.)
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# Longest text a field may hold; any other string is bounded by TEXT_MAX.
+TEXT_LIMITS = {"name": 1000, "title": 1000, "notes": 50000, "description": 50000, "email": 254, "author_email": 254,
+               "maintainer_email": 254, "url": 2000, "key": 200, "value": 20000, "fullname": 300, "password": 1000,
+               "q": 2000, "fq": 20000, "text": 10000, "comment": 10000, "answer": 20000}
+TEXT_MAX = 100000
+# Inputs that are DataStore cells (kept as given; every output escapes them) or uploads.
+DOOR_EXEMPT = {"records", "upload"}
+
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_safe(text):
+    """Text with the characters XML 1.0 cannot carry removed (for feeds, DCAT, sitemaps, XML and XLSX)."""
+    return _XML_ILLEGAL.sub("", text) if isinstance(text, str) else text
+
+
+def door_errors(data):
+    """{top-level field: [message]} for text that holds control characters or is too long, anywhere inside."""
+    errors = {}
+
+    def walk(value, top, key):
+        if isinstance(value, str):
+            bad = CONTROL.search(value)
+            if bad:
+                errors.setdefault(top, []).append(
+                    f"Must not contain control characters (U+{ord(bad.group()):04X} at position {bad.start()})")
+            limit = TEXT_LIMITS.get(key, TEXT_MAX)
+            if len(value) > limit:
+                errors.setdefault(top, []).append(f"Must be at most {limit:,} characters (got {len(value):,})")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(k, str) and CONTROL.search(k):
+                    errors.setdefault(top, []).append("Keys must not contain control characters")
+                walk(v, top, k if isinstance(k, str) else key)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v, top, key)
+
+    for k, v in data.items():
+        if k not in DOOR_EXEMPT:
+            walk(v, k, k)
+    return {k: list(dict.fromkeys(v)) for k, v in errors.items()}
 
 
 def now():

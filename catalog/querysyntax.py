@@ -6,7 +6,7 @@ Space between clauses means AND (CKAN sends q.op=AND).
 """
 import re
 
-from .errors import SearchError
+from .errors import SearchError, SearchQueryError
 
 _TOKEN = re.compile(
     r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<range>[\[{][^\]}]*[\]}])|(?P<quoted>"(?:[^"\\]|\\.)*")'
@@ -51,10 +51,30 @@ def _unquote(s):
     return re.sub(r"\\(.)", r"\1", s)
 
 
+MAX_DEPTH = 20        # nested groups and NOTs
+MAX_CLAUSES = 256     # terms, field clauses and ranges in one query (SQL's expression depth has a limit too)
+MAX_VALUES = 1024     # values inside one field:(a OR b ...) group (Solr's maxBooleanClauses)
+# Lucene's boost (a^2) and proximity/fuzzy (a~2, "a b"~2) operators: not supported, so refused, never
+# searched for as text. Escaped (\^ \~) or quoted they are literal.
+_OPERATOR = re.compile(r"(?<!\\)[\^~]")
+
+
 class _Parser:
     def __init__(self, text):
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
+        self.clauses = 0
+
+    def _enter(self):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise SearchQueryError(f"Query nests deeper than {MAX_DEPTH} levels (the limit)")
+
+    def _clause(self, n=1):
+        self.clauses += n
+        if self.clauses > MAX_CLAUSES:
+            raise SearchQueryError(f"Query has more than {MAX_CLAUSES} clauses (the limit)")
 
     def peek(self):
         return self.toks[self.i] if self.i < len(self.toks) else (None, None)
@@ -94,7 +114,10 @@ class _Parser:
         kind, val = self.peek()
         if kind == "word" and val == "NOT":
             self.take()
-            return Node("not", children=[self.unary()])
+            self._enter()
+            node = Node("not", children=[self.unary()])
+            self.depth -= 1
+            return node
         if kind == "word" and val[0] in "+-" and len(val) > 1:
             self.toks[self.i] = ("word", val[1:])
             return Node("not", children=[self.atom()]) if val[0] == "-" else self.atom()
@@ -107,14 +130,23 @@ class _Parser:
     def atom(self):
         kind, val = self.take()
         if kind == "lp":
+            self._enter()
             node = self.expr()
             if self.take()[0] != "rp":
                 raise SearchError("Missing ')' in query")
+            self.depth -= 1
             return node
+        self._clause()
         if kind == "quoted":
+            nkind, nval = self.peek()
+            if nkind == "word" and _OPERATOR.match(nval):
+                raise SearchQueryError('Proximity search ("a b"~2) is not supported; leave out the ~')
             return Node("term", values=[_unquote(val)])
         if kind != "word":
             raise SearchError(f"Unexpected {val!r} in query")
+        if _OPERATOR.search(val):
+            raise SearchQueryError("Boosts (^) and fuzzy or proximity search (~) are not supported; "
+                              "quote the text or escape the character to search for it")
         m = re.match(r"^([A-Za-z_][\w.\-]*|\*):(.*)$", val, re.S)
         if not m:
             return Node("term", values=[_unquote(val)])
@@ -124,6 +156,9 @@ class _Parser:
         nkind, nval = self.peek()
         if nkind == "quoted":
             self.take()
+            after = self.peek()
+            if after[0] == "word" and _OPERATOR.match(after[1]):
+                raise SearchQueryError('Proximity search ("a b"~2) is not supported; leave out the ~')
             return Node("field", field, [_unquote(nval)])
         if nkind == "range":
             self.take()
@@ -138,6 +173,8 @@ class _Parser:
                 if v in ("AND", "&&"):
                     raise SearchError("Only OR is supported inside field:(...) groups")
                 values.append(_unquote(v))
+                if len(values) > MAX_VALUES:
+                    raise SearchQueryError(f"A field group has more than {MAX_VALUES} values (the limit)")
             if self.take()[0] != "rp":
                 raise SearchError("Missing ')' in query")
             return Node("field", field, values)

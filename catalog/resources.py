@@ -1,6 +1,7 @@
 """Resources: dicts, cleaning, uploads, and the resource_* actions."""
 import json
 import mimetypes
+from urllib.parse import quote
 
 from . import auth, storage
 from .db import transaction
@@ -26,7 +27,7 @@ def clean_format(fmt, url=""):
 
 def download_url(site_url, package_id, resource_id, filename):
     """CKAN's download URL of an uploaded file."""
-    return f"{site_url.rstrip('/')}/dataset/{package_id}/resource/{resource_id}/download/{filename}"
+    return f"{site_url.rstrip('/')}/dataset/{package_id}/resource/{resource_id}/download/{quote(filename)}"
 
 
 def resource_dict(row, site_url):

@@ -3,13 +3,15 @@ import hashlib
 import os
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 from .errors import StorageFull
 from .params import now
 
 CHUNK = 1 << 20
-_UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
+# Letters, digits and the whole Thai block (its vowel and tone marks are not \w), dots and dashes.
+_UNSAFE = re.compile(r"[^\w\u0e00-\u0e7f.\-]+", re.UNICODE)
 
 
 def files_dir(settings):
@@ -26,7 +28,7 @@ def path_for(settings, sha256):
 
 def munge_filename(name):
     """A safe file name: base name only, no path parts, CKAN-like character set."""
-    name = os.path.basename(str(name or "").replace("\\", "/")).strip()
+    name = unicodedata.normalize("NFC", os.path.basename(str(name or "").replace("\\", "/")).strip())
     name = _UNSAFE.sub("-", name).strip("-.") or "file"
     return name[:100]
 

@@ -4,6 +4,8 @@ import io
 import json
 from xml.sax.saxutils import escape, quoteattr
 
+from .params import xml_safe
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MEDIA = {"csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
          "json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8",
@@ -71,7 +73,7 @@ def stream(fmt, header, batches, bom=False):
                         cells.append(f'<{tag} xsi:nil="true"/>')
                     else:
                         text = json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v)
-                        cells.append(f"<{tag}>{escape(text)}</{tag}>")
+                        cells.append(f"<{tag}>{escape(xml_safe(text))}</{tag}>")
                 out.append(f"<row _id={quoteattr(str(r[0]))}>{''.join(cells)}</row>\n")
             yield "".join(out).encode("utf-8")
         yield b"</data>\n"
@@ -89,8 +91,9 @@ def _xlsx(header, batches):
     ws = wb.create_sheet("data")
 
     def text(value):
-        # In XLSX a cell typed as a string is never run, so the text is kept exactly, with no apostrophe.
-        cell = WriteOnlyCell(ws, value=value)
+        # In XLSX a cell typed as a string is never run, so the text is kept exactly, with no apostrophe;
+        # characters XML cannot carry are dropped (openpyxl refuses them mid-stream).
+        cell = WriteOnlyCell(ws, value=xml_safe(value))
         cell.data_type = "s"
         return cell
 

@@ -6,25 +6,47 @@ import secrets
 from . import auth
 from .db import transaction
 from .errors import NotAuthorized, NotFound, ValidationError
+from .gdc import is_email
 from .params import get_or_bust, name_errors, new_id, now
 
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+# werkzeug's hash strings carry their method and parameters ("scrypt:32768:8:1$salt$hash"), so raising
+# these re-hashes each password at its next login. The first format ("scrypt$salt$hash") used n=2**14.
+PASSWORD_METHOD = "scrypt:32768:8:1"
+_LEGACY_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+# Checked against for unknown users, so a login takes the same work whether or not the account exists.
+_DUMMY = None
 
 
 def hash_password(password):
-    """scrypt hash with a random salt, as `scrypt$salt$hash`."""
-    salt = secrets.token_hex(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), dklen=32, **_SCRYPT).hex()
-    return f"scrypt${salt}${digest}"
+    """A salted scrypt hash that records its own parameters."""
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
 def check_password(stored, password):
-    """True when the password matches a stored hash."""
-    if not stored or not password or stored.count("$") != 2:
+    """True when the password matches a stored hash (either format)."""
+    if not stored or not isinstance(password, str) or not password:
         return False
-    _, salt, digest = stored.split("$")
-    cand = hashlib.scrypt(password.encode(), salt=salt.encode(), dklen=32, **_SCRYPT).hex()
-    return hmac.compare_digest(cand, digest)
+    if stored.startswith("scrypt$") and stored.count("$") == 2:
+        _, salt, digest = stored.split("$")
+        cand = hashlib.scrypt(password.encode(), salt=salt.encode(), dklen=32, **_LEGACY_SCRYPT).hex()
+        return hmac.compare_digest(cand, digest)
+    from werkzeug.security import check_password_hash
+
+    return check_password_hash(stored, password)
+
+
+def needs_rehash(stored):
+    """True when a stored hash was made with other (older, weaker) parameters than today's."""
+    return not (stored or "").startswith(PASSWORD_METHOD + "$")
+
+
+def _same_work(password):
+    global _DUMMY
+    if _DUMMY is None:
+        _DUMMY = hash_password(secrets.token_hex(16))
+    check_password(_DUMMY, password if isinstance(password, str) and password else "x")
 
 
 def _token_hash(token):
@@ -57,9 +79,36 @@ def user_for_login(db, name, password):
     row = db.execute(
         "SELECT * FROM users WHERE (name = ? OR email = ?) AND state = 'active'", (name, name)
     ).fetchone()
-    if row and check_password(row["password_hash"], password):
-        return {"id": row["id"], "name": row["name"], "sysadmin": bool(row["sysadmin"])}
-    return None
+    if row is None or not row["password_hash"]:
+        _same_work(password)
+        return None
+    if not check_password(row["password_hash"], password):
+        return None
+    if needs_rehash(row["password_hash"]):
+        with transaction(db):
+            db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (hash_password(password), row["id"]))
+    return {"id": row["id"], "name": row["name"], "sysadmin": bool(row["sysadmin"]), "epoch": row["session_epoch"]}
+
+
+def session_epoch(db, user_id):
+    """The user's current session epoch (sessions carrying another one are void), or None for no user."""
+    row = db.execute("SELECT session_epoch FROM users WHERE id = ? AND state = 'active'", (user_id,)).fetchone()
+    return row[0] if row else None
+
+
+def end_sessions(db, user_id):
+    """Void every session of the user (log out everywhere)."""
+    with transaction(db):
+        db.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", (user_id,))
+
+
+def set_password(db, user_id, password):
+    """Change a password; every other session of the user ends."""
+    if not isinstance(password, str) or len(password) < 8:
+        raise ValidationError({"password": ["Your password must be 8 characters or longer"]})
+    with transaction(db):
+        db.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
+                   (hash_password(password), user_id))
 
 
 def user_dict(row, ctx=None):
@@ -81,8 +130,12 @@ def create_user(db, name, *, email=None, password=None, sysadmin=False, fullname
         errors["name"] = name_errors(name)
     elif db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
         errors["name"] = ["That login name is not available."]
-    if password is not None and len(password) < 8:
+    if password is not None and not isinstance(password, str):
+        errors["password"] = ["Must be a string"]
+    elif password is not None and len(password) < 8:
         errors["password"] = ["Your password must be 8 characters or longer"]
+    if email is not None and (not isinstance(email, str) or not is_email(email)):
+        errors["email"] = ["Email is not valid"]
     if errors:
         raise ValidationError(errors)
     uid = new_id()

@@ -48,13 +48,54 @@ def cmd_user_add(args):
     from catalog.errors import ValidationError
     from catalog.users import create_user
 
+    password = args.password
+    if password is None:
+        password = _ask_password()
+        if password is None:
+            return 2
     db = catalog_db.connect(_settings(args).db_path)
     try:
-        row = create_user(db, args.name, email=args.email, password=args.password, sysadmin=args.sysadmin)
+        row = create_user(db, args.name, email=args.email, password=password, sysadmin=args.sysadmin)
     except ValidationError as exc:
-        print(f"error: {exc.errors}", file=sys.stderr)
+        print(f"error: {exc.summary()}", file=sys.stderr)
         return 1
     print(f"created user {row['name']}{' (sysadmin)' if row['sysadmin'] else ''}")
+    return 0
+
+
+def _ask_password():
+    """The password typed twice on the terminal (never echoed, never in the shell history), or None."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        print("error: --password is required when no terminal is attached", file=sys.stderr)
+        return None
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password (again): "):
+        print("error: the passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def cmd_user_password(args):
+    """Set a user's password (asked on the terminal); every session of that user ends."""
+    from catalog.errors import ValidationError
+    from catalog.users import get_user, set_password
+
+    db = catalog_db.connect(_settings(args).db_path)
+    user = get_user(db, args.name)
+    if not user:
+        print(f"error: no user {args.name!r}", file=sys.stderr)
+        return 1
+    password = args.password if args.password is not None else _ask_password()
+    if password is None:
+        return 2
+    try:
+        set_password(db, user["id"], password)
+    except ValidationError as exc:
+        print(f"error: {exc.summary()}", file=sys.stderr)
+        return 1
+    print(f"password of {user['name']} changed; their other sessions have ended")
     return 0
 
 
@@ -212,8 +253,12 @@ def build_parser():
     ua.add_argument("name")
     ua.add_argument("--sysadmin", action="store_true")
     ua.add_argument("--email")
-    ua.add_argument("--password")
+    ua.add_argument("--password", help="(asked on the terminal when left out)")
     ua.set_defaults(func=cmd_user_add)
+    up = with_db(user.add_parser("password", help="change a user's password (ends their sessions)"))
+    up.add_argument("name")
+    up.add_argument("--password", help="(asked on the terminal when left out)")
+    up.set_defaults(func=cmd_user_password)
 
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(dest="token_command", required=True)
     ta = with_db(token.add_parser("add", help="create an API token and print it"))

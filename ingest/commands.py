@@ -185,12 +185,8 @@ def _warn(report):
 
 
 def _action_message(exc):
-    """An action's error as `field: message` lines instead of a Python dict."""
-    errors = getattr(exc, "errors", None)
-    if isinstance(errors, dict):
-        return "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in errors.items()
-                         if k != "__type") or str(exc)
-    return str(exc)
+    """An action's error as `field: message` instead of a Python dict."""
+    return (exc.summary() if hasattr(exc, "summary") else "") or str(exc)
 
 
 def _slug(value):

@@ -1,6 +1,6 @@
 import pytest
 
-from catalog.errors import SearchError
+from catalog.errors import SearchError, SearchQueryError
 from catalog.querysyntax import parse
 
 
@@ -21,3 +21,20 @@ def test_parse_builds_the_expected_tree(text, tree):
 def test_parse_rejects_broken_queries_with_a_search_error(text):
     with pytest.raises(SearchError):
         parse(text)
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("(" * 244 + "x" + ")" * 244, "deeper than 20 levels"),
+    (" OR ".join(["x"] * 1000), "more than 256 clauses"),
+    ("owner_org:(" + " OR ".join(f"o{i}" for i in range(1100)) + ")", "more than 1024 values"),
+    ("a^2", "Boosts"), ("title:x^3", "Boosts"), ('"a b"~2', "Proximity"), ('title:"a b"~2', "Proximity"),
+    ("roam~", "fuzzy"),
+])
+def test_query_limits_and_unsupported_operators_are_a_400_naming_them(text, needle):
+    with pytest.raises(SearchQueryError, match=needle):
+        parse(text)
+
+
+def test_quoted_or_escaped_operators_stay_text_and_256_clauses_still_parse():
+    assert repr(parse('"a^2"')) == "term(None:['a^2'])" and repr(parse("a\\~b")) == "term(None:['a~b'])"
+    assert len(parse(" OR ".join(f"t{i}" for i in range(256))).children) == 256

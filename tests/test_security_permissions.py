@@ -98,6 +98,7 @@ class Portal:
         if role != "anonymous":
             with c.session_transaction() as s:
                 s["user_id"] = self.users[role]["id"]
+                s["epoch"] = 0   # a fresh account's session epoch
         return c
 
 
@@ -396,6 +397,7 @@ SITE_SURFACES = {
     "GET /user/login": _site_page("GET", "/user/login"),
     "POST /user/login": _site_page("POST", "/user/login", {"login": "u-editor", "password": "password-123"}),
     "POST /user/logout": _site_page("POST", "/user/logout"),
+    "POST /user/logout-everywhere": _site_page("POST", "/user/logout-everywhere"),
     "GET /dashboard": _site_page("GET", "/dashboard"),
     "GET /dataset/new": _site_page("GET", "/dataset/new"),
     "POST /dataset/new": _site_page("POST", "/dataset/new", {"title": "ชุดใหม่ {n}", "name": "page-ds-{n}",

@@ -62,6 +62,7 @@ def hostile(tmp_path_factory):
     client = app.test_client()
     with client.session_transaction() as s:
         s["user_id"] = sys_ctx.user_id
+        s["epoch"] = 0   # a fresh account's session epoch
     return {"app": app, "client": client, "pkg": pkg, "link": link["id"], "table": table["resource_id"],
             "request": req["id"], "db": db}
 

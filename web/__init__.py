@@ -111,10 +111,14 @@ def get_context(allow_auth=True):
             user = _token_user(db, token)
         elif session.get("user_id") and (request.blueprint != "api" or request.method == "GET"):
             # The session cookie authenticates pages and API reads; API writes need a token (no CSRF via the API).
-            from catalog.users import get_user
+            from catalog.users import get_user, session_epoch
 
             row = get_user(db, session["user_id"])
-            user = {"id": row["id"], "name": row["name"], "sysadmin": bool(row["sysadmin"])} if row else None
+            # A session from before a password change or a "log out everywhere" is void.
+            if row and session.get("epoch") == session_epoch(db, row["id"]):
+                user = {"id": row["id"], "name": row["name"], "sysadmin": bool(row["sysadmin"])}
+            else:
+                session.clear()
     site_url = settings.site_url or request.host_url.rstrip("/")
     g.ctx = Context(db=db, settings=settings, user=user, site_url=site_url)
     return g.ctx

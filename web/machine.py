@@ -50,18 +50,18 @@ def datapackage(name):
 @bp.route("/sitemap.xml")
 def sitemap():
     ctx = get_context(allow_auth=False)
-    count = syndication.public_dataset_count(ctx.db)
-    if count <= syndication.SITEMAP_MAX:
+    parts = syndication.sitemap_parts(ctx.db, ctx.site_url)
+    if parts == 1:
         body = syndication.sitemap_xml(syndication.sitemap_urls(ctx.db, ctx.site_url, 0))
     else:
-        body = syndication.sitemap_index_xml(ctx.site_url, -(-count // syndication.SITEMAP_MAX))
+        body = syndication.sitemap_index_xml(ctx.site_url, parts)
     return Response(body, content_type="application/xml; charset=utf-8")
 
 
 @bp.route("/sitemap-<int:part>.xml")
 def sitemap_part(part):
     ctx = get_context(allow_auth=False)
-    if part * syndication.SITEMAP_MAX >= max(1, syndication.public_dataset_count(ctx.db)):
+    if part >= syndication.sitemap_parts(ctx.db, ctx.site_url):
         abort(404)
     return Response(syndication.sitemap_xml(syndication.sitemap_urls(ctx.db, ctx.site_url, part)),
                     content_type="application/xml; charset=utf-8")

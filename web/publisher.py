@@ -47,6 +47,7 @@ def login():
         if user:
             session.clear()   # a new session on login, so a planted session id is worthless
             session["user_id"] = user["id"]
+            session["epoch"] = user["epoch"]
             return redirect(_safe_next(request.form.get("next")))
         ratelimit.limit("login").fail(who)
         error = _("Wrong user name or password.")
@@ -56,6 +57,17 @@ def login():
 
 @bp.route("/user/logout", methods=["POST"])
 def logout():
+    session.clear()
+    return redirect(url_for("pages.home"))
+
+
+@bp.route("/user/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """End every session of this user, on every device."""
+    from catalog.users import end_sessions
+
+    end_sessions(get_context().db, get_context().user_id)
     session.clear()
     return redirect(url_for("pages.home"))
 
