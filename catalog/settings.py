@@ -24,6 +24,7 @@ class Settings:
     provinces_geojson: str = ""
     sql_timeout_s: float = 10.0
     sql_memory_mb: int = 2048
+    trusted_proxies: int = 0   # reverse proxies in front that set X-Forwarded-For/-Proto
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -45,6 +46,7 @@ class Settings:
             "provinces_geojson": env.get("KHLANG_PROVINCES_GEOJSON", ""),
             "sql_timeout_s": float(env.get("KHLANG_SQL_TIMEOUT", "10")),
             "sql_memory_mb": int(env.get("KHLANG_SQL_MEMORY_MB", "2048")),
+            "trusted_proxies": int(env.get("KHLANG_TRUSTED_PROXIES", "0")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -24,6 +24,11 @@ def create_app(test_config=None):
     app.config.update(test_config)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    if settings.trusted_proxies:
+        # Behind N reverse proxies: the client's address is the Nth from the right in X-Forwarded-For.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     # Migrate once at start so request threads never race on schema changes.
     catalog_db.connect(settings.db_path).close()
 
@@ -47,6 +52,7 @@ def create_app(test_config=None):
     app.context_processor(_page_globals)
     errors.init_app(app)
     app.after_request(_security_headers)
+    app.after_request(_retry_after)
     app.teardown_appcontext(_end_request)
     return app
 
@@ -54,6 +60,12 @@ def create_app(test_config=None):
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'")
+
+
+def _retry_after(response):
+    if response.status_code == 429 and g.get("retry_after"):
+        response.headers["Retry-After"] = str(g.retry_after)
+    return response
 
 
 def _security_headers(response):
@@ -130,9 +142,13 @@ def _token_user(db, token):
 
     from .ratelimit import limit
 
-    who = request.remote_addr or "?"
-    if limit("tokens").blocked(who):
+    from .ratelimit import client_key
+
+    who = client_key(request.remote_addr)
+    wait = limit("tokens").retry_after(who)
+    if wait:
         g.rate_limited = True
+        g.retry_after = wait
         abort(429)
     user = user_for_token(db, token)
     if user is None:

@@ -1,6 +1,7 @@
 """Language of a request (Thai by default; `?lang=en` or the `lang` cookie), Flask-Babel, and the
 Thai-aware formatting filters: Buddhist-Era dates in Thai, CE in English, baht amounts."""
-from datetime import date, datetime
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from flask import g, request
 from flask_babel import Babel
@@ -28,13 +29,25 @@ def remember_language(response):
     return response
 
 
+BANGKOK = ZoneInfo("Asia/Bangkok")
+ZONE_NOTE = {"th": "เวลาประเทศไทย", "en": "Bangkok time"}
+
+
 def _as_date(value):
-    if isinstance(value, (date, datetime)):
+    """A date, or a datetime in Bangkok time: timestamps are stored in UTC, naive (CKAN's format)."""
+    if isinstance(value, datetime):
+        d = value
+    elif isinstance(value, date):
         return value
-    try:
-        return datetime.fromisoformat(str(value)[:26])
-    except ValueError:
-        return None
+    else:
+        text = str(value or "")
+        try:
+            if len(text) <= 10:
+                return date.fromisoformat(text)
+            d = datetime.fromisoformat(text[:26])
+        except ValueError:
+            return None
+    return (d if d.tzinfo else d.replace(tzinfo=timezone.utc)).astimezone(BANGKOK)
 
 
 def format_date(value, lang=None, with_time=False):
@@ -46,7 +59,7 @@ def format_date(value, lang=None, with_time=False):
     year = d.year + 543 if lang == "th" else d.year
     text = f"{d.day} {MONTHS[lang][d.month - 1]} {year}"
     if with_time and isinstance(d, datetime):
-        text += f" {d:%H:%M}"
+        text += f" {d:%H:%M} ({ZONE_NOTE[lang]})"
     return text
 
 

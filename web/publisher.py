@@ -2,7 +2,7 @@
 import functools
 from pathlib import PurePosixPath
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from catalog import actions, auth
@@ -40,8 +40,11 @@ def login():
     ctx = get_context()
     error = None
     if request.method == "POST":
-        who = request.remote_addr or "?"
-        if ratelimit.limit("login").blocked(who):
+        who = ratelimit.client_key(request.remote_addr)
+        account = request.form.get("login", "").strip().lower()[:200]
+        wait = max(ratelimit.limit("login").retry_after(who), ratelimit.limit("account").retry_after(account))
+        if wait:
+            g.retry_after = wait
             return error_page(429)
         user = user_for_login(ctx.db, request.form.get("login", "").strip(), request.form.get("password", ""))
         if user:
@@ -50,6 +53,7 @@ def login():
             session["epoch"] = user["epoch"]
             return redirect(_safe_next(request.form.get("next")))
         ratelimit.limit("login").fail(who)
+        ratelimit.limit("account").fail(account)
         error = _("Wrong user name or password.")
     return render_template("login.html", error=error, next=request.values.get("next", ""),
                            login_name=request.form.get("login", "")), 200 if not error else 401
