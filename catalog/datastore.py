@@ -3,14 +3,12 @@
 Writes (create, upsert, delete) live in datastore_loads; user SQL in datastore_sql."""
 import json
 
-from . import auth, tables
+from . import actionschema, auth, tables
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, as_json_object, as_list, get_or_bust
 
 ROWS_DEFAULT, ROWS_MAX = 100, 32000
-SEARCH_PARAMS = {"resource_id", "id", "filters", "q", "full_text", "plain", "language", "fields", "sort", "limit",
-                 "offset", "distinct", "include_total", "total_estimation_threshold", "records_format",
-                 "version", "callback", "_"}
+SEARCH_PARAMS = set(actionschema.parameters("datastore_search"))   # declared in actions.schema.json
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,12 +30,22 @@ def xml_safe(text):
     return _XML_ILLEGAL.sub("", text) if isinstance(text, str) else text
 
 
-def door_errors(data):
-    """{top-level field: [message]} for text that holds control characters or is too long, anywhere inside."""
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def door_errors(data, write=True):
+    """{top-level field: [message]} for text that is not valid Unicode (any request), or that holds control
+    characters or is too long (writes), anywhere inside."""
     errors = {}
 
     def walk(value, top, key):
         if isinstance(value, str):
+            lone = SURROGATE.search(value)
+            if lone:
+                errors.setdefault(top, []).append(f"Must be valid Unicode text (a lone surrogate U+{ord(lone.group()):04X} "
+                                                  f"at position {lone.start()})")
+            if not write:
+                return
             bad = CONTROL.search(value)
             if bad:
                 errors.setdefault(top, []).append(
@@ -45,15 +55,17 @@ def door_errors(data):
                 errors.setdefault(top, []).append(f"Must be at most {limit:,} characters (got {len(value):,})")
         elif isinstance(value, dict):
             for k, v in value.items():
-                if isinstance(k, str) and CONTROL.search(k):
-                    errors.setdefault(top, []).append("Keys must not contain control characters")
+                if isinstance(k, str) and (SURROGATE.search(k) or (write and CONTROL.search(k))):
+                    errors.setdefault(top, []).append("Keys must be text without control characters")
                 walk(v, top, k if isinstance(k, str) else key)
         elif isinstance(value, (list, tuple)):
             for v in value:
                 walk(v, top, key)
 
     for k, v in data.items():
-        if k not in DOOR_EXEMPT:
+        if isinstance(k, str) and SURROGATE.search(k):
+            errors.setdefault("message", []).append("Parameter names must be valid Unicode text")
+        elif k not in DOOR_EXEMPT or not write:
             walk(v, k, k)
     return {k: list(dict.fromkeys(v)) for k, v in errors.items()}
 

@@ -2,7 +2,7 @@
 import threading
 from collections import OrderedDict
 
-from . import auth, licenses
+from . import actionschema, auth, licenses
 from .errors import SearchError, SearchQueryError, ValidationError
 from .params import as_bool, as_int, as_list
 from .querysyntax import parse
@@ -14,9 +14,7 @@ ROWS_DEFAULT, ROWS_MAX = 10, 1000
 FACET_LIMIT_DEFAULT = 50
 BM25_MAX_HITS = 500
 DEFAULT_SORT = "score desc, metadata_modified desc"
-VALID_PARAMS = {"q", "fq", "fq_list", "rows", "start", "sort", "facet", "facet.field", "facet.limit", "facet.mincount",
-                "fl", "include_private", "include_drafts", "include_deleted", "use_default_schema", "qf", "wt", "bf",
-                "boost", "tie", "defType", "mm", "df", "q.op", "facet.sort"}
+VALID_PARAMS = set(actionschema.parameters("package_search"))   # declared in actions.schema.json
 SORT_COLUMNS = {"score": "score", "metadata_modified": "d.metadata_modified", "metadata_created": "d.metadata_created",
                 "name": "d.name", "title_string": "d.title_sort", "title": "d.title_sort", "id": "d.package_id"}
 

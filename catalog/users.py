@@ -7,7 +7,7 @@ from . import auth
 from .db import transaction
 from .errors import NotAuthorized, NotFound, ValidationError
 from .gdc import is_email
-from .params import get_or_bust, name_errors, new_id, now
+from .params import as_int, get_or_bust, name_errors, new_id, now
 
 # werkzeug's hash strings carry their method and parameters ("scrypt:32768:8:1$salt$hash"), so raising
 # these re-hashes each password at its next login. The first format ("scrypt$salt$hash") used n=2**14.
@@ -187,10 +187,15 @@ def user_show(ctx, data):
 
 
 def user_list(ctx, data):
-    """Users as dicts, ordered by name (names only for anonymous callers)."""
+    """Users as dicts, ordered by name; `q` matches name or full name, then `limit`/`offset`."""
     auth.require_user(ctx)
+    q = str(data.get("q") or "").strip().lower()
+    limit = as_int(data, "limit", None, maximum=1000)
+    offset = as_int(data, "offset", 0)
     rows = ctx.db.execute("SELECT * FROM users WHERE state = 'active' ORDER BY name").fetchall()
-    return [user_dict(r, ctx) for r in rows]
+    if q:
+        rows = [r for r in rows if q in r["name"].lower() or q in (r["fullname"] or "").lower()]
+    return [user_dict(r, ctx) for r in rows[offset:None if limit is None else offset + limit]]
 
 
 def api_token_create(ctx, data):
