@@ -1,5 +1,6 @@
 """The CKAN Action API as plain functions: name -> function, and which are safe on GET."""
 import inspect
+import re
 
 from . import (actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql, groups, jobs,
                licenses, packages, resources, search, sitemeta, users)
@@ -74,7 +75,9 @@ def help_show(ctx, data):
 def package_autocomplete(ctx, data):
     """Up to `limit` datasets whose title or name contains `q`: [{name, title, match_field, match_displayed}]."""
     q = get_or_bust(data, "q")
-    result = search.package_search(ctx, {"q": str(q), "rows": as_int(data, "limit", 10, maximum=100)})
+    # What a person types is text, not query syntax: every Lucene operator character is escaped.
+    text = re.sub(r'([\\+\-!():^\[\]"{}~*?|&/])', r"\\\1", str(q))
+    result = search.package_search(ctx, {"q": text, "rows": as_int(data, "limit", 10, maximum=100)})
     return [{"name": p["name"], "title": p["title"], "match_field": "title", "match_displayed": p["title"]}
             for p in result["results"]]
 

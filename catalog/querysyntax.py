@@ -140,12 +140,12 @@ class _Parser:
         if kind == "quoted":
             nkind, nval = self.peek()
             if nkind == "word" and _OPERATOR.match(nval):
-                raise SearchQueryError('Proximity search ("a b"~2) is not supported; leave out the ~')
+                raise SearchError('Proximity search ("a b"~2) is not supported; leave out the ~')
             return Node("term", values=[_unquote(val)])
         if kind != "word":
             raise SearchError(f"Unexpected {val!r} in query")
         if _OPERATOR.search(val):
-            raise SearchQueryError("Boosts (^) and fuzzy or proximity search (~) are not supported; "
+            raise SearchError("Boosts (^) and fuzzy or proximity search (~) are not supported; "
                               "quote the text or escape the character to search for it")
         m = re.match(r"^([A-Za-z_][\w.\-]*|\*):(.*)$", val, re.S)
         if not m:
@@ -158,7 +158,7 @@ class _Parser:
             self.take()
             after = self.peek()
             if after[0] == "word" and _OPERATOR.match(after[1]):
-                raise SearchQueryError('Proximity search ("a b"~2) is not supported; leave out the ~')
+                raise SearchError('Proximity search ("a b"~2) is not supported; leave out the ~')
             return Node("field", field, [_unquote(nval)])
         if nkind == "range":
             self.take()

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from rdflib import Graph
 
 from catalog import actions, syndication
-from catalog.errors import SearchQueryError, ValidationError
+from catalog.errors import SearchError, SearchQueryError, ValidationError
 from catalog.users import check_password, create_user, get_user, hash_password, set_password
 from conftest import sysadmin_site
 
@@ -126,14 +126,15 @@ def test_sitemaps_hold_at_most_the_limit_and_the_index_lists_every_file(site, mo
     assert client.get(f"/sitemap-{len(files)}.xml").status_code == 404
 
 
-@pytest.mark.parametrize("fq,needle", [("(" * 244 + "x" + ")" * 244, "20 levels"),
-                                       (" OR ".join(f"t{i}" for i in range(1000)), "256 clauses"),
-                                       ("a^2", "Boosts"), ('"a b"~2', "Proximity")])
-def test_search_query_limits_answer_400_naming_the_limit(site, fq, needle):
+@pytest.mark.parametrize("fq,needle,status,kind", [
+    ("(" * 244 + "x" + ")" * 244, "20 levels", 400, "Search Query Error"),
+    (" OR ".join(f"t{i}" for i in range(1000)), "256 clauses", 400, "Search Query Error"),
+    ("a^2", "Boosts", 409, "Search Error"), ('"a b"~2', "Proximity", 409, "Search Error")])
+def test_search_query_limits_answer_400_and_unsupported_operators_409_naming_them(site, fq, needle, status, kind):
     r = site["app"].test_client().get("/api/3/action/package_search", query_string={"fq": fq})
     body = r.get_json()
-    assert r.status_code == 400 and body["error"]["__type"] == "Search Query Error" and needle in body["error"]["message"]
-    with pytest.raises(SearchQueryError):
+    assert r.status_code == status and body["error"]["__type"] == kind and needle in body["error"]["message"]
+    with pytest.raises(SearchQueryError if status == 400 else SearchError):
         actions.call(site["ctx"], "package_search", {"q": fq})
 
 
