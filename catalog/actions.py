@@ -2,8 +2,8 @@
 import inspect
 import re
 
-from . import (actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql, groups, jobs,
-               licenses, packages, resources, search, sitemeta, users)
+from . import (actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql, groups,
+               harvestsources, jobs, licenses, packages, resources, search, sitemeta, users)
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, door_errors, get_or_bust
 
@@ -147,6 +147,13 @@ ACTIONS = {
     "comment_create": comments.comment_create,
     "comment_list": comments.comment_list,
     "comment_moderate": comments.comment_moderate,
+    "harvest_source_create": harvestsources.harvest_source_create,
+    "harvest_source_show": harvestsources.harvest_source_show,
+    "harvest_source_list": harvestsources.harvest_source_list,
+    "harvest_source_update": harvestsources.harvest_source_update,
+    "harvest_source_delete": harvestsources.harvest_source_delete,
+    "harvest_run": harvestsources.harvest_run,
+    "harvest_job_list": harvestsources.harvest_job_list,
 }
 
 # Read actions answer GET (CKAN marks every get.py action side-effect-free).
@@ -156,7 +163,8 @@ SIDE_EFFECT_FREE = {
     "group_list", "group_show", "group_package_show", "tag_list", "license_list", "resource_show",
     "resource_view_list", "status_show", "site_read", "help_show", "user_show", "user_list", "api_token_list",
     "datastore_search", "datastore_search_sql", "datastore_info", "datastore_version_list", "xloader_status",
-    "datarequest_show", "datarequest_index", "comment_list",
+    "datarequest_show", "datarequest_index", "comment_list", "harvest_source_show", "harvest_source_list",
+    "harvest_job_list",
 }
 
 

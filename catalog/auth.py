@@ -49,6 +49,17 @@ def require_edit_package(ctx, pkg):
         raise NotFound("Not found")
     if not can_edit_org(ctx, pkg["owner_org"]):
         raise NotAuthorized(f"User {ctx.user['name'] if ctx.user else 'anonymous'} not authorized to edit package {pkg['id']}")
+    source = harvested_from(ctx.db, pkg["id"])
+    if source and source != ctx.harvesting:
+        raise NotAuthorized(f"Package {pkg['id']} is harvested from \"{source}\"; it changes there. Detach the harvest "
+                            "source (harvest_source_update detached=true) to edit it here")
+
+
+def harvested_from(db, package_id):
+    """The name of the attached harvest source a dataset comes from, or None."""
+    row = db.execute("SELECT s.name FROM harvest_objects o JOIN harvest_sources s ON s.id = o.source_id "
+                     "WHERE o.package_id = ? AND s.detached = 0 AND s.state = 'active'", (package_id,)).fetchone()
+    return row[0] if row else None
 
 
 def require_user(ctx):

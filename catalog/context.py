@@ -10,6 +10,8 @@ class Context:
     settings: object
     user: dict | None = None
     site_url: str = ""
+    harvesting: str | None = None   # the harvest source writing through this context (its datasets are read-only
+                                    # to everyone else while the source is attached)
     _capacities: dict | None = field(default=None, repr=False)
 
     @property

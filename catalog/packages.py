@@ -88,6 +88,9 @@ def _package_dict(row, org, tags, groups, res):
     }
     if lic and lic.get("url"):
         d["license_url"] = lic["url"]
+    for e in d["extras"]:
+        if e.get("key") in ("harvest_source", "harvest_url"):
+            d[e["key"]] = e.get("value")   # where a harvested dataset came from, at the top as ckanext-harvest shows it
     if org is not None:
         d["organization"] = {
             "approval_status": org["approval_status"], "created": org["created"], "description": org["description"],

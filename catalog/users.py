@@ -74,6 +74,15 @@ def user_for_token(db, token):
     return {"id": row["id"], "name": row["name"], "sysadmin": bool(row["sysadmin"])} if row else None
 
 
+def system_user(db):
+    """The user the command line and background jobs act as: the first sysadmin (created when there is none)."""
+    row = db.execute("SELECT id, name FROM users WHERE sysadmin = 1 AND state = 'active' ORDER BY created LIMIT 1"
+                     ).fetchone()
+    if row is None:
+        row = create_user(db, "khlang-admin", sysadmin=True)
+    return {"id": row["id"], "name": row["name"], "sysadmin": True}
+
+
 def user_for_login(db, name, password):
     """The user dict for a correct name/e-mail and password, or None."""
     row = db.execute(

@@ -35,13 +35,9 @@ def cmd_serve(args):
 
 
 def _sysadmin_for_cli(db):
-    row = db.execute("SELECT id, name FROM users WHERE sysadmin = 1 AND state = 'active' ORDER BY created LIMIT 1").fetchone()
-    if row:
-        return {"id": row[0], "name": row[1], "sysadmin": True}
-    from catalog.users import create_user
+    from catalog.users import system_user
 
-    row = create_user(db, "khlang-admin", sysadmin=True)
-    return {"id": row["id"], "name": row["name"], "sysadmin": True}
+    return system_user(db)
 
 
 def cmd_user_add(args):
@@ -284,8 +280,10 @@ def build_parser():
     jr.set_defaults(func=cmd_jobs_run)
 
     from .commands import add_commands
+    from .harvestcommands import add_commands as add_harvest_commands
 
     add_commands(sub, with_db)
+    add_harvest_commands(sub, with_db)
     return p
 
 

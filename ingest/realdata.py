@@ -16,7 +16,7 @@ def manifest(folder=REAL):
     return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
 
 
-def _org_slug(title, declared, taken):
+def org_slug(title, declared, taken):
     """A CKAN name for an organization known only by its Thai title: declared, else its RTGS romanisation."""
     from catalog.params import name_errors
     from pythainlp.transliterate import romanize
@@ -62,7 +62,7 @@ def seed_mirror(ctx, doc, folder=REAL):
         for rec in records:
             title = rec["organization_title"]
             if title not in orgs:
-                orgs[title] = _org_slug(title, declared, orgs)
+                orgs[title] = org_slug(title, declared, orgs)
                 counts["organizations"] += _ensure_org(ctx, orgs[title], title)
             name = rec["name"].lower()
             if name_errors(name):

@@ -1,4 +1,5 @@
-"""Running queued background loads: validate the uploaded file, write its Parquet version, flip the pointer."""
+"""Running queued background work: loads of uploaded files (validate, write the Parquet version, flip the
+pointer) and harvest runs, the scheduled ones queued when due."""
 import json
 import threading
 import time
@@ -10,9 +11,11 @@ from catalog.context import Context
 from catalog.datastore import current_version
 from catalog.datastore_loads import record_version
 from catalog.db import transaction
+from catalog.params import now
 from catalog.resources import get_resource
+from catalog.users import system_user
 
-from . import loading, readers, validation
+from . import harvest, loading, readers, validation
 from .schemas import CannotStart
 from .sourcefile import CannotRead
 
@@ -99,7 +102,9 @@ def start_thread(settings, interval=1.0):
         db = catalog_db.connect(settings.db_path)
         while not stop.is_set():
             try:
-                if not run_pending(settings, db):
+                ran = run_pending(settings, db)
+                ran += harvest.run_pending(settings, db, system_user(db), now())
+                if not ran:
                     stop.wait(interval)
             except Exception:
                 stop.wait(interval)

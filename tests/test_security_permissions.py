@@ -323,6 +323,12 @@ def _editor_token(p, n):
     return {"jti": p.call_as_sysadmin("api_token_list", {"user": "u-editor"})[-1]["id"]}
 
 
+def _harvest_source(p, n):
+    name = f"hs-{n}"
+    p.call_as_sysadmin("harvest_source_create", {"name": name, "url": "http://127.0.0.1:9/", "source_type": "ckan"})
+    return {"source": name}
+
+
 def _datarequest(p, n):
     return {"request": p.call_as_sysadmin("datarequest_create", {"title": f"ขอข้อมูล {n}", "description": "รายละเอียด",
                                                                  "organization_id": p.org["id"]})["id"]}
@@ -346,6 +352,16 @@ SITE_SURFACES = {
     "help_show": _site_api("GET", "help_show", {"name": "package_search"}),
     "user_show": _site_api("GET", "user_show", {"id": "u-editor"}),
     "user_list": _site_api("GET", "user_list"),
+    "harvest_source_create": _site_api("POST", "harvest_source_create", {"name": "src-{n}", "url": "http://127.0.0.1:9/"}),
+    "harvest_source_show": _site_api("GET", "harvest_source_show", {"id": "{source}"}, fresh=_harvest_source),
+    "harvest_source_list": _site_api("GET", "harvest_source_list"),
+    "harvest_source_update": _site_api("POST", "harvest_source_update", {"id": "{source}", "every": "1d"},
+                                       fresh=_harvest_source),
+    "harvest_source_delete": _site_api("POST", "harvest_source_delete", {"id": "{source}"}, fresh=_harvest_source),
+    "harvest_run": _site_api("POST", "harvest_run", {"id": "{source}"}, fresh=_harvest_source),
+    "harvest_job_list": _site_api("GET", "harvest_job_list", {"id": "{source}"}, fresh=_harvest_source),
+    "GET /harvest": _site_page("GET", "/harvest"),
+    "GET /harvest/<name>": _site_page("GET", "/harvest/{source}", fresh=_harvest_source),
     "api_token_list (own)": _site_api("GET", "api_token_list", {"user": "{me}"}),
     "api_token_list (another user's)": _site_api("GET", "api_token_list", {"user": "u-editor"}),
     "api_token_create (own)": _site_api("POST", "api_token_create", {"user": "{me}", "name": "script"}),

@@ -241,3 +241,28 @@ def members(name):
             errors = exc.errors if isinstance(exc, ValidationError) else {"username": [exc.message]}
     org = actions.call(ctx, "organization_show", {"id": org["id"], "include_users": True})
     return render_template("members.html", org=org, errors=errors, can_admin=auth.can_admin_group(ctx, org["id"]))
+
+
+@bp.route("/harvest")
+@login_required
+def harvest_index():
+    ctx = get_context()
+    try:
+        sources = actions.call(ctx, "harvest_source_list", {})
+    except NotAuthorized:
+        abort(403)
+    return render_template("harvest.html", sources=sources)
+
+
+@bp.route("/harvest/<name>")
+@login_required
+def harvest_read(name):
+    ctx = get_context()
+    try:
+        source = actions.call(ctx, "harvest_source_show", {"id": name})
+        jobs = actions.call(ctx, "harvest_job_list", {"id": name})[:20]
+    except NotAuthorized:
+        abort(403)
+    except NotFound:
+        abort(404)
+    return render_template("harvest.html", source=source, jobs=jobs)
