@@ -48,6 +48,8 @@ def test_a_ckan_portal_is_harvested_whole_then_incrementally(remote, local):
     pkg = local_ck.action.package_show(id="bec_school")
     assert pkg["organization"]["title"] == "กรุงเทพมหานคร" and pkg["harvest_source"] == "agency"
     assert pkg["harvest_url"] == f"{remote.url}/dataset/bec_school"
+    page = requests.get(f"{local.url}/dataset/bec_school", timeout=30).text
+    assert "เก็บเกี่ยวมาจาก" in page and f'href="{remote.url}/dataset/bec_school"' in page
     assert local_ck.action.package_show(id="budget-bill-fy2565")["metadata_quality"]["score"] >= 80   # GDC kept
     untouched = local_ck.action.package_show(id="td131435591")["metadata_modified"]
 
@@ -73,12 +75,15 @@ def test_a_harvested_dataset_is_read_only_until_its_source_is_detached(remote, l
     assert "detached" in _run(local.env, "run", "agency", check=False).stdout
 
 
-def test_dcat_with_thai_text_round_trips(remote, tmp_path):
-    ttl = requests.get(f"{remote.url}/dataset/egp-contracts-fy2568-sample.ttl", timeout=30)
-    path = tmp_path / "agency.ttl"
-    path.write_bytes(ttl.content)
+@pytest.mark.parametrize("fmt,as_file", [("ttl", True), ("jsonld", False), ("rdf", False)])
+def test_dcat_with_thai_text_round_trips(remote, tmp_path, fmt, as_file):
+    url = f"{remote.url}/dataset/egp-contracts-fy2568-sample.{fmt}"
+    if as_file:
+        path = tmp_path / f"agency.{fmt}"
+        path.write_bytes(requests.get(url, timeout=30).content)
+        url = str(path)
     env = {"KHLANG_DB": str(tmp_path / "k.db")}
-    _run(env, "add", "dcat-file", str(path), "--type", "dcat")
+    _run(env, "add", "dcat-file", url, "--type", "dcat")
     out = _run(env, "run", "dcat-file").stdout
     assert '"created": 1' in out
     db = sqlite3.connect(env["KHLANG_DB"])
