@@ -11,9 +11,38 @@ def _settings(args):
     return Settings.from_env(db_path=getattr(args, "db", None))
 
 
+def _port(text):
+    """argparse type of --port: a TCP port number."""
+    try:
+        port = int(text)
+    except (TypeError, ValueError):
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535 (got {text!r})")
+    return port
+
+
+def _port_free(host, port):
+    """None when this process may listen on host:port, else why not (in one line)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def cmd_serve(args):
     """Serve the site and API with waitress (threaded, production-grade)."""
     from waitress import serve
+
+    problem = _port_free(args.host, args.port)
+    if problem:
+        print(f"error: --port: cannot listen on {args.host}:{args.port} ({problem})", file=sys.stderr)
+        return 2
 
     from web import create_app
 
@@ -181,6 +210,10 @@ def _print_site_counts(db, settings):
 
 
 def cmd_demo(args):
+    problem = _port_free(args.host, args.port)
+    if problem:   # before seeding, not after a minute of it
+        print(f"error: --port: cannot listen on {args.host}:{args.port} ({problem})", file=sys.stderr)
+        return 2
     settings = _settings(args)
     db = catalog_db.connect(settings.db_path)
     if not db.execute("SELECT 1 FROM packages LIMIT 1").fetchone():
@@ -240,7 +273,7 @@ def build_parser():
     for name, fn in (("serve", cmd_serve), ("demo", cmd_demo)):
         sp = with_db(sub.add_parser(name, help="serve the site" if name == "serve" else "seed if empty, then serve"))
         sp.add_argument("--host", default=os.environ.get("KHLANG_HOST", "127.0.0.1"))
-        sp.add_argument("--port", type=int, default=int(os.environ.get("KHLANG_PORT", "5000")))
+        sp.add_argument("--port", type=_port, default=os.environ.get("KHLANG_PORT", "5000"))
         sp.add_argument("--threads", type=int, default=int(os.environ.get("KHLANG_THREADS", "8")))
         sp.set_defaults(func=fn)
 

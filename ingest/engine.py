@@ -95,6 +95,7 @@ def validate(cur, src: SourceFile, schema: Schema, checklist: dict, limit_errors
     if not src.labels:
         src.finish_scan()
         err = ferrors.SourceError(note="the file is empty (no header row)")
+        err.message = "the file is empty (no header row)"   # frictionless's template would wrap it in jargon
         return _task(src, [], [err], [], 0, started, schema), None
     try:
         plan = compile_plan(schema, checklist, src.labels, cur, strict=strict)

@@ -121,6 +121,9 @@ def check_file(ws, path, plan, index=0, limit_errors=engine.LIMIT_ERRORS, reader
     if src.repairs:
         task["warnings"] = list(src.repairs) + task["warnings"]
         task["stats"]["warnings"] = len(task["warnings"])
+    if task["valid"] and src.labels and not task["stats"].get("rows"):
+        task["warnings"].append("the file has a header row but no data rows")
+        task["stats"]["warnings"] = len(task["warnings"])
     if plan.descriptor is None:
         task.setdefault("khlang", {})["schemaInferred"] = True
     return Checked(path=str(path), src=src, reader=reader, schema=schema, task=task, plan=tplan, table=table)

@@ -223,3 +223,31 @@ def test_ingest_names_a_bad_slug_argument_and_takes_thai_metadata(env, tmp_path)
     # Without --title a spending source's Thai title makes the dataset findable in Thai.
     khlang_cli("ingest", str(MOF), "--source", "mof-ministry", "--org", "mof", "--dataset", "mof-totals", env=env)
     assert db.execute("SELECT title FROM packages WHERE name = 'mof-totals'").fetchone()[0].startswith("งบประมาณรายจ่าย")
+
+
+def test_serve_refuses_bad_and_busy_ports_in_one_line(tmp_path):
+    env = {"KHLANG_DB": str(tmp_path / "k.db")}
+    for port in ("99999", "-1", "http"):
+        out = khlang_cli("serve", "--port", port, env=env, check=False)
+        assert out.returncode == 2 and "--port: must be a port number from 1 to 65535" in out.stderr
+        assert "Traceback" not in out.stderr
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        out = khlang_cli("serve", "--port", str(busy.getsockname()[1]), env=env, check=False)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "cannot listen" in out.stderr
+
+
+def test_an_empty_file_and_a_header_only_file_say_what_they_are(tmp_path):
+    empty, header = tmp_path / "empty.csv", tmp_path / "header.csv"
+    empty.write_text("")
+    header.write_text("a,b\n")
+    out = khlang_cli("validate", str(empty), check=False)
+    assert out.returncode == 1 and "the file is empty (no header row)" in out.stdout
+    assert "has not supported" not in out.stdout
+    out = khlang_cli("validate", str(header))
+    assert out.returncode == 0 and "warning: the file has a header row but no data rows" in out.stdout
+    out = khlang_cli("ingest", str(header), "--org", "org", "--dataset", "ds", env={"KHLANG_DB": str(tmp_path / "k.db")})
+    assert "header row but no data rows" in out.stderr
