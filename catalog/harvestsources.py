@@ -2,16 +2,13 @@
 how often, and the jobs that did it. The fetching itself runs in ingest (a background job of `khlang serve`,
 or `khlang harvest run`)."""
 import json
-import os
 import re
-import socket
 from datetime import datetime
 
-from . import auth
+from . import auth, jobs
 from .db import transaction
 from .errors import NotFound, ValidationError
 from .groups import get_group
-from .integrity import process_alive
 from .params import as_bool, get_or_bust, name_errors, new_id, now
 
 TYPES = ("ckan", "dcat")
@@ -176,16 +173,7 @@ def harvest_job_list(ctx, data):
 
 def claim_next(db):
     """Claim the oldest pending harvest job for this process, or None."""
-    while True:
-        row = db.execute("SELECT id FROM harvest_jobs WHERE state = 'pending' ORDER BY created LIMIT 1").fetchone()
-        if not row:
-            return None
-        worker = f"{socket.gethostname()}:{os.getpid()}"
-        cur = db.execute("UPDATE harvest_jobs SET state = 'running', started = ?, worker = ? "
-                         "WHERE id = ? AND state = 'pending'", (now(), worker, row[0]))
-        db.commit()
-        if cur.rowcount == 1:
-            return db.execute("SELECT * FROM harvest_jobs WHERE id = ?", (row[0],)).fetchone()
+    return jobs.claim_oldest(db, "harvest_jobs")
 
 
 def finish(db, job_id, state, stats=None, log=None, error=None):
@@ -197,11 +185,8 @@ def finish(db, job_id, state, stats=None, log=None, error=None):
 
 def fail_orphans(db):
     """Jobs whose worker on this host died (kill -9) end as errors, so the next run starts clean."""
-    host = socket.gethostname()
-    for row in db.execute("SELECT id, worker FROM harvest_jobs WHERE state = 'running'").fetchall():
-        name, _, pid = (row["worker"] or "").rpartition(":")
-        if name == host and pid.isdigit() and not process_alive(int(pid)):
-            finish(db, row["id"], "error", error="the harvester stopped before the run finished; run again")
+    for job_id in jobs.orphans(db, "harvest_jobs"):
+        finish(db, job_id, "error", error="the harvester stopped before the run finished; run again")
 
 
 def due_sources(db, at):

@@ -30,18 +30,40 @@ def queue_load(ctx, resource_id, sha256):
     return jid
 
 
-def claim_next(db):
-    """Claim the oldest pending job for this process, or None."""
+QUEUES = ("jobs", "harvest_jobs")   # tables of background work, each claimed the same way
+
+
+def claim_oldest(db, table="jobs"):
+    """Claim the oldest pending row of a work queue for this process (one conditional UPDATE), or None."""
+    if table not in QUEUES:
+        raise ValueError(table)
     while True:
-        row = db.execute("SELECT id FROM jobs WHERE state = 'pending' ORDER BY created LIMIT 1").fetchone()
+        row = db.execute(f"SELECT id FROM {table} WHERE state = 'pending' ORDER BY created LIMIT 1").fetchone()
         if not row:
             return None
         worker = f"{socket.gethostname()}:{os.getpid()}"
-        cur = db.execute("UPDATE jobs SET state = 'running', started = ?, error = NULL, worker = ?"
+        cur = db.execute(f"UPDATE {table} SET state = 'running', started = ?, error = NULL, worker = ?"
                          " WHERE id = ? AND state = 'pending'", (now(), worker, row[0]))
         db.commit()
         if cur.rowcount == 1:
-            return db.execute("SELECT * FROM jobs WHERE id = ?", (row[0],)).fetchone()
+            return db.execute(f"SELECT * FROM {table} WHERE id = ?", (row[0],)).fetchone()
+
+
+def orphans(db, table="jobs"):
+    """Ids of running rows whose worker process on this host is gone (killed mid-run)."""
+    if table not in QUEUES:
+        raise ValueError(table)
+    host, out = socket.gethostname(), []
+    for row in db.execute(f"SELECT id, worker FROM {table} WHERE state = 'running'").fetchall():
+        name, _, pid = (row["worker"] or "").rpartition(":")
+        if name == host and pid.isdigit() and not process_alive(int(pid)):
+            out.append(row["id"])
+    return out
+
+
+def claim_next(db):
+    """Claim the oldest pending load for this process, or None."""
+    return claim_oldest(db, "jobs")
 
 
 def finish(db, job_id, state, error=None, report=None):
@@ -53,11 +75,8 @@ def finish(db, job_id, state, error=None, report=None):
 
 def fail_orphans(db):
     """Mark jobs whose worker process on this host is gone (killed mid-load) as failed, so they can be retried."""
-    host = socket.gethostname()
-    for row in db.execute("SELECT id, worker FROM jobs WHERE state = 'running'").fetchall():
-        name, _, pid = (row["worker"] or "").rpartition(":")
-        if name == host and pid.isdigit() and not process_alive(int(pid)):
-            finish(db, row["id"], "error", error="the worker stopped before the load finished; retry with resubmit")
+    for job_id in orphans(db, "jobs"):
+        finish(db, job_id, "error", error="the worker stopped before the load finished; retry with resubmit")
 
 
 def job_dict(row):
