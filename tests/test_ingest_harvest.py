@@ -208,3 +208,28 @@ def test_one_source_never_has_two_runs_and_a_run_whose_worker_died_ends_as_an_er
     job = actions.call(ctx, "harvest_job_list", {"id": "src"})[0]
     assert job["state"] == "error" and "run again" in job["error"]
     assert harvestsources.queue(db, src["id"])["id"] != first["id"]          # so the next run can start
+
+
+def test_records_failing_the_gdc_rules_of_a_strict_catalogue_are_skipped_with_the_reason(fake, tmp_path):
+    env = {"KHLANG_DB": str(tmp_path / "k.db"), "KHLANG_GDC_STRICT": "1"}
+    _run(env, "add", "fake", f"{fake.url}/ok")
+    out = _run(env, "run", "fake", check=False).stdout
+    assert '"created": 0' in out and '"skipped": 3' in out
+    log = _run(env, "log", "fake").stdout
+    assert "good: " in log and "Missing value" in log       # the GDC fields the record lacks, named
+
+
+def test_a_scheduled_source_is_due_when_its_interval_has_passed_since_its_last_run(tmp_path):
+    from catalog import actions, harvestsources
+    from conftest import sysadmin_site
+
+    _, db, ctx = sysadmin_site(tmp_path)
+    actions.call(ctx, "harvest_source_create", {"name": "daily", "url": "http://127.0.0.1:9/", "every": "1d"})
+    actions.call(ctx, "harvest_source_create", {"name": "manual", "url": "http://127.0.0.1:9/"})
+    assert [s["name"] for s in harvestsources.due_sources(db, "2026-12-02T00:00:00")] == ["daily"]
+    job = harvestsources.queue(db, harvestsources.get_source(db, "daily")["id"])
+    assert harvestsources.due_sources(db, job["created"]) == []
+    next_day = f"{int(job['created'][:4]) + 1}{job['created'][4:]}"
+    assert [s["name"] for s in harvestsources.due_sources(db, next_day)] == ["daily"]
+    with pytest.raises(Exception, match="at most once a minute"):
+        actions.call(ctx, "harvest_source_update", {"id": "manual", "every": "10s"})
