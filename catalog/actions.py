@@ -3,7 +3,7 @@ import inspect
 import re
 
 from . import (actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql, groups,
-               harvestsources, jobs, licenses, packages, resources, search, sitemeta, users)
+               harvestsources, jobs, licenses, memberships, packages, resources, search, sitemeta, users)
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, door_errors, get_or_bust
 
@@ -154,6 +154,11 @@ ACTIONS = {
     "harvest_source_delete": harvestsources.harvest_source_delete,
     "harvest_run": harvestsources.harvest_run,
     "harvest_job_list": harvestsources.harvest_job_list,
+    "member_list": memberships.member_list,
+    "group_list_authz": memberships.group_list_authz,
+    "bulk_update_private": memberships.bulk_update_private,
+    "bulk_update_public": memberships.bulk_update_public,
+    "bulk_update_delete": memberships.bulk_update_delete,
 }
 
 # Read actions answer GET (CKAN marks every get.py action side-effect-free).
@@ -164,7 +169,7 @@ SIDE_EFFECT_FREE = {
     "resource_view_list", "status_show", "site_read", "help_show", "user_show", "user_list", "api_token_list",
     "datastore_search", "datastore_search_sql", "datastore_info", "datastore_version_list", "xloader_status",
     "datarequest_show", "datarequest_index", "comment_list", "harvest_source_show", "harvest_source_list",
-    "harvest_job_list",
+    "harvest_job_list", "member_list", "group_list_authz",
 }
 
 

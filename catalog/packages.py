@@ -239,10 +239,12 @@ def _clean_groups(ctx, data, errors):
     for g in raw:
         ref = g.get("id") or g.get("name") if isinstance(g, dict) else g
         row = get_group(ctx.db, ref, is_org=False)
-        if not row:
-            errors.setdefault("groups", []).append(f"Group {ref} not found")
-        else:
+        if row:
             ids.append(row["id"])
+        elif not ctx.sysadmin:
+            errors.setdefault("groups", []).append("Group was not found.")
+        # A sysadmin's dataset is kept and the unknown group skipped, as CKAN does: `ckanapi load datasets`
+        # from a portal whose groups were not loaded first still brings every dataset.
     return sorted(set(ids))
 
 

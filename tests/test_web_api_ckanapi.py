@@ -219,3 +219,36 @@ def test_package_update_without_resources_keeps_ckan_semantics_and_patch_is_part
     with pytest.raises(ckanapi.NotFound):
         server.ckan().action.package_show(id="upd-test")
     assert json.dumps(server.ckan().action.package_search(q="ชื่อใหม่")["results"]) == "[]"
+
+
+def test_a_sysadmins_dataset_with_an_unknown_group_is_created_without_it_as_ckan_does(server, site):
+    admin = server.admin()
+    pkg = admin.action.package_create(name="from-another-portal", owner_org="bb",
+                                      groups=[{"name": "no-such-group"}, {"name": "category04"}])
+    assert [g["name"] for g in pkg["groups"]] == ["category04"]
+    with pytest.raises(ckanapi.ValidationError) as exc:
+        site["editor"].action.package_create(name="editor-unknown-group", owner_org="bb",
+                                             groups=[{"name": "no-such-group"}])
+    assert exc.value.error_dict["groups"] == ["Group was not found."]
+
+
+def test_member_list_group_list_authz_and_bulk_privacy_changes(server, site):
+    anon, editor = server.ckan(), site["editor"]
+    users = anon.action.member_list(id="bb", object_type="user")
+    assert {tuple(u[1:]) for u in users} == {("user", "admin"), ("user", "editor"), ("user", "member")}
+    public = {m[0] for m in anon.action.member_list(id="bb", object_type="package")}
+    everything = {m[0] for m in editor.action.member_list(id="bb", object_type="package")}
+    assert public < everything          # the private dataset is listed for members only
+    assert [g["name"] for g in server.admin().action.group_list_authz()] == ["category04"]
+    assert editor.action.group_list_authz() == []
+    pkg = editor.action.package_create(name="bulk-one", owner_org="bb")
+    editor.action.bulk_update_private(org_id="bb", datasets=[pkg["id"]])
+    assert editor.action.package_show(id="bulk-one")["private"] is True
+    with pytest.raises(ckanapi.NotAuthorized):   # private now: anonymous callers get CKAN's 403
+        anon.action.package_show(id="bulk-one")
+    editor.action.bulk_update_public(org_id="bb", datasets=[pkg["id"]])
+    assert anon.action.package_show(id="bulk-one")["private"] is False
+    with pytest.raises(ckanapi.NotAuthorized):
+        server.ckan(site["tokens"]["other"]).action.bulk_update_delete(org_id="bb", datasets=[pkg["id"]])
+    editor.action.bulk_update_delete(org_id="bb", datasets=[pkg["id"]])
+    assert "bulk-one" not in anon.action.package_list()
