@@ -155,6 +155,7 @@ ACTIONS = {
     "harvest_run": harvestsources.harvest_run,
     "harvest_job_list": harvestsources.harvest_job_list,
     "member_list": memberships.member_list,
+    "recently_changed_packages_activity_list": activity.recently_changed_packages_activity_list,
     "group_list_authz": memberships.group_list_authz,
     "bulk_update_private": memberships.bulk_update_private,
     "bulk_update_public": memberships.bulk_update_public,
@@ -169,7 +170,7 @@ SIDE_EFFECT_FREE = {
     "resource_view_list", "status_show", "site_read", "help_show", "user_show", "user_list", "api_token_list",
     "datastore_search", "datastore_search_sql", "datastore_info", "datastore_version_list", "xloader_status",
     "datarequest_show", "datarequest_index", "comment_list", "harvest_source_show", "harvest_source_list",
-    "harvest_job_list", "member_list", "group_list_authz",
+    "harvest_job_list", "member_list", "group_list_authz", "recently_changed_packages_activity_list",
 }
 
 

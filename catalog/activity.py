@@ -46,6 +46,16 @@ def package_activity_list(ctx, data):
     return [_dict(r) for r in rows]
 
 
+def recently_changed_packages_activity_list(ctx, data):
+    """The newest activities of public, active datasets (the site's change feed)."""
+    limit = as_int(data, "limit", 31, maximum=100)
+    offset = as_int(data, "offset", 0)
+    rows = ctx.db.execute("SELECT a.* FROM activity a JOIN packages p ON p.id = a.object_id "
+                          "WHERE p.private = 0 AND p.state = 'active' ORDER BY a.timestamp DESC, a.rowid DESC "
+                          "LIMIT ? OFFSET ?", (limit, offset)).fetchall()
+    return [_dict(r) for r in rows]
+
+
 def activity_show(ctx, data):
     """One activity by id, if the caller may read its dataset."""
     row = ctx.db.execute("SELECT * FROM activity WHERE id = ?", (get_or_bust(data, "id"),)).fetchone()

@@ -150,7 +150,12 @@ def package_search(ctx, data):
     if fl:
         results = [{k: r.get(k) for k in fl} for r in results]
     facets, search_facets, titles = {}, {}, {}
+    facet_sort = str(data.get("facet.sort") or "count")
+    if facet_sort not in ("count", "index"):
+        raise SearchQueryError('facet.sort must be "count" or "index"')
     for field, counts in (facet_counts or {}).items():
+        if facet_sort == "index":   # the values (of the top facet.limit) in name order, as Solr's facet.sort=index
+            counts = sorted(counts, key=lambda vn: str(vn[0]))
         facets[field] = dict(counts)
         items = [{"name": v, "display_name": _facet_title(ctx, field, v, titles), "count": n} for v, n in counts]
         items.sort(key=lambda i: i["display_name"], reverse=True)

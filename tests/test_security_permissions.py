@@ -357,6 +357,7 @@ SITE_SURFACES = {
     "user_list": _site_api("GET", "user_list"),
     "member_list": _site_api("GET", "member_list", {"id": "org-a", "object_type": "user"}),
     "group_list_authz": _site_api("GET", "group_list_authz"),
+    "recently_changed_packages_activity_list": _site_api("GET", "recently_changed_packages_activity_list"),
     "harvest_source_create": _site_api("POST", "harvest_source_create", {"name": "src-{n}", "url": "http://127.0.0.1:9/"}),
     "harvest_source_show": _site_api("GET", "harvest_source_show", {"id": "{source}"}, fresh=_harvest_source),
     "harvest_source_list": _site_api("GET", "harvest_source_list"),

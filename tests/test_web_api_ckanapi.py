@@ -252,3 +252,18 @@ def test_member_list_group_list_authz_and_bulk_privacy_changes(server, site):
         server.ckan(site["tokens"]["other"]).action.bulk_update_delete(org_id="bb", datasets=[pkg["id"]])
     editor.action.bulk_update_delete(org_id="bb", datasets=[pkg["id"]])
     assert "bulk-one" not in anon.action.package_list()
+
+
+def test_facet_sort_and_the_recent_changes_feed_of_public_datasets(server, site):
+    anon = server.ckan()
+    by_count = anon.action.package_search(**{"facet.field": '["organization"]', "facet.sort": "count"})
+    by_name = anon.action.package_search(**{"facet.field": '["organization"]', "facet.sort": "index"})
+    names = [i["name"] for i in by_name["search_facets"]["organization"]["items"]]
+    assert names == sorted(names) and sorted(names) == sorted(i["name"] for i in
+                                                             by_count["search_facets"]["organization"]["items"])
+    with pytest.raises(ckanapi.errors.CKANAPIError):
+        anon.action.package_search(**{"facet.sort": "sideways"})
+    feed = anon.action.recently_changed_packages_activity_list(limit=50)
+    private_id = server.admin().action.package_show(id="budget-draft-notes")["id"]
+    assert feed and private_id not in {a["object_id"] for a in feed}
+    assert [a["timestamp"] for a in feed] == sorted((a["timestamp"] for a in feed), reverse=True)
