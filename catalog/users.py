@@ -3,6 +3,8 @@ import hashlib
 import hmac
 import secrets
 
+from werkzeug.security import check_password_hash, generate_password_hash
+
 from . import auth
 from .db import transaction
 from .errors import NotAuthorized, NotFound, ValidationError
@@ -19,8 +21,6 @@ _DUMMY = None
 
 def hash_password(password):
     """A salted scrypt hash that records its own parameters."""
-    from werkzeug.security import generate_password_hash
-
     return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
@@ -32,8 +32,6 @@ def check_password(stored, password):
         _, salt, digest = stored.split("$")
         cand = hashlib.scrypt(password.encode(), salt=salt.encode(), dklen=32, **_LEGACY_SCRYPT).hex()
         return hmac.compare_digest(cand, digest)
-    from werkzeug.security import check_password_hash
-
     return check_password_hash(stored, password)
 
 

@@ -6,6 +6,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog.db import transaction
+from catalog.packages import package_patch
+from catalog.params import name_errors
+
 from . import loading, validation
 
 SLUG_RULE = "must be 2–100 characters of a–z, 0–9, - or _"
@@ -54,8 +58,6 @@ class Metadata:
 
 def slug_error(value):
     """None when `value` is a valid CKAN name, else the rule it breaks."""
-    from catalog.params import name_errors
-
     return SLUG_RULE if name_errors(value) else None
 
 
@@ -80,9 +82,6 @@ class Outcome:
 
 def ingest_local(ctx, paths, *, org, dataset, schema=None, source=None, resource=None, meta=None, workdir=None):
     """Validate `paths`, then load them as one new version of the dataset's resource; nothing loads if invalid."""
-    from catalog.db import transaction
-    from catalog.packages import package_patch
-
     started = time.perf_counter()
     meta = meta or Metadata()
     plan = validation.plan_for(schema, source)

@@ -5,6 +5,14 @@ import hashlib
 import json
 from pathlib import Path
 
+from pythainlp.transliterate import romanize
+
+from catalog.db import transaction
+from catalog.errors import NotFound
+from catalog.groups import organization_create, organization_show
+from catalog.packages import package_create
+from catalog.params import name_errors, tag_errors
+
 from .publishing import Metadata, ingest_local
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real"
@@ -18,9 +26,6 @@ def manifest(folder=REAL):
 
 def org_slug(title, declared, taken):
     """A CKAN name for an organization known only by its Thai title: declared, else its RTGS romanisation."""
-    from catalog.params import name_errors
-    from pythainlp.transliterate import romanize
-
     if title in declared:
         return declared[title]
     words = romanize(title, engine="royin").lower()
@@ -31,9 +36,6 @@ def org_slug(title, declared, taken):
 
 
 def _ensure_org(ctx, name, title, title_en=None, description=None):
-    from catalog.errors import NotFound
-    from catalog.groups import organization_create, organization_show
-
     try:
         organization_show(ctx, {"id": name})
         return False
@@ -49,10 +51,6 @@ def _ensure_org(ctx, name, title, title_en=None, description=None):
 
 def seed_mirror(ctx, doc, folder=REAL):
     """The data.go.th records as datasets with their organizations, tags, licences and resource links."""
-    from catalog.db import transaction
-    from catalog.packages import package_create
-    from catalog.params import name_errors, tag_errors
-
     spec = doc["mirror"]
     declared = spec["organization_slugs"]
     orgs, counts = {}, {"datasets": 0, "organizations": 0, "resources": 0, "tags_dropped": 0, "skipped": 0}
