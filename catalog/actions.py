@@ -2,8 +2,8 @@
 import inspect
 import re
 
-from . import (actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql, groups,
-               harvestsources, jobs, licenses, memberships, packages, resources, search, sitemeta, users)
+from . import (accounts, actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql,
+               groups, harvestsources, jobs, licenses, memberships, packages, resources, search, sitemeta, users)
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, door_errors, get_or_bust
 
@@ -156,6 +156,8 @@ ACTIONS = {
     "harvest_job_list": harvestsources.harvest_job_list,
     "member_list": memberships.member_list,
     "recently_changed_packages_activity_list": activity.recently_changed_packages_activity_list,
+    "user_update": accounts.user_update,
+    "user_delete": accounts.user_delete,
     "group_list_authz": memberships.group_list_authz,
     "bulk_update_private": memberships.bulk_update_private,
     "bulk_update_public": memberships.bulk_update_public,

@@ -15,7 +15,7 @@ TAG_RE = re.compile(r"^[\u0e00-\u0e7f\w \-.]*\Z")
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 # Longest text a field may hold; any other string is bounded by TEXT_MAX.
 TEXT_LIMITS = {"name": 1000, "title": 1000, "notes": 50000, "description": 50000, "email": 254, "author_email": 254,
-               "maintainer_email": 254, "url": 2000, "key": 200, "value": 20000, "fullname": 300, "password": 1000,
+               "maintainer_email": 254, "url": 2000, "key": 200, "value": 20000, "fullname": 300, "password": 1000, "old_password": 1000, "about": 10000,
                "q": 2000, "fq": 20000, "text": 10000, "comment": 10000, "answer": 20000}
 TEXT_MAX = 100000
 # Inputs that are DataStore cells (kept as given; every output escapes them) or uploads.

@@ -332,6 +332,12 @@ def _harvest_source(p, n):
     return {"source": name}
 
 
+def _spare_user(p, n):
+    name = f"spare-{n}"
+    create_user(p.db, name, email=f"{name}@example.go.th", password="password-123")
+    return {"spare": name}
+
+
 def _datarequest(p, n):
     return {"request": p.call_as_sysadmin("datarequest_create", {"title": f"ขอข้อมูล {n}", "description": "รายละเอียด",
                                                                  "organization_id": p.org["id"]})["id"]}
@@ -357,6 +363,9 @@ SITE_SURFACES = {
     "user_list": _site_api("GET", "user_list"),
     "member_list": _site_api("GET", "member_list", {"id": "org-a", "object_type": "user"}),
     "group_list_authz": _site_api("GET", "group_list_authz"),
+    "user_update (own)": _site_api("POST", "user_update", {"id": "{me}", "fullname": "ชื่อใหม่"}),
+    "user_update (another user's)": _site_api("POST", "user_update", {"id": "u-editor", "fullname": "x"}),
+    "user_delete": _site_api("POST", "user_delete", {"id": "{spare}"}, fresh=_spare_user),
     "recently_changed_packages_activity_list": _site_api("GET", "recently_changed_packages_activity_list"),
     "harvest_source_create": _site_api("POST", "harvest_source_create", {"name": "src-{n}", "url": "http://127.0.0.1:9/"}),
     "harvest_source_show": _site_api("GET", "harvest_source_show", {"id": "{source}"}, fresh=_harvest_source),

@@ -267,3 +267,24 @@ def test_facet_sort_and_the_recent_changes_feed_of_public_datasets(server, site)
     private_id = server.admin().action.package_show(id="budget-draft-notes")["id"]
     assert feed and private_id not in {a["object_id"] for a in feed}
     assert [a["timestamp"] for a in feed] == sorted((a["timestamp"] for a in feed), reverse=True)
+
+
+def test_users_change_their_own_account_and_sysadmins_close_accounts(server, site):
+    token = server.user_with_token("renamer")
+    me = server.ckan(token)
+    assert me.action.user_update(id="renamer", fullname="ผู้ใช้ทดสอบ", about="เกี่ยวกับ")["fullname"] == "ผู้ใช้ทดสอบ"
+    with pytest.raises(ckanapi.ValidationError) as exc:
+        me.action.user_update(id="renamer", password="new-password-1", old_password="wrong")
+    assert "old_password" in exc.value.error_dict
+    me.action.user_update(id="renamer", password="new-password-1", old_password="password-123")
+    with pytest.raises(ckanapi.NotAuthorized):
+        me.action.user_update(id="editor", fullname="ไม่ใช่ของฉัน")
+    with pytest.raises(ckanapi.ValidationError):
+        me.action.user_update(id="renamer", email="not-an-email")
+    with pytest.raises(ckanapi.NotAuthorized):
+        me.action.user_delete(id="renamer")
+    server.admin().action.user_delete(id="renamer")
+    with pytest.raises(ckanapi.NotFound):
+        server.admin().action.user_show(id="renamer")
+    assert requests.get(f"{server.url}/api/3/action/api_token_list", headers={"Authorization": token},
+                        timeout=30).status_code == 403   # its tokens went with it
