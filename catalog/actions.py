@@ -3,7 +3,8 @@ import inspect
 import re
 
 from . import (accounts, actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql,
-               groups, harvestsources, jobs, licenses, memberships, packages, resources, search, sitemeta, users)
+               groups, harvestsources, jobs, licenses, memberships, packages, purges, resources, search, sitemeta,
+               users)
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, door_errors, get_or_bust
 
@@ -158,6 +159,9 @@ ACTIONS = {
     "recently_changed_packages_activity_list": activity.recently_changed_packages_activity_list,
     "user_update": accounts.user_update,
     "user_delete": accounts.user_delete,
+    "dataset_purge": purges.dataset_purge,
+    "group_purge": purges.group_purge,
+    "organization_purge": purges.organization_purge,
     "group_list_authz": memberships.group_list_authz,
     "bulk_update_private": memberships.bulk_update_private,
     "bulk_update_public": memberships.bulk_update_public,

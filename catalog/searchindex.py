@@ -57,12 +57,7 @@ def index_package(db, pkg):
         old = db.execute("SELECT title, tags, org, res, notes FROM search_words WHERE rowid = ?", (row[0],)).fetchone()
         segmented = (row[4], tuple(old)) if old else None
     if row:
-        if row[1] == "active" and not row[2]:
-            db.execute("UPDATE search_facet_counts SET n = n - 1 WHERE (field, value) IN "
-                       "(SELECT field, value FROM search_terms WHERE doc_id = ?)", (row[0],))
-        for table, key in (("search_terms", "doc_id"), ("search_trigram", "rowid"), ("search_words", "rowid"),
-                           ("search_docs", "doc_id")):
-            db.execute(f"DELETE FROM {table} WHERE {key} = ?", (row[0],))
+        _drop(db, row)
     if segmented is None:
         segmented = (" " + " ".join(words(cols["title"])) + " ", tuple(" ".join(words(cols[c])) for c in FTS_COLUMNS))
     values = (pkg["name"], cols["title"], segmented[0], pkg.get("owner_org"), int(pkg["private"]),
@@ -81,6 +76,24 @@ def index_package(db, pkg):
                (doc_id, *(cols[c] for c in FTS_COLUMNS)))
     db.execute("INSERT INTO search_words (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
                (doc_id, *segmented[1]))
+
+
+def _drop(db, row):
+    # The facet counts follow: a public, active dataset leaving the index no longer counts.
+    if row[1] == "active" and not row[2]:
+        db.execute("UPDATE search_facet_counts SET n = n - 1 WHERE (field, value) IN "
+                   "(SELECT field, value FROM search_terms WHERE doc_id = ?)", (row[0],))
+    for table, key in (("search_terms", "doc_id"), ("search_trigram", "rowid"), ("search_words", "rowid"),
+                       ("search_docs", "doc_id")):
+        db.execute(f"DELETE FROM {table} WHERE {key} = ?", (row[0],))
+
+
+def remove_package(db, package_id):
+    """Take a dataset out of the index (when it is purged), in the caller's transaction."""
+    row = db.execute("SELECT doc_id, state, private FROM search_docs WHERE package_id = ?", (package_id,)).fetchone()
+    if row:
+        _drop(db, row)
+        db.execute("UPDATE search_generation SET generation = generation + 1 WHERE id = 1")
 
 
 def rebuild(ctx):

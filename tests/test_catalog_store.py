@@ -82,3 +82,35 @@ def test_two_server_processes_and_the_cli_share_one_database(tmp_path):
             second.wait(10)
     finally:
         first.stop()
+
+
+def test_a_purged_dataset_leaves_no_row_behind_and_its_facet_counts_go(tmp_path):
+    from catalog import actions
+    from catalog.errors import NotFound, ValidationError
+    from conftest import sysadmin_site
+
+    _, db, ctx = sysadmin_site(tmp_path)
+    actions.call(ctx, "organization_create", {"name": "org"})
+    actions.call(ctx, "group_create", {"name": "grp"})
+    pkg = actions.call(ctx, "package_create", {"name": "gone", "owner_org": "org", "tags": [{"name": "ลบ"}],
+                                               "groups": [{"name": "grp"}]})
+    table = actions.call(ctx, "datastore_create", {"resource": {"package_id": pkg["id"]}, "records": [{"a": 1}]})
+    actions.call(ctx, "comment_create", {"package_id": pkg["id"], "body": "ถาม"})
+    tags = lambda: actions.call(ctx, "package_search", {"facet.field": '["tags"]'})["facets"]["tags"]  # noqa: E731
+    assert tags() == {"ลบ": 1}
+    actions.call(ctx, "dataset_purge", {"id": "gone"})
+    for table_name, key in (("packages", "id"), ("resources", "package_id"), ("package_tags", "package_id"),
+                            ("package_groups", "package_id"), ("comments", "package_id"), ("activity", "object_id"),
+                            ("search_docs", "package_id")):
+        assert db.execute(f"SELECT count(*) FROM {table_name} WHERE {key} = ?", (pkg["id"],)).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM resource_versions WHERE resource_id = ?",
+                      (table["resource_id"],)).fetchone()[0] == 0
+    assert tags() == {} and actions.call(ctx, "package_search", {})["count"] == 0
+    with pytest.raises(NotFound):
+        actions.call(ctx, "package_show", {"id": "gone"})
+    actions.call(ctx, "package_create", {"name": "kept", "owner_org": "org", "groups": [{"name": "grp"}]})
+    with pytest.raises(ValidationError):
+        actions.call(ctx, "organization_purge", {"id": "org"})      # it still owns a dataset
+    actions.call(ctx, "group_purge", {"id": "grp"})
+    assert actions.call(ctx, "package_show", {"id": "kept"})["groups"] == []
+    assert actions.call(ctx, "package_search", {"fq": "groups:grp"})["count"] == 0
