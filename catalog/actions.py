@@ -3,8 +3,8 @@ import inspect
 import re
 
 from . import (accounts, actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql,
-               groups, harvestsources, jobs, licenses, memberships, packages, purges, resources, search, sitemeta,
-               users)
+               groups, harvestsources, jobs, licenses, memberships, packages, purges, resources, resourcesearch,
+               search, sitemeta, users)
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, door_errors, get_or_bust
 
@@ -160,6 +160,7 @@ ACTIONS = {
     "user_update": accounts.user_update,
     "user_delete": accounts.user_delete,
     "dataset_purge": purges.dataset_purge,
+    "resource_search": resourcesearch.resource_search,
     "group_purge": purges.group_purge,
     "organization_purge": purges.organization_purge,
     "group_list_authz": memberships.group_list_authz,
@@ -177,6 +178,7 @@ SIDE_EFFECT_FREE = {
     "datastore_search", "datastore_search_sql", "datastore_info", "datastore_version_list", "xloader_status",
     "datarequest_show", "datarequest_index", "comment_list", "harvest_source_show", "harvest_source_list",
     "harvest_job_list", "member_list", "group_list_authz", "recently_changed_packages_activity_list",
+    "resource_search",
 }
 
 

@@ -364,6 +364,7 @@ SITE_SURFACES = {
     "user_list": _site_api("GET", "user_list"),
     "member_list": _site_api("GET", "member_list", {"id": "org-a", "object_type": "user"}),
     "group_list_authz": _site_api("GET", "group_list_authz"),
+    "resource_search": _site_api("GET", "resource_search", {"query": "format:csv"}),
     "user_update (own)": _site_api("POST", "user_update", {"id": "{me}", "fullname": "ชื่อใหม่"}),
     "user_update (another user's)": _site_api("POST", "user_update", {"id": "u-editor", "fullname": "x"}),
     "user_delete": _site_api("POST", "user_delete", {"id": "{spare}"}, fresh=_spare_user),

@@ -288,3 +288,18 @@ def test_users_change_their_own_account_and_sysadmins_close_accounts(server, sit
         server.admin().action.user_show(id="renamer")
     assert requests.get(f"{server.url}/api/3/action/api_token_list", headers={"Authorization": token},
                         timeout=30).status_code == 403   # its tokens went with it
+
+
+def test_resource_search_finds_resources_by_field_and_never_those_of_private_datasets(server, site):
+    editor, anon = site["editor"], server.ckan()
+    editor.action.resource_create(package_id="budget-2565", name="ตารางงบประมาณ_2565", format="CSV",
+                                  url="https://example.go.th/budget_2565.csv")
+    editor.action.resource_create(package_id="budget-draft-notes", name="บันทึกลับ", format="CSV",
+                                  url="https://example.go.th/secret.csv")
+    got = anon.action.resource_search(query=["name:งบประมาณ_2565", "format:csv"])
+    assert got["count"] == 1 and got["results"][0]["url"].endswith("budget_2565.csv")
+    assert anon.action.resource_search(query="name:บันทึกลับ")["count"] == 0          # private dataset
+    assert editor.action.resource_search(query="name:บันทึกลับ")["count"] == 1         # a member sees it
+    assert anon.action.resource_search(query="name:100%_sure")["count"] == 0          # % and _ are text
+    with pytest.raises(ckanapi.ValidationError):
+        anon.action.resource_search(query="colour:red")
