@@ -17,7 +17,7 @@ from catalog.db import transaction
 
 from . import feeds, flags, reference
 
-FORMAT = 11
+FORMAT = 12
 POINTER = "spending_build"
 METHOD_GROUP = """CASE WHEN m LIKE '%เฉพาะเจาะจง%' OR m LIKE '%ตกลงราคา%' OR m LIKE '%กรณีพิเศษ%' THEN 'เฉพาะเจาะจง'
   WHEN m LIKE '%คัดเลือก%' OR m LIKE '%วิธีพิเศษ%' THEN 'คัดเลือก'
@@ -65,19 +65,28 @@ def feed_rows(db):
     ).fetchall()
     decl = schemas.sources()
     return [{**{k: v for k, v in dict(r).items() if k != "package_extras"}, "coverage": _coverage(r["package_extras"]),
+             "package_title_en": _extra(r["package_extras"], "title_en"),
              **{k: decl.get(r["source"], {}).get(k) for k in ("precedence", "granularity", "constants")}}
             for r in rows]
 
 
-def _coverage(extras):
-    """The dataset's declared coverage notes (extra `coverage_notes`: a JSON list of {fiscal_years, th, en})."""
+def _extra(extras, key):
+    """One extra of a dataset's stored extras, or None."""
     try:
         items = json.loads(extras or "[]")
         items = items.items() if isinstance(items, dict) else [(e.get("key"), e.get("value")) for e in items]
-        raw = next((v for k, v in items if k == "coverage_notes"), None)
+        return next((v for k, v in items if k == key), None)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _coverage(extras):
+    """The dataset's declared coverage notes (extra `coverage_notes`: a JSON list of {fiscal_years, th, en})."""
+    raw = _extra(extras, "coverage_notes")
+    try:
         notes = json.loads(raw) if isinstance(raw, str) else raw
         return [n for n in notes or [] if isinstance(n, dict)]
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError):
         return []
 
 
@@ -208,7 +217,8 @@ def _build(settings, cur, rows, out, bid):
             "rollups": {k: list(v) for k, v in ROLLUPS.items()}, "totals": totals, "cube_years": cube_years,
             "itemised_years": {**itemised, "procurement": cube_years["procurement"]},
             "sources": [{"source_id": i, "resource_id": r["resource_id"], "package_name": r["package_name"],
-                         "package_id": r["package_id"], "package_title": r["package_title"], "source": r["source"],
+                         "package_id": r["package_id"], "package_title": r["package_title"],
+                         "package_title_en": r.get("package_title_en"), "source": r["source"],
                          "resource_name": r["resource_name"], "version": r["version"],
                          "feed": r["feed"], "granularity": r["granularity"], "coverage": r.get("coverage") or []}
                         for i, r in enumerate(rows, start=1)]}

@@ -300,3 +300,10 @@ def test_the_budget_page_shows_mofs_total_for_a_year_and_its_ministries_add_up(l
     assert f"{moi:,.2f}" in page                                   # MOI: MOF's figure, not its lines' sum
     overview = requests.get(f"{loaded.url}/spending", params={"year": "2559"}, timeout=30).text
     assert f"{mof[('รวม', 2559, 'appropriated')] / 1000000:,.2f}" in overview
+
+
+def test_english_pages_name_the_sources_by_their_english_titles(loaded):
+    en = requests.get(f"{loaded.url}/spending", params={"lang": "en", "year": "2565"}, timeout=30).text
+    th = requests.get(f"{loaded.url}/spending", params={"lang": "th", "year": "2565"}, timeout=30).text
+    assert "FY2565 (2022) budget bill line items" in en and "Budget Act totals" in en
+    assert "รายการงบประมาณรายจ่ายตามร่างพระราชบัญญัติงบประมาณ" in th and "FY2565 (2022) budget bill" not in th

@@ -536,6 +536,13 @@ def methodology():
     return render_template("methodology.html", rules=flags.RULES, lang=lang)
 
 
+@bp.app_template_filter("source_title")
+def source_title(source, lang):
+    """A source dataset's title in the page's language (its English title where it has one)."""
+    english = source.get("package_title_en") if lang == "en" else None
+    return english or source.get("package_title") or source.get("package_name")
+
+
 @bp.route("/static/vendor/plotly.min.js")
 def plotly_js():
     return send_file(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", mimetype="text/javascript",
