@@ -4,7 +4,7 @@ from .db import transaction
 from .errors import NotAuthorized, NotFound, ValidationError
 from .gdc import is_email
 from .params import get_or_bust
-from .users import check_password, get_user, hash_password, user_dict
+from .users import check_password, get_user, set_password, user_dict
 
 EDITABLE = ("fullname", "about", "email")
 
@@ -45,8 +45,7 @@ def user_update(ctx, data):
             ctx.db.execute(f"UPDATE users SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
                            [*values.values(), row["id"]])
         if password not in (None, ""):
-            ctx.db.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
-                           (hash_password(password), row["id"]))
+            set_password(ctx.db, row["id"], password)   # ends the user's other sessions
     return user_dict(get_user(ctx.db, row["id"]), ctx)
 
 

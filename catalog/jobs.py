@@ -41,12 +41,20 @@ def claim_oldest(db, table="jobs"):
         row = db.execute(f"SELECT id FROM {table} WHERE state = 'pending' ORDER BY created LIMIT 1").fetchone()
         if not row:
             return None
-        worker = f"{socket.gethostname()}:{os.getpid()}"
-        cur = db.execute(f"UPDATE {table} SET state = 'running', started = ?, error = NULL, worker = ?"
-                         " WHERE id = ? AND state = 'pending'", (now(), worker, row[0]))
-        db.commit()
-        if cur.rowcount == 1:
-            return db.execute(f"SELECT * FROM {table} WHERE id = ?", (row[0],)).fetchone()
+        claimed = claim(db, table, row[0])
+        if claimed is not None:
+            return claimed
+
+
+def claim(db, table, job_id):
+    """Claim one pending row for this process (host:pid, so a killed worker is found by `orphans`), or None
+    when another worker has it."""
+    if table not in QUEUES:
+        raise ValueError(table)
+    cur = db.execute(f"UPDATE {table} SET state = 'running', started = ?, error = NULL, worker = ?"
+                     " WHERE id = ? AND state = 'pending'", (now(), f"{socket.gethostname()}:{os.getpid()}", job_id))
+    db.commit()
+    return db.execute(f"SELECT * FROM {table} WHERE id = ?", (job_id,)).fetchone() if cur.rowcount == 1 else None
 
 
 def orphans(db, table="jobs"):

@@ -102,15 +102,24 @@ def _ask_password():
     return first
 
 
+def _user_or_say(db, name):
+    """The user called `name`, or None after saying there is none."""
+    from catalog.users import get_user
+
+    user = get_user(db, name)
+    if not user:
+        print(f"error: no user {name!r}", file=sys.stderr)
+    return user
+
+
 def cmd_user_password(args):
     """Set a user's password (asked on the terminal); every session of that user ends."""
     from catalog.errors import ValidationError
-    from catalog.users import get_user, set_password
+    from catalog.users import set_password
 
     db = catalog_db.connect(_settings(args).db_path)
-    user = get_user(db, args.name)
+    user = _user_or_say(db, args.name)
     if not user:
-        print(f"error: no user {args.name!r}", file=sys.stderr)
         return 1
     password = args.password if args.password is not None else _ask_password()
     if password is None:
@@ -125,12 +134,11 @@ def cmd_user_password(args):
 
 
 def cmd_token_add(args):
-    from catalog.users import create_token, get_user
+    from catalog.users import create_token
 
     db = catalog_db.connect(_settings(args).db_path)
-    user = get_user(db, args.name)
+    user = _user_or_say(db, args.name)
     if not user:
-        print(f"error: no user {args.name!r}", file=sys.stderr)
         return 1
     print(create_token(db, user["id"], args.token_name))
     return 0

@@ -3,11 +3,10 @@ import json
 import sys
 from pathlib import Path
 
-from catalog import actions, harvestsources
+from catalog import actions, harvestsources, jobs
 from catalog import db as catalog_db
 from catalog.context import Context
 from catalog.errors import ActionError
-from catalog.params import now
 from catalog.settings import Settings
 from catalog.users import system_user
 
@@ -49,14 +48,12 @@ def cmd_run(args):
             return 2
         harvestsources.fail_orphans(ctx.db)
         job = harvestsources.queue(ctx.db, src["id"])
-        claimed = ctx.db.execute("UPDATE harvest_jobs SET state = 'running', started = ?, worker = ? WHERE id = ? "
-                                 "AND state = 'pending'", (now(), f"cli:{name}", job["id"])).rowcount
-        ctx.db.commit()
-        if not claimed:
+        claimed = jobs.claim(ctx.db, "harvest_jobs", job["id"])
+        if claimed is None:
             print(f"{name}: a run is already going on (job {job['id']}); not started again", file=sys.stderr)
             status = 1
             continue
-        done = harvest.run_job(ctx.settings, ctx.db, job, ctx.user)
+        done = harvest.run_job(ctx.settings, ctx.db, claimed, ctx.user)
         print(f"{name}: {done['state']} {json.dumps(done['stats'])}" + (f" error: {done['error']}" if done['error']
                                                                           else ""))
         for line in done["log"][:20]:
