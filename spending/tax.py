@@ -8,7 +8,7 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from catalog.gdc import VALIDATORS_DIR
 
 from . import access
-from .build import NOT_ITEMISED
+from .reconcile import NOT_ITEMISED
 from .cubes import CubeError
 
 SATANG = Decimal("0.01")

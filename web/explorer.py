@@ -11,173 +11,14 @@ from flask import Blueprint, abort, render_template, request, send_file
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from spending import access, flags, query, redflags, reference, tax
-from spending.cubes import CubeError
+from spending import access, flags, redflags, reference, tax
+from spending.reconcile import NOT_ITEMISED
 
-from spending.build import NOT_ITEMISED
-
-from . import get_context
 from .i18n import format_year, get_locale
+from .spendingview import SORT_LABELS, View, explorer_page, millions
 
 bp = Blueprint("explorer", __name__)
-MILLION = 1_000_000
-LABELS = {   # msgids in English; Thai in web/translations (lazy: translated per request)
-    "overview": _l("Where do taxes go? Budget overview"),
-    "budget": _l("Budget"),
-    "disbursed": _l("Disbursed"),
-    "year": _l("Fiscal year"),
-    "change": _l("Change vs previous year"),
-    "amount": _l("million baht"),
-    "ministry": _l("Ministry"),
-    "agency": _l("Agency"),
-    "plan": _l("Plan"),
-    "project": _l("Output/project"),
-    "month": _l("Month"),
-    "procurement": _l("Procurement search"),
-    "contracts": _l("Contracts"),
-    "contractor": _l("Contractor"),
-    "province": _l("Province"),
-    "method": _l("Method"),
-    "flags": _l("Red flags"),
-    "map": _l("Budget by province"),
-    "methodology": _l("Methodology: red flags"),
-    "sources": _l("Source datasets"),
-    "drill": _l("Budget drill-down"),
-    "search": _l("Search"),
-    "value": _l("Value (baht)"),
-    "count": _l("Count"),
-    "all_years": _l("all years"),
-    "no_data": _l("no data"),
-    "region": _l("Region"),
-    "official": _l("official total"),
-    "not_itemised": _l("not itemised in the source"),
-    "tax_items": _l("Your tax by ministry"),
-    "baht": _l("baht"),
-    "share": _l("Share"),
-}
-SORT_LABELS = {"value_desc": _l("Value, highest first"), "value_asc": _l("Value, lowest first"),
-               "date_desc": _l("Contract date, newest first")}
-# Parameters each page reads besides the language; anything else gets a notice, never silence.
-COMMON = {"lang"}
-# A lean chart theme: Plotly's default template adds ~10 KB to every figure.
-THEME = go.layout.Template(layout=dict(
-    font=dict(family="Sarabun, Loma, sans-serif"), paper_bgcolor="white", plot_bgcolor="white",
-    colorway=["#1f5f8b", "#e07b39", "#3a8f5c", "#b8404a", "#7a5ea8", "#8c6d31", "#c2649a", "#6b6b6b"],
-    xaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#cccccc", automargin=True),
-    yaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#cccccc", automargin=True),
-    separators=".,", hoverlabel=dict(font=dict(family="Sarabun, Loma, sans-serif"))))
-
 DRILL = ["ministry", "agency", "plan", "project"]
-
-
-class View:
-    """What one page shows: charts, tables (each with its API query) and the sources behind them."""
-
-    def __init__(self, title, params=(), cube="budget", year_control=True):
-        self.title, self.charts, self.tables, self.notes, self.notices = title, [], [], [], []
-        self.ctx = get_context(allow_auth=False)
-        self.lang = get_locale()
-        self.t = {k: str(v) for k, v in LABELS.items()}
-        _folder, self.manifest, self.visible = access.live(self.ctx.settings, self.ctx.db)
-        self.used_sources = set()
-        allowed = COMMON | set(params) | ({"year", "fiscal_year"} if year_control else set())
-        unknown = sorted(k for k in request.args if k not in allowed)
-        if unknown:
-            self.notices.append(gettext("This page does not read %(names)s; it reads: %(allowed)s.",
-                                  names=", ".join(unknown), allowed=", ".join(sorted(allowed))))
-        self.cube = cube
-        self.years = (self.manifest.get("cube_years") or {}).get(cube) or self.manifest.get("fiscal_years") or []
-        self.year_control = year_control and bool(self.years)
-        self.year = self._year() if self.year_control else None
-
-    def _year(self):
-        """The fiscal year (BE) asked for with ?year= (BE or CE), else the latest with data."""
-        raw = (request.args.get("year") or request.args.get("fiscal_year") or "").strip()
-        latest = query.default_year(self.manifest, self.cube) or max(self.years)
-        if not raw:
-            return latest
-        try:
-            year = int(raw)
-        except ValueError:
-            self.notices.append(gettext("\"%(raw)s\" is not a fiscal year; showing %(year)s.", raw=raw,
-                                  year=format_year(latest, self.lang)))
-            return latest
-        year = year + 543 if year < 2400 else year
-        if year not in self.years:
-            self.notices.append(gettext("No data for fiscal year %(asked)s; showing %(year)s.",
-                                  asked=format_year(year, self.lang), year=format_year(latest, self.lang)))
-            return latest
-        return year
-
-    def year_label(self, year=None):
-        return format_year(year or self.year, self.lang)
-
-    def ask(self, cube, what="aggregate", **params):
-        params = {k: v for k, v in params.items() if v not in (None, "")}
-        return access.run(self.ctx.settings, self.ctx.db, what, cube, params), params
-
-    def table(self, title, header, rows, cube, params, what="aggregate"):
-        query = urlencode(params)
-        self.tables.append({"title": title, "header": header, "rows": rows,
-                            "csv": f"/api/3/cubes/{cube}/{what}.csv?{query}",
-                            "json": f"/api/3/cubes/{cube}/{what}?{query}",
-                            "sources": self.provenance(cube, params)})
-
-    def provenance(self, cube, params):
-        """The source datasets (with their live version) behind a table: the same cuts, by source."""
-        keep = {k: v for k, v in params.items() if k in ("cut", "fiscal_year", "q", "amount_min", "amount_max",
-                                                         "project_id")}
-        if "fiscal_year" not in keep and "drilldown" in params and "fiscal_year" in params["drilldown"]:
-            keep["fiscal_year"] = "all"
-        try:
-            res, _ = self.ask(cube, drilldown="source", aggregates="_count", **keep)
-        except CubeError:
-            return []
-        by_id = {s["source_id"]: s for s in self.manifest["sources"]}
-        out = []
-        for c in res["cells"]:
-            s = by_id.get(c["source.id"])
-            if s:
-                self.used_sources.add(s["source_id"])
-                out.append(s)
-        return out
-
-    def chart(self, fig):
-        fig.update_layout(template=THEME, margin=dict(l=10, r=10, t=40, b=10), height=420)
-        self.charts.append(fig.to_json())
-
-    def coverage(self, years):
-        """Coverage notes of the visible source datasets for these fiscal years."""
-        lang = "en" if self.lang == "en" else "th"
-        notes = []
-        for s in self.manifest["sources"]:
-            if s["source_id"] not in self.visible:
-                continue
-            for n in s.get("coverage") or []:
-                if set(n.get("fiscal_years") or []) & set(years) and n.get(lang) and n[lang] not in notes:
-                    notes.append(n[lang])
-        return notes
-
-    def render(self, **extra):
-        sources = [s for s in self.manifest["sources"] if s["source_id"] in self.visible]
-        return render_template("explorer.html", v=self, sources=sources,
-                               permalink=request.full_path.rstrip("?"), **extra)
-
-
-def _page(fn):
-    @functools.wraps(fn)
-    def wrapped(*a, **kw):
-        try:
-            return fn(*a, **kw)
-        except access.NoData:
-            return render_template("explorer.html", v=None, empty=True), 200
-        except CubeError as exc:
-            return render_template("explorer.html", v=None, error=exc.message), 400
-    return wrapped
-
-
-def _m(x):
-    return round((x or 0) / MILLION, 2)
 
 
 def _totals(v, phase):
@@ -191,7 +32,7 @@ def _totals(v, phase):
 
 
 @bp.route("/spending")
-@_page
+@explorer_page
 def overview():
     v = View(None)
     v.title = v.t["overview"]
@@ -204,13 +45,13 @@ def overview():
     for y in sorted(budget):
         # Change only against the year before when it has data: a gap is not a year.
         change = f"{(budget[y] - budget[y - 1]) / budget[y - 1]:+.1%}" if budget.get(y - 1) else "–"
-        rows.append([{"text": format_year(y, v.lang), "href": f"/spending?year={y}"}, f"{_m(budget[y]):,.2f}",
-                     f"{_m(spent[y]):,.2f}" if y in spent else v.t["no_data"], change,
+        rows.append([{"text": format_year(y, v.lang), "href": f"/spending?year={y}"}, f"{millions(budget[y]):,.2f}",
+                     f"{millions(spent[y]):,.2f}" if y in spent else v.t["no_data"], change,
                      v.t["official"] if official.get(y, (0, False))[1] else ""])
     shown = sorted(budget)
-    fig = go.Figure([go.Bar(name=v.t["budget"], x=[format_year(y, v.lang) for y in shown], y=[_m(budget[y]) for y in shown]),
+    fig = go.Figure([go.Bar(name=v.t["budget"], x=[format_year(y, v.lang) for y in shown], y=[millions(budget[y]) for y in shown]),
                      go.Bar(name=v.t["disbursed"], x=[format_year(y, v.lang) for y in shown],
-                            y=[_m(spent.get(y)) if y in spent else None for y in shown])])
+                            y=[millions(spent.get(y)) if y in spent else None for y in shown])])
     fig.update_layout(title=f"{v.t['budget']} / {v.t['disbursed']} ({v.t['amount']}), {v.t['all_years']}",
                       barmode="group", xaxis=dict(type="category"))
     v.chart(fig)
@@ -221,9 +62,9 @@ def overview():
     dm, _ = v.ask("disbursement", drilldown="ministry", cut=f"fiscal_year:{year}") if year in spent else ({"cells": []}, {})
     dmap = {c["ministry"]: c["amount.sum"] for c in dm["cells"]}
     names = [c["ministry.name_en" if v.lang == "en" else "ministry"] for c in bm["cells"]]
-    bars = [go.Bar(name=v.t["budget"], y=names, x=[_m(c["amount.sum"]) for c in bm["cells"]], orientation="h")]
+    bars = [go.Bar(name=v.t["budget"], y=names, x=[millions(c["amount.sum"]) for c in bm["cells"]], orientation="h")]
     if dmap:
-        bars.append(go.Bar(name=v.t["disbursed"], y=names, x=[_m(dmap.get(c["ministry"])) for c in bm["cells"]],
+        bars.append(go.Bar(name=v.t["disbursed"], y=names, x=[millions(dmap.get(c["ministry"])) for c in bm["cells"]],
                            orientation="h"))
     fig = go.Figure(bars)
     fig.update_layout(title=f"{v.t['ministry']} {v.year_label()} ({v.t['amount']})", barmode="group",
@@ -232,23 +73,23 @@ def overview():
     v.table(f"{v.t['ministry']} {v.year_label()}", [v.t["ministry"], f"{v.t['budget']} ({v.t['amount']})",
                                                    f"{v.t['disbursed']} ({v.t['amount']})"],
             [[{"text": n, "href": f"/spending/budget?{urlencode({'year': year, 'ministry': c['ministry']})}"},
-              f"{_m(c['amount.sum']):,.2f}", f"{_m(dmap[c['ministry']]):,.2f}" if c["ministry"] in dmap else "–"]
+              f"{millions(c['amount.sum']):,.2f}", f"{millions(dmap[c['ministry']]):,.2f}" if c["ministry"] in dmap else "–"]
              for n, c in zip(names, bm["cells"])], "budget", pb)
     months, pm = v.ask("disbursement", drilldown="month", cut=f"fiscal_year:{year}|source.granularity:month",
                        order="month:asc") if year in spent else ({"cells": []}, {})
     if months["cells"]:
         order = sorted(months["cells"], key=lambda c: (c["month"] + 2) % 12)
-        fig = go.Figure([go.Bar(x=[str(c["month"]) for c in order], y=[_m(c["amount.sum"]) for c in order])])
+        fig = go.Figure([go.Bar(x=[str(c["month"]) for c in order], y=[millions(c["amount.sum"]) for c in order])])
         fig.update_layout(title=f"{v.t['disbursed']} / {v.t['month']} {v.year_label()} ({v.t['amount']})",
                           xaxis=dict(type="category"))
         v.chart(fig)
     headline = official.get(year)
-    return v.render(year=year, headline=headline, headline_amount=_m(budget.get(year)),
+    return v.render(year=year, headline=headline, headline_amount=millions(budget.get(year)),
                     coverage=v.coverage([year]), remainder=any(c["ministry.id"] == NOT_ITEMISED for c in bm["cells"]))
 
 
 @bp.route("/spending/budget")
-@_page
+@explorer_page
 def budget():
     v = View(None, params=DRILL)
     v.title = f"{v.t['drill']} {v.year_label()}"
@@ -278,7 +119,7 @@ def budget():
         if level < len(DRILL) - 1:
             q[dim] = c[dim]
         links.append(f"/spending/budget?{urlencode(q)}")
-    rows = [[{"text": c[dim], "href": link}, f"{_m(c['amount.sum']):,.2f}", c["_count"]] for c, link in zip(cells, links)]
+    rows = [[{"text": c[dim], "href": link}, f"{millions(c['amount.sum']):,.2f}", c["_count"]] for c, link in zip(cells, links)]
     v.table(f"{v.t[dim]} {v.year_label()}", [v.t[dim], v.t["amount"], v.t["count"]], rows, "budget", params)
     return v.render(crumbs=path, coverage=v.coverage([v.year]),
                     remainder=any(c.get(f"{dim}.id") == NOT_ITEMISED for c in cells))
@@ -292,7 +133,7 @@ PROCUREMENT_PARAMS = ("q", "agency", "province", "method_group", "contractor", "
 
 
 @bp.route("/spending/procurement")
-@_page
+@explorer_page
 def procurement():
     v = View(None, params=PROCUREMENT_PARAMS, cube="procurement")
     v.title = f"{v.t['procurement']} {v.year_label()}"
@@ -323,7 +164,7 @@ def _bits(names):
 
 
 @bp.route("/spending/project/<project_id>")
-@_page
+@explorer_page
 def project(project_id):
     v = View(f"e-GP {project_id}", cube="procurement", year_control=False)
     res, params = v.ask("procurement", "facts", project_id=project_id, pagesize=200)
@@ -367,7 +208,7 @@ def _entity(kind, entity_id):
     contracts = {c["fiscal_year"]: c["amount.sum"] for c in by_year["cells"]}
     years = sorted(set(contracts) | set(budget) | set(disbursed))
     series = [(v.t["contracts"], contracts)] + ([(v.t["budget"], budget), (v.t["disbursed"], disbursed)] if budget else [])
-    fig = go.Figure([go.Bar(name=label, x=[format_year(y, v.lang) for y in years], y=[_m(data.get(y)) for y in years])
+    fig = go.Figure([go.Bar(name=label, x=[format_year(y, v.lang) for y in years], y=[millions(data.get(y)) for y in years])
                      for label, data in series])
     fig.update_layout(title=f"{' / '.join(label for label, _ in series)} ({v.t['amount']})", barmode="group",
                       xaxis=dict(type="category"))
@@ -378,7 +219,7 @@ def _entity(kind, entity_id):
     if budget:
         v.table(f"{v.t['budget']} / {v.t['disbursed']}", [v.t["year"], f"{v.t['budget']} ({v.t['amount']})",
                                                             f"{v.t['disbursed']} ({v.t['amount']})"],
-                [[format_year(y, v.lang), f"{_m(budget.get(y)):,.2f}", f"{_m(disbursed.get(y)):,.2f}"] for y in years],
+                [[format_year(y, v.lang), f"{millions(budget.get(y)):,.2f}", f"{millions(disbursed.get(y)):,.2f}"] for y in years],
                 "budget", budget_params)
     v.table(v.t["contracts"], [v.t["year"], v.t["value"], v.t["count"], v.t["flags"]],
             [[format_year(c["fiscal_year"], v.lang), f"{c['amount.sum']:,.2f}", c["_count"], c["flagged.sum"]]
@@ -401,13 +242,13 @@ def _entity(kind, entity_id):
 
 
 @bp.route("/spending/agency/<int:agency_id>")
-@_page
+@explorer_page
 def agency(agency_id):
     return _entity("agency", agency_id)
 
 
 @bp.route("/spending/contractor/<int:contractor_id>")
-@_page
+@explorer_page
 def contractor(contractor_id):
     return _entity("contractor", contractor_id)
 
@@ -459,13 +300,13 @@ def _choropleth(geo, values, names, v):
 
 
 @bp.route("/spending/province/<int:province_id>")
-@_page
+@explorer_page
 def province(province_id):
     return _entity("province", province_id)
 
 
 @bp.route("/spending/map")
-@_page
+@explorer_page
 def province_map():
     v = View(None)
     v.title = f"{v.t['map']} {v.year_label()}"
@@ -482,8 +323,8 @@ def province_map():
         xs.append(col)
         ys.append(-row)
         amount = by_id.get(pid, {}).get("amount.sum", 0)
-        vals.append(_m(amount))
-        text.append(f"{names[pid]}<br>{_m(amount):,.1f} {v.t['amount']}")
+        vals.append(millions(amount))
+        text.append(f"{names[pid]}<br>{millions(amount):,.1f} {v.t['amount']}")
     shade, colorbar = _ranked(dict(enumerate(vals)))
     fig = go.Figure(go.Scatter(x=xs, y=ys, mode="markers+text", text=[t.split("<br>")[0][:6] for t in text],
                                hovertext=text, hoverinfo="text", textfont=dict(size=9),
@@ -494,16 +335,16 @@ def province_map():
     v.chart(fig)
     geo = _geojson(v.ctx.settings.provinces_geojson)
     if geo:
-        v.chart(_choropleth(geo, {pid: _m(by_id.get(pid, {}).get("amount.sum", 0)) for pid in names}, names, v))
+        v.chart(_choropleth(geo, {pid: millions(by_id.get(pid, {}).get("amount.sum", 0)) for pid in names}, names, v))
     rows = [[{"text": c["province"], "href": f"/spending/province/{c['province.id']}"} if c["province.id"] in names
-             else c["province"], c["province.region"], f"{_m(c['amount.sum']):,.2f}"] for c in res["cells"]]
+             else c["province"], c["province.region"], f"{millions(c['amount.sum']):,.2f}"] for c in res["cells"]]
     v.table(f"{v.t['province']} {v.year_label()}", [v.t["province"], v.t["region"], v.t["amount"]], rows, "budget",
             params)
     return v.render(coverage=v.coverage([year]))
 
 
 @bp.route("/spending/tax")
-@_page
+@explorer_page
 def tax_receipt():
     v = View(None, params=("income", "tax", *tax.rules()["deductions"]))
     v.title = str(_l("My tax receipt: where did my tax go?"))
