@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import requests
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 
 from catalog import gdc, harvestsources
@@ -76,6 +76,11 @@ def _action(session, base, name, params):
     return doc["result"]
 
 
+def _reason(exc):
+    """Why a record was skipped, in one line (an action's field errors, or the error's text)."""
+    return exc.summary() if hasattr(exc, "summary") else str(exc)
+
+
 def _digest(value):
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
@@ -136,7 +141,7 @@ class Run:
                 harvestsources.record(self.db, self.source["id"], remote_id, remote_name, pkg["id"], remote_url,
                                       modified, digest)
         except (ActionError, ValueError) as exc:
-            self.skip(remote_name or remote_id, exc.summary() if hasattr(exc, "summary") else exc)
+            self.skip(remote_name or remote_id, _reason(exc))
 
     def withdraw(self, still_there):
         """Withdraw (delete) the local datasets of records the source no longer has."""
@@ -211,7 +216,7 @@ def harvest_ckan(run):
                 try:
                     fields, remote_url = _ckan_fields(run, base, rec)
                 except (ActionError, ValueError) as exc:
-                    run.skip(rec["name"], exc.summary() if hasattr(exc, "summary") else exc)
+                    run.skip(rec["name"], _reason(exc))
                     continue
                 run.put(rec["id"], rec["name"], remote_url, rec.get("metadata_modified"), fields)
                 newest = max(filter(None, [newest, rec.get("metadata_modified")]), default=None)
@@ -285,7 +290,7 @@ def harvest_dcat(run):
                 try:
                     fields, landing, _ = _dcat_fields(run, graph, ds)
                 except (ActionError, ValueError) as exc:
-                    run.skip(str(ds), exc.summary() if hasattr(exc, "summary") else exc)
+                    run.skip(str(ds), _reason(exc))
                     continue
                 found.add(str(ds))
                 run.put(str(ds), fields["name"], landing, None, fields)

@@ -1,7 +1,6 @@
 """Malformed and hostile input, round two: each finding of the audit, as it is refused or escaped now."""
 import io
 import re
-import sqlite3
 import time
 import xml.etree.ElementTree as ET
 
