@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ingest.readers import EGP_LABELS  # noqa: E402
-from ingest.thai import MONTHS_ABBR  # noqa: E402
+from catalog.thaiformats import MONTHS_ABBR  # noqa: E402
 
 
 def generate(path, rows, bad_every=1000):

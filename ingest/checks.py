@@ -1,7 +1,7 @@
 """Khlang's custom checks, declared in validators/*.checklist.json as `khlang/<name>`.
 
 Each check has one meaning and two runners: a SQL expression for the DuckDB engine and a
-frictionless Check for the frictionless-py fallback; both call the parsers in ingest/thai.py
+frictionless Check for the frictionless-py fallback; both call the parsers in catalog/thaiformats.py
 (the SQL through its macros), and the test suite holds them to the same verdicts.
 """
 import json
@@ -10,7 +10,7 @@ from decimal import Decimal
 import attrs
 from frictionless import Check, Plugin, errors, system
 
-from . import thai
+from catalog import thaiformats as thai
 
 
 @attrs.define(kw_only=True, repr=False)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from frictionless import FrictionlessException, Schema
 
+from catalog import sourceformats
+
 from . import checks  # noqa: F401  (registers the khlang/* checks with frictionless)
 
 
@@ -35,7 +37,12 @@ def schema_names():
 
 def sources():
     """Source formats (name → declaration) from validators/sources.json."""
-    return _load_json(validators_dir() / "sources.json", "source formats")
+    try:
+        return sourceformats.declared(validators_dir())
+    except FileNotFoundError:
+        raise CannotStart(f"source formats not found: {validators_dir() / sourceformats.FILE}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CannotStart(f"source formats {validators_dir() / sourceformats.FILE} is not valid JSON: {exc}") from None
 
 
 def source(name):

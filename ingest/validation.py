@@ -10,7 +10,9 @@ from pathlib import Path
 import duckdb
 from frictionless import Checklist, Dialect, Resource, formats
 
-from . import engine, readers, schemas, sourcefile, thai
+from catalog import thaiformats as thai
+
+from . import engine, readers, schemas, sourcefile
 from .compiler import Unsupported
 from .sourcefile import CannotRead, NotUtf8
 
@@ -18,16 +20,14 @@ from .sourcefile import CannotRead, NotUtf8
 class Workspace:
     """A temporary on-disk DuckDB database and folder for one validate/ingest run (memory stays bounded)."""
 
-    def __init__(self, base=None, memory_limit="512MB", in_memory=False):
+    def __init__(self, base=None, memory_limit="512MB"):
         if base:
             Path(base).mkdir(parents=True, exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix=f"khlang-ingest-{os.getpid()}-", dir=base)
-        # In memory, tables spill to the temp folder past the limit and skip the write-ahead log and checkpoints.
-        self.con = duckdb.connect(":memory:" if in_memory else os.path.join(self.dir, "work.duckdb"), config={
+        self.con = duckdb.connect(os.path.join(self.dir, "work.duckdb"), config={
             "memory_limit": memory_limit, "threads": 2, "temp_directory": os.path.join(self.dir, "spill"),
             "autoload_known_extensions": False, "autoinstall_known_extensions": False,
-            # A build orders what it writes; a validation run reads rows in file order.
-            "preserve_insertion_order": not in_memory})
+            "preserve_insertion_order": True})
         self.con.execute("SET enable_progress_bar = false")
         self.cur = self.con.cursor()
         thai.install_macros(self.cur)

@@ -12,11 +12,12 @@ import shutil
 import time
 from pathlib import Path
 
-from catalog import sitemeta, tables
+from catalog import sitemeta, sourceformats, tables
 from catalog.db import transaction
 
-from . import feeds, flags, reconcile, reference
+from . import feeds, flags, reconcile
 from .reconcile import NOT_ITEMISED, NOT_ITEMISED_EN, NOT_ITEMISED_TH
+from .scratch import Scratch
 
 FORMAT = 12
 POINTER = "spending_build"
@@ -53,8 +54,6 @@ def builds_dir(settings):
 
 def feed_rows(db):
     """Every live feed resource of an active dataset, with its source declaration and version file."""
-    from ingest import schemas
-
     rows = db.execute(
         "SELECT f.resource_id, f.feed, f.source, v.parquet_sha256, v.version, r.name AS resource_name, p.id AS package_id, "
         "p.name AS package_name, p.title AS package_title, p.metadata_created, p.extras AS package_extras "
@@ -64,7 +63,7 @@ def feed_rows(db):
         "JOIN datastore_tables t ON t.resource_id = f.resource_id "
         "JOIN resource_versions v ON v.id = t.current_version_id ORDER BY p.metadata_created, p.id, f.resource_id"
     ).fetchall()
-    decl = schemas.sources()
+    decl = sourceformats.declared()
     return [{**{k: v for k, v in dict(r).items() if k != "package_extras"}, "coverage": _coverage(r["package_extras"]),
              "package_title_en": _extra(r["package_extras"], "title_en"),
              **{k: decl.get(r["source"], {}).get(k) for k in ("precedence", "granularity", "constants")}}
@@ -129,15 +128,13 @@ def rebuild(settings, db, force=False):
     final = builds_dir(settings) / bid
     built = force or not (final / "manifest.json").exists()
     if built:
-        from ingest.validation import Workspace
-
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.parent / f".build-{bid}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            with Workspace(str(Path(settings.storage_dir) / "tmp"), memory_limit="1GB", in_memory=True) as ws:
-                manifest = _build(settings, ws.cur, rows, tmp, bid)
+            with Scratch(str(Path(settings.storage_dir) / "tmp")) as scratch:
+                manifest = _build(settings, scratch.cur, rows, tmp, bid)
             (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
@@ -168,7 +165,6 @@ def _copy(cur, sql, path):
 
 def _build(settings, cur, rows, out, bid):
     started = time.perf_counter()
-    reference.install(cur)
     cur.execute(feeds.STAGE_BUDGET)
     stage_parts = []
     contract_parts = []

@@ -12,7 +12,7 @@ from catalog import actions, querysyntax
 from catalog.search import SearchError
 from catalog.errors import SearchQueryError
 from conftest import sysadmin_site
-from ingest import thai
+from catalog import thaiformats as thai
 
 THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ingest import thai
+from catalog import thaiformats as thai
 
 
 @pytest.fixture(scope="module")
