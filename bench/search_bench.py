@@ -16,7 +16,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from catalog import db as catalog_db  # noqa: E402
+from catalog.store import db as catalog_db  # noqa: E402
 from catalog.context import Context  # noqa: E402
 from catalog.demo import seed_inputs, synthetic_datasets  # noqa: E402
 from catalog.groups import group_create, organization_create  # noqa: E402

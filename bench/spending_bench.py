@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from catalog import db as catalog_db  # noqa: E402
+from catalog.store import db as catalog_db  # noqa: E402
 from catalog.context import Context  # noqa: E402
 from catalog.settings import Settings  # noqa: E402
 from catalog.users import create_user  # noqa: E402

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from catalog import actions  # noqa: E402
-from catalog import db as catalog_db  # noqa: E402
+from catalog.store import db as catalog_db  # noqa: E402
 from catalog.context import Context  # noqa: E402
 from catalog.settings import Settings  # noqa: E402
 from web import create_app  # noqa: E402

@@ -1,12 +1,12 @@
 """Changing and closing accounts: user_update (yourself, or anyone for sysadmins) and user_delete."""
 from . import auth
-from .db import transaction
+from .store.db import transaction
 from .errors import NotAuthorized, NotFound, ValidationError
 from .gdc import is_email
 from .params import get_or_bust
-from .users import check_password, get_user, set_password, user_dict
-
-EDITABLE = ("fullname", "about", "email")
+from .store import users as user_store
+from .store.users import EDITABLE, get_user
+from .users import check_password, set_password, user_dict
 
 
 def user_update(ctx, data):
@@ -42,8 +42,7 @@ def user_update(ctx, data):
         raise ValidationError(errors)
     with transaction(ctx.db):
         if values:
-            ctx.db.execute(f"UPDATE users SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                           [*values.values(), row["id"]])
+            user_store.update(ctx.db, row["id"], values)
         if password not in (None, ""):
             set_password(ctx.db, row["id"], password)   # ends the user's other sessions
     return user_dict(get_user(ctx.db, row["id"]), ctx)
@@ -56,8 +55,5 @@ def user_delete(ctx, data):
     if row is None:
         raise NotFound("User not found")
     with transaction(ctx.db):
-        ctx.db.execute("UPDATE users SET state = 'deleted', session_epoch = session_epoch + 1 WHERE id = ?",
-                       (row["id"],))
-        ctx.db.execute("DELETE FROM api_tokens WHERE user_id = ?", (row["id"],))
-        ctx.db.execute("DELETE FROM memberships WHERE user_id = ?", (row["id"],))
+        user_store.close(ctx.db, row["id"])
     return None

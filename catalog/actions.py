@@ -4,7 +4,11 @@ import re
 
 from . import (accounts, actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql,
                groups, harvestsources, jobs, licenses, memberships, packages, purges, resources, resourcesearch,
-               search, sitemeta, users)
+               search, users)
+from .dicts import tag_dict
+from .store import packages as package_store
+from .store import sitemeta
+from .store.groups import get_group
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, door_errors, get_or_bust
 
@@ -36,26 +40,16 @@ def tag_list(ctx, data):
     query = data.get("query") or data.get("q")
     if data.get("vocabulary_id"):
         raise NotFound("Vocabulary not found")
-    sql = ("SELECT DISTINCT t.name FROM package_tags t JOIN packages p ON p.id = t.package_id "
-           "WHERE p.state = 'active' AND p.private = 0")
-    args = []
-    if query:
-        sql += " AND t.name LIKE ?"
-        args.append(f"%{query}%")
-    sql += " ORDER BY t.name"
     limit = as_int(data, "limit", None)
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        args += [limit, as_int(data, "offset", 0)]
-    names = [r[0] for r in ctx.db.execute(sql, args)]
+    names = package_store.public_tag_names(ctx.db, query, limit, as_int(data, "offset", 0) if limit is not None else 0)
     if as_bool(data, "all_fields", False):
-        return [packages.tag_dict(n) for n in names]
+        return [tag_dict(n) for n in names]
     return names
 
 
 def group_package_show(ctx, data):
     """Public datasets of a group, newest first (frictionless reads catalogues this way)."""
-    row = groups.get_group(ctx.db, get_or_bust(data, "id"))
+    row = get_group(ctx.db, get_or_bust(data, "id"))
     if not row:
         raise NotFound("Group not found")
     limit = as_int(data, "limit", 1000, maximum=1000)

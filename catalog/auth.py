@@ -1,5 +1,8 @@
 """Who may do what: sysadmin, organization admin/editor/member, anonymous."""
 from .errors import NotAuthorized, NotFound
+from .store.harvest import harvested_from
+from .store.packages import get_package
+from .store.resources import get_resource
 
 EDIT_CAPACITIES = ("admin", "editor")
 
@@ -55,11 +58,22 @@ def require_edit_package(ctx, pkg):
                             "source (harvest_source_update detached=true) to edit it here")
 
 
-def harvested_from(db, package_id):
-    """The name of the attached harvest source a dataset comes from, or None."""
-    row = db.execute("SELECT s.name FROM harvest_objects o JOIN harvest_sources s ON s.id = o.source_id "
-                     "WHERE o.package_id = ? AND s.detached = 0 AND s.state = 'active'", (package_id,)).fetchone()
-    return row[0] if row else None
+def package_of_resource(ctx, res_row):
+    """The package row a resource row belongs to (even a deleted one); NotFound when it is gone."""
+    pkg = get_package(ctx.db, res_row["package_id"], include_deleted=True)
+    if not pkg:
+        raise NotFound("Resource was not found.")
+    return pkg
+
+
+def resource_for(ctx, rid, write=False):
+    """(resource row, package row) the caller may read (or, with `write`, edit); NotFound/NotAuthorized otherwise."""
+    row = get_resource(ctx.db, rid)
+    if not row:
+        raise NotFound("Resource was not found.")
+    pkg = package_of_resource(ctx, row)
+    (require_edit_package if write else require_read_package)(ctx, pkg)
+    return row, pkg
 
 
 def require_user(ctx):
@@ -72,6 +86,12 @@ def require_sysadmin(ctx):
     """Raise NotAuthorized unless the caller is a sysadmin."""
     if not ctx.sysadmin:
         raise NotAuthorized("Only system administrators may do this")
+
+
+def viewer(ctx):
+    """Who is asking, as the store's visibility rules need it: user id, sysadmin, member and editor organizations."""
+    return {"user_id": ctx.user_id, "sysadmin": ctx.sysadmin, "member_orgs": member_org_ids(ctx),
+            "editor_orgs": editor_org_ids(ctx)}
 
 
 def member_org_ids(ctx):

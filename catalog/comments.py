@@ -1,15 +1,15 @@
 """Comments on datasets: members' comments appear at once, anonymous ones after the organization approves."""
 from . import auth
-from .db import transaction
+from .store.db import transaction
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import get_or_bust, new_id, now, text_or_none
+from .store import participation as participation_store
+from .store.packages import get_package
 
 STATES = ("published", "pending", "hidden")
 
 
 def _package(ctx, name_or_id, writing=False):
-    from .packages import get_package
-
     # Editors still see a deleted dataset's page (and its comments); nobody comments on it any more.
     pkg = get_package(ctx.db, name_or_id, include_deleted=not writing)
     if pkg is None or not auth.can_read_package(ctx, pkg):
@@ -42,24 +42,21 @@ def comment_create(ctx, data):
         raise ValidationError(errors)
     cid = new_id()
     with transaction(ctx.db):
-        ctx.db.execute("INSERT INTO comments (id, package_id, user_id, author_name, body, state, created) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (cid, pkg["id"], ctx.user_id, name, body, "published" if ctx.user else "pending", now()))
-    return _dict(ctx.db.execute("SELECT * FROM comments WHERE id = ?", (cid,)).fetchone())
+        participation_store.insert_comment(ctx.db, cid, pkg["id"], ctx.user_id, name, body,
+                                           "published" if ctx.user else "pending", now())
+    return _dict(participation_store.comment(ctx.db, cid))
 
 
 def comment_list(ctx, data):
     """A dataset's comments, oldest first: published ones, and for moderators pending and hidden ones too."""
     pkg = _package(ctx, get_or_bust(data, "package_id"))
     states = STATES if can_moderate(ctx, pkg) else ("published",)
-    rows = ctx.db.execute(f"SELECT * FROM comments WHERE package_id = ? AND state IN ({', '.join('?' * len(states))}) "
-                          "ORDER BY created, id", (pkg["id"], *states)).fetchall()
-    return [_dict(r) for r in rows]
+    return [_dict(r) for r in participation_store.comments_of(ctx.db, pkg["id"], states)]
 
 
 def comment_moderate(ctx, data):
     """Publish or hide a comment (the dataset's organization editors and admins)."""
-    row = ctx.db.execute("SELECT * FROM comments WHERE id = ?", (get_or_bust(data, "id"),)).fetchone()
+    row = participation_store.comment(ctx.db, get_or_bust(data, "id"))
     if row is None:
         raise NotFound("Comment was not found.")
     pkg = _package(ctx, row["package_id"])
@@ -69,5 +66,5 @@ def comment_moderate(ctx, data):
     if state not in ("published", "hidden"):
         raise ValidationError({"state": ["Must be published or hidden"]})
     with transaction(ctx.db):
-        ctx.db.execute("UPDATE comments SET state = ?, moderated_by = ? WHERE id = ?", (state, ctx.user_id, row["id"]))
-    return _dict(ctx.db.execute("SELECT * FROM comments WHERE id = ?", (row["id"],)).fetchone())
+        participation_store.moderate_comment(ctx.db, row["id"], state, ctx.user_id)
+    return _dict(participation_store.comment(ctx.db, row["id"]))

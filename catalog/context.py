@@ -1,6 +1,8 @@
 """What every action receives: its connections, the caller and the settings."""
 from dataclasses import dataclass, field
 
+from .store.groups import capacities_of
+
 
 @dataclass
 class Context:
@@ -27,10 +29,7 @@ class Context:
         if self._capacities is None:
             self._capacities = {}
             if self.user:
-                rows = self.db.execute(
-                    "SELECT group_id, capacity FROM memberships WHERE user_id = ?", (self.user["id"],)
-                )
-                self._capacities = {r[0]: r[1] for r in rows}
+                self._capacities = capacities_of(self.db, self.user["id"])
         return self._capacities
 
     def forget_capacities(self):

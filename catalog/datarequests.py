@@ -1,14 +1,17 @@
 """Data requests: anyone asks for a dataset, the organization answers (open -> answered -> published)."""
 from . import auth
-from .db import transaction
+from .store.db import transaction
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_int, get_or_bust, new_id, now, text_or_none
+from .store import participation as participation_store
+from .store.groups import get_group
+from .store.packages import get_package
 
 STATUSES = ("open", "answered", "published")
 
 
 def _row(db, rid):
-    row = db.execute("SELECT * FROM datarequests WHERE id = ?", (rid,)).fetchone()
+    row = participation_store.datarequest(db, rid)
     if row is None:
         raise NotFound("Data request was not found.")
     return row
@@ -19,9 +22,6 @@ def _can_answer(ctx, row):
 
 
 def _dict(ctx, row):
-    from .groups import get_group
-    from .packages import get_package
-
     org = get_group(ctx.db, row["organization_id"]) if row["organization_id"] else None
     pkg = get_package(ctx.db, row["package_id"]) if row["package_id"] else None
     if pkg is not None and not auth.can_read_package(ctx, pkg):
@@ -39,8 +39,6 @@ def _dict(ctx, row):
 
 def datarequest_create(ctx, data):
     """Ask for a dataset (anyone; anonymous requesters give a name, their e-mail is never shown publicly)."""
-    from .groups import get_group
-
     errors = {}
     title = (text_or_none(data.get("title"), "title", errors, 200) or "").strip()
     description = (text_or_none(data.get("description"), "description", errors, 5000) or "").strip()
@@ -63,9 +61,7 @@ def datarequest_create(ctx, data):
         raise ValidationError(errors)
     rid, ts = new_id(), now()
     with transaction(ctx.db):
-        ctx.db.execute("INSERT INTO datarequests (id, title, description, organization_id, user_id, requester_name, "
-                       "requester_email, status, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-                       (rid, title, description, org_id, ctx.user_id, name, email, ts, ts))
+        participation_store.insert_datarequest(ctx.db, rid, title, description, org_id, ctx.user_id, name, email, ts)
     return _dict(ctx, _row(ctx.db, rid))
 
 
@@ -76,28 +72,17 @@ def datarequest_show(ctx, data):
 
 def datarequest_index(ctx, data):
     """Data requests, newest first, optionally by `status` and `organization_id`: {count, result}."""
-    where, args = ["1 = 1"], []
-    if data.get("status"):
-        if data["status"] not in STATUSES:
-            raise ValidationError({"status": [f"Must be one of {', '.join(STATUSES)}"]})
-        where.append("status = ?")
-        args.append(data["status"])
-    if data.get("organization_id"):
-        where.append("organization_id = (SELECT id FROM groups WHERE id = ? OR name = ?)")
-        args += [data["organization_id"]] * 2
+    if data.get("status") and data["status"] not in STATUSES:
+        raise ValidationError({"status": [f"Must be one of {', '.join(STATUSES)}"]})
     limit = as_int(data, "limit", 20, maximum=100)
     offset = as_int(data, "offset", 0)
-    count = ctx.db.execute(f"SELECT count(*) FROM datarequests WHERE {' AND '.join(where)}", args).fetchone()[0]
-    rows = ctx.db.execute(f"SELECT * FROM datarequests WHERE {' AND '.join(where)} ORDER BY created DESC, id "
-                          f"LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
+    count, rows = participation_store.datarequests(ctx.db, data.get("status"), data.get("organization_id"), limit,
+                                                   offset)
     return {"count": count, "result": [_dict(ctx, r) for r in rows]}
 
 
 def datarequest_answer(ctx, data):
     """The organization answers: `status` answered|published, `answer` text, `package_id` that fulfils it."""
-    from .groups import get_group
-    from .packages import get_package
-
     row = _row(ctx.db, get_or_bust(data, "id"))
     org_id = row["organization_id"]
     if not org_id and data.get("organization_id"):
@@ -125,7 +110,5 @@ def datarequest_answer(ctx, data):
     if errors:
         raise ValidationError(errors)
     with transaction(ctx.db):
-        ctx.db.execute("UPDATE datarequests SET status = ?, answer = ?, package_id = ?, organization_id = ?, "
-                       "answered_by = ?, modified = ? WHERE id = ?",
-                       (status, answer, package_id, org_id, ctx.user_id, now(), row["id"]))
+        participation_store.answer_datarequest(ctx.db, row["id"], status, answer, package_id, org_id, ctx.user_id, now())
     return _dict(ctx, _row(ctx.db, row["id"]))

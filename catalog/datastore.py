@@ -2,10 +2,15 @@
 
 Writes (create, upsert, delete) live in datastore_loads; user SQL in datastore_sql."""
 import json
+from urllib.parse import urlencode
 
-from . import actionschema, auth, tables
+from . import actionschema, auth, tables, tabular
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, as_json_object, as_list, get_or_bust
+from .store import datastore as datastore_store
+from .store.packages import get_package
+from .store.resources import get_resource
+from .thaitext import normalize
 
 ROWS_DEFAULT, ROWS_MAX = 100, 32000
 SEARCH_PARAMS = set(actionschema.parameters("datastore_search"))   # declared in actions.schema.json
@@ -17,15 +22,12 @@ SEARCH_PARAMS = set(actionschema.parameters("datastore_search"))   # declared in
 
 def resolve(ctx, ref, write=False):
     """(resource row, package row) for a resource id or alias the caller may read (or write)."""
-    from .packages import get_package
-    from .resources import get_resource
-
     if not ref:
         raise ValidationError({"resource_id": ["Missing value"]})
     row = get_resource(ctx.db, ref)
     if row is None:
-        alias = ctx.db.execute("SELECT resource_id FROM datastore_aliases WHERE alias = ?", (ref,)).fetchone()
-        row = get_resource(ctx.db, alias[0]) if alias else None
+        alias = datastore_store.resource_for_alias(ctx.db, ref)
+        row = get_resource(ctx.db, alias) if alias else None
     if row is None:
         raise NotFound(f'Resource "{ref}" was not found.')
     pkg = get_package(ctx.db, row["package_id"])
@@ -41,11 +43,8 @@ def resolve(ctx, ref, write=False):
 def current_version(db, resource_id, version=None):
     """The live version row of a resource's table (or a given version number), or None."""
     if version is not None:
-        return db.execute("SELECT * FROM resource_versions WHERE resource_id = ? AND version = ?",
-                          (resource_id, version)).fetchone()
-    return db.execute(
-        "SELECT v.* FROM datastore_tables t JOIN resource_versions v ON v.id = t.current_version_id "
-        "WHERE t.resource_id = ?", (resource_id,)).fetchone()
+        return datastore_store.version(db, resource_id, version)
+    return datastore_store.live_version(db, resource_id)
 
 
 def require_table(ctx, rid, version=None):
@@ -97,8 +96,6 @@ def filters_sql(fields, filters):
 
 def _text_sql(fields, q):
     """Thai-aware full text: every normalised term must appear (as a substring) in the row's text."""
-    from .thaitext import normalize
-
     text_cols = [f["id"] for f in fields if f["type"] in ("text", "json", "_text")] or [f["id"] for f in fields]
     conds, args, rank = [], [], []
     if isinstance(q, dict):
@@ -218,9 +215,7 @@ def datastore_search(ctx, data):
     elif fmt == "lists":
         result["records"] = rows
     elif fmt in ("csv", "tsv"):
-        from .tabular import delimited_text
-
-        result["records"] = delimited_text(rows, "," if fmt == "csv" else "\t")
+        result["records"] = tabular.delimited_text(rows, "," if fmt == "csv" else "\t")
     else:
         raise ValidationError({"records_format": ['"records_format" must be one of objects, lists, csv, tsv']})
     result["_links"] = _links(ctx, data, result)
@@ -228,8 +223,6 @@ def datastore_search(ctx, data):
 
 
 def _links(ctx, data, result):
-    from urllib.parse import urlencode
-
     base = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
             for k, v in data.items() if k not in ("offset", "callback", "_")}
     start = "/api/3/action/datastore_search?" + urlencode(base)
@@ -245,7 +238,7 @@ def datastore_info(ctx, data):
     res_row, _ = resolve(ctx, rid)
     ver = require_table(ctx, res_row["id"])
     fields = version_fields(ver)
-    aliases = [r[0] for r in ctx.db.execute("SELECT alias FROM datastore_aliases WHERE resource_id = ?", (res_row["id"],))]
+    aliases = datastore_store.aliases_of(ctx.db, res_row["id"])
     size = tables.parquet_path(ctx.settings, ver["parquet_sha256"]).stat().st_size
     pk = json.loads(ver["primary_key"])
     return {
@@ -264,7 +257,7 @@ def datastore_info(ctx, data):
 def datastore_version_list(ctx, data):
     """Every version of a resource's table, newest first (each stays searchable with `version`)."""
     res_row, _ = resolve(ctx, get_or_bust(data, "id"))
-    rows = ctx.db.execute("SELECT * FROM resource_versions WHERE resource_id = ? ORDER BY version DESC", (res_row["id"],))
+    rows = datastore_store.versions(ctx.db, res_row["id"])
     live = current_version(ctx.db, res_row["id"])
     return [{"version": r["version"], "rows": r["row_count"], "parquet_sha256": r["parquet_sha256"],
              "source_sha256": r["source_sha256"], "loaded_at": r["loaded_at"], "loaded_by": r["loaded_by"],
@@ -280,8 +273,6 @@ DUMP_PARAMS = {"format", "bom", "q", "filters", "fields", "sort", "limit", "offs
 
 def dump(ctx, resource_id, params):
     """(filename, media type, byte chunks) of a whole table download, paged 32,000 rows at a time."""
-    from . import tabular
-
     unknown = [k for k in params if k not in DUMP_PARAMS]
     if unknown:
         raise ValidationError({k: ["invalid parameter"] for k in unknown})

@@ -2,10 +2,11 @@
 import json
 import re
 
-
 from . import tables
+from .resources import resource_create
+from .store import datastore as datastore_store
 from .datastore import current_version, filters_sql, quote_ident, require_table, resolve, select_list, version_fields
-from .db import transaction
+from .store.db import transaction
 from .errors import ValidationError
 from .params import as_bool, as_json_object, as_list, get_or_bust, new_id, now
 
@@ -116,20 +117,10 @@ def save_version(ctx, cur, res_row, select_sql, params, fields, primary_key, not
 
 def record_version(ctx, resource_id, sha, rows, fields, primary_key, note, source_sha256=None, report=None):
     """Record a written Parquet file as the resource's next version and make it live (caller's transaction)."""
-    vid = new_id()
-    n = ctx.db.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM resource_versions WHERE resource_id = ?",
-                       (resource_id,)).fetchone()[0]
-    ctx.db.execute(
-        "INSERT INTO resource_versions (id, resource_id, version, parquet_sha256, source_sha256, row_count, fields, "
-        "primary_key, report, note, loaded_at, loaded_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (vid, resource_id, n, sha, source_sha256, rows, json.dumps(fields, ensure_ascii=False),
-         json.dumps(primary_key), json.dumps(report, ensure_ascii=False) if report is not None else None, note,
-         now(), ctx.user_id))
-    ctx.db.execute("INSERT INTO datastore_tables (resource_id, current_version_id) VALUES (?, ?) "
-                   "ON CONFLICT (resource_id) DO UPDATE SET current_version_id = excluded.current_version_id",
-                   (resource_id, vid))
-    ctx.db.execute("UPDATE resources SET datastore_active = 1, last_modified = ?, metadata_modified = ? WHERE id = ?",
-                   (now(), now(), resource_id))
+    n = datastore_store.add_version(
+        ctx.db, new_id(), resource_id, sha, source_sha256, rows, json.dumps(fields, ensure_ascii=False),
+        json.dumps(primary_key), json.dumps(report, ensure_ascii=False) if report is not None else None, note, now(),
+        ctx.user_id)
     return {"version": n, "rows": rows, "parquet_sha256": sha}
 
 
@@ -163,8 +154,6 @@ def _next_id_base(src):
 
 def datastore_create(ctx, data):
     """Create (or add records and fields to) a resource's DataStore table; a new version each call."""
-    from .resources import resource_create
-
     if bool(data.get("resource_id")) == bool(data.get("resource")):
         raise ValidationError({"resource_id": ["Either resource_id or resource, not both or neither"]})
     if data.get("resource"):
@@ -235,10 +224,10 @@ def _set_aliases(ctx, rid, aliases):
         return
     with transaction(ctx.db):
         for alias in aliases:
-            clash = ctx.db.execute("SELECT resource_id FROM datastore_aliases WHERE alias = ?", (alias,)).fetchone()
-            if clash and clash[0] != rid:
+            clash = datastore_store.resource_for_alias(ctx.db, alias)
+            if clash and clash != rid:
                 raise ValidationError({"aliases": [f'alias "{alias}" is already in use']})
-            ctx.db.execute("INSERT OR IGNORE INTO datastore_aliases (alias, resource_id) VALUES (?, ?)", (alias, rid))
+            datastore_store.add_alias(ctx.db, alias, rid)
 
 
 def datastore_upsert(ctx, data):
@@ -294,9 +283,7 @@ def datastore_delete(ctx, data):
     old = require_table(ctx, res_row["id"])
     if "filters" not in data:
         with transaction(ctx.db):
-            ctx.db.execute("DELETE FROM datastore_tables WHERE resource_id = ?", (res_row["id"],))
-            ctx.db.execute("DELETE FROM datastore_aliases WHERE resource_id = ?", (res_row["id"],))
-            ctx.db.execute("UPDATE resources SET datastore_active = 0, metadata_modified = ? WHERE id = ?", (now(), res_row["id"]))
+            datastore_store.drop_table(ctx.db, res_row["id"], now())
         return {"resource_id": res_row["id"]}
     filters = as_json_object(data, "filters", {}) or {}
     fields = version_fields(old)

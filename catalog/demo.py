@@ -4,9 +4,10 @@ import json
 import random
 from pathlib import Path
 
-from . import gdc, sitemeta
+from . import gdc
+from .store import sitemeta
 from .context import Context
-from .db import transaction
+from .store.db import transaction
 from .groups import organization_create, group_create
 from .packages import package_create
 from .resources import resource_create

@@ -1,30 +1,20 @@
 """Organizations and groups (one table, as in CKAN) and their members."""
 import json
 
-from . import auth
-from .activity import record
-from .db import transaction
+from . import auth, search
+from .changes import record, touch_package
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, as_list, get_or_bust, name_errors, new_id, now, text_or_none
-from .search import visible_counts
+from .store import groups as group_store
+from .store import packages as package_store
+from .store.db import transaction
+from .store.groups import get_group
+from .store.packages import get_package
+from .store.users import get_user
 
 CAPACITIES = ("admin", "editor", "member")
 LIST_MAX = 1000
 LIST_ALL_FIELDS_MAX = 300
-
-
-def get_group(db, name_or_id, *, is_org=None, include_deleted=False):
-    """A group or organization row by name or id, or None."""
-    if not name_or_id or not isinstance(name_or_id, str):   # ids and names are text; nothing else matches
-        return None
-    sql = "SELECT * FROM groups WHERE (id = ? OR name = ?)"
-    args = [name_or_id, name_or_id]
-    if is_org is not None:
-        sql += " AND is_organization = ?"
-        args.append(int(is_org))
-    if not include_deleted:
-        sql += " AND state <> 'deleted'"
-    return db.execute(sql, args).fetchone()
 
 
 def _require(ctx, data, is_org):
@@ -40,10 +30,10 @@ def _package_counts(ctx, group_ids, is_org):
     if not group_ids:
         return {}
     if is_org:
-        counts = visible_counts(ctx, "owner_org")
+        counts = search.visible_counts(ctx, "owner_org")
         return {gid: counts[gid] for gid in group_ids if gid in counts}
-    counts = visible_counts(ctx, "groups")
-    rows = ctx.db.execute(f"SELECT id, name FROM groups WHERE id IN ({','.join('?' * len(group_ids))})", list(group_ids))
+    counts = search.visible_counts(ctx, "groups")
+    rows = group_store.names_by_id(ctx.db, group_ids)
     return {r[0]: counts[r[1]] for r in rows if r[1] in counts}
 
 
@@ -58,15 +48,11 @@ def group_dict(ctx, row, *, include_users=True, include_datasets=False, package_
         "package_count": package_count if package_count is not None else _package_counts(ctx, [row["id"]], row["is_organization"]).get(row["id"], 0),
     }
     if include_users:
-        users = ctx.db.execute(
-            "SELECT u.id, u.name, u.fullname, m.capacity FROM memberships m JOIN users u ON u.id = m.user_id "
-            "WHERE m.group_id = ? ORDER BY u.name", (row["id"],))
+        users = group_store.member_users(ctx.db, row["id"])
         d["users"] = [{"id": u[0], "name": u[1], "fullname": u[2], "display_name": u[2] or u[1], "capacity": u[3]} for u in users]
     if include_datasets:
-        from .search import package_search
-
         fq = f'{"organization" if row["is_organization"] else "groups"}:"{row["name"]}"'
-        d["packages"] = package_search(ctx, {"fq": fq, "rows": 1000, "include_private": False})["results"]
+        d["packages"] = search.package_search(ctx, {"fq": fq, "rows": 1000, "include_private": False})["results"]
     return d
 
 
@@ -79,8 +65,8 @@ def _clean(ctx, data, errors, existing=None):
         elif name_errors(name):
             errors["name"] = name_errors(name)
         else:
-            clash = ctx.db.execute("SELECT id FROM groups WHERE name = ?", (name,)).fetchone()
-            if clash and (existing is None or clash[0] != existing["id"]):
+            clash = group_store.id_named(ctx.db, name)
+            if clash and (existing is None or clash != existing["id"]):
                 errors["name"] = ["Group name already exists in database"]
             out["name"] = name
     for key in ("title", "description", "image_url"):
@@ -100,21 +86,16 @@ def _create(ctx, data, is_org):
     errors = {}
     values = _clean(ctx, data, errors)
     gid = data.get("id") or new_id()
-    if data.get("id") and ctx.db.execute("SELECT 1 FROM groups WHERE id = ?", (gid,)).fetchone():
+    if data.get("id") and group_store.exists(ctx.db, gid):
         errors["id"] = ["Group id already exists"]
     users = data.get("users") or []
     if errors:
         raise ValidationError(errors)
     gtype = "organization" if is_org else (data.get("type") or "group")
     with transaction(ctx.db):
-        ctx.db.execute(
-            "INSERT INTO groups (id, name, title, description, image_url, type, is_organization, extras, created) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
-            (gid, values["name"], values.get("title") or "", values.get("description") or "", values.get("image_url") or "",
-             gtype, int(is_org), values.get("extras", "[]"), now()),
-        )
+        group_store.insert(ctx.db, gid, values, gtype, is_org, now())
         if ctx.user:
-            ctx.db.execute("INSERT INTO memberships (group_id, user_id, capacity) VALUES (?,?,?)", (gid, ctx.user_id, "admin"))
+            group_store.add_member(ctx.db, gid, ctx.user_id, "admin")
         for u in users if isinstance(users, list) else []:
             _set_member(ctx, gid, u.get("name") or u.get("id"), u.get("capacity", "member"))
         row = get_group(ctx.db, gid)
@@ -137,9 +118,8 @@ def _update(ctx, data, is_org, patch=False):
     if errors:
         raise ValidationError(errors)
     if values:
-        sets = ", ".join(f"{k} = ?" for k in values)
         with transaction(ctx.db):
-            ctx.db.execute(f"UPDATE groups SET {sets} WHERE id = ?", [*values.values(), row["id"]])
+            group_store.update(ctx.db, row["id"], values)
             if "users" in data and isinstance(data["users"], list) and not patch:
                 for u in data["users"]:
                     _set_member(ctx, row["id"], u.get("name") or u.get("id"), u.get("capacity", "member"))
@@ -152,10 +132,9 @@ def _delete(ctx, data, is_org):
     if not auth.can_admin_group(ctx, row["id"]):
         raise NotAuthorized(f"User not authorized to delete group {row['id']}")
     with transaction(ctx.db):
-        if is_org and ctx.db.execute("SELECT 1 FROM packages WHERE owner_org = ? AND state <> 'deleted'", (row["id"],)).fetchone():
+        if is_org and package_store.org_has_packages(ctx.db, row["id"]):
             raise ValidationError({"message": "Organization cannot be deleted while it still has datasets"})
-        ctx.db.execute("UPDATE groups SET state = 'deleted' WHERE id = ?", (row["id"],))
-        ctx.db.execute("DELETE FROM package_groups WHERE group_id = ?", (row["id"],))
+        group_store.mark_deleted(ctx.db, row["id"])
         record(ctx, row["id"], "deleted organization" if is_org else "deleted group", {"group": {"id": row["id"], "name": row["name"]}})
     return None
 
@@ -170,20 +149,8 @@ def _list(ctx, data, is_org):
     cap = LIST_ALL_FIELDS_MAX if all_fields else LIST_MAX
     limit = as_int(data, "limit", cap, maximum=cap)
     offset = as_int(data, "offset", 0)
-    sql = "SELECT * FROM groups WHERE is_organization = ? AND state = 'active'"
-    args = [int(is_org)]
-    if not is_org:
-        sql += " AND type = ?"
-        args.append(data.get("type") or "group")
-    names = as_list(data, "organizations" if is_org else "groups")
-    if names:
-        sql += f" AND name IN ({','.join('?' * len(names))})"
-        args += names
-    q = data.get("q")
-    if q:
-        sql += " AND (lower(name) LIKE ? OR lower(title) LIKE ? OR lower(description) LIKE ?)"
-        args += [f"%{str(q).lower()}%"] * 3
-    rows = ctx.db.execute(sql, args).fetchall()
+    rows = group_store.active(ctx.db, is_org, group_type=None if is_org else (data.get("type") or "group"),
+                              names=as_list(data, "organizations" if is_org else "groups"), q=data.get("q"))
     counts = _package_counts(ctx, [r["id"] for r in rows], is_org)
     desc = direction.strip() == "desc"
     col = columns[key]
@@ -204,18 +171,12 @@ def _show(ctx, data, is_org):
 
 
 def _set_member(ctx, group_id, username, capacity):
-    from .users import get_user
-
     if capacity not in CAPACITIES:
         raise ValidationError({"role": [f"Role must be one of {list(CAPACITIES)}"]})
     user = get_user(ctx.db, username)
     if not user:
         raise NotFound("User not found")
-    ctx.db.execute(
-        "INSERT INTO memberships (group_id, user_id, capacity) VALUES (?,?,?) "
-        "ON CONFLICT (group_id, user_id) DO UPDATE SET capacity = excluded.capacity",
-        (group_id, user["id"], capacity),
-    )
+    group_store.set_member(ctx.db, group_id, user["id"], capacity)
     ctx.forget_capacities()
     return user
 
@@ -285,7 +246,7 @@ def organization_list_for_user(ctx, data):
     if not ctx.user:
         return []
     perm = data.get("permission") or "manage_group"
-    rows = ctx.db.execute("SELECT * FROM groups WHERE is_organization = 1 AND state = 'active' ORDER BY name").fetchall()
+    rows = group_store.active(ctx.db, True)
     wanted = {"read": CAPACITIES, "create_dataset": ("admin", "editor"), "update_dataset": ("admin", "editor")}.get(perm, ("admin",))
     caps = ctx.capacities()
     out = []
@@ -312,15 +273,13 @@ def organization_member_create(ctx, data):
 def organization_member_delete(ctx, data):
     """Remove a user from an organization."""
     row = _require(ctx, {"id": get_or_bust(data, "id")}, True)
-    from .users import get_user
-
     user = get_user(ctx.db, get_or_bust(data, "username"))
     if not user:
         raise NotFound("User not found")
     if not auth.can_admin_group(ctx, row["id"]):
         raise NotAuthorized("Only organization admins may manage members")
     with transaction(ctx.db):
-        ctx.db.execute("DELETE FROM memberships WHERE group_id = ? AND user_id = ?", (row["id"], user["id"]))
+        group_store.remove_member(ctx.db, row["id"], user["id"])
     ctx.forget_capacities()
     return None
 
@@ -334,8 +293,6 @@ def member_create(ctx, data):
     row = get_group(ctx.db, gid)
     if not row:
         raise NotFound("Group was not found.")
-    from .packages import get_package, touch_package
-
     if obj_type == "user":
         if not auth.can_admin_group(ctx, row["id"]):
             raise NotAuthorized("Only group admins may add users")
@@ -352,7 +309,7 @@ def member_create(ctx, data):
     if not (ctx.sysadmin or (auth.capacity(ctx, row["id"]) and auth.can_edit_org(ctx, pkg["owner_org"]))):
         raise NotAuthorized("You must be a member of the group and an editor of the dataset")
     with transaction(ctx.db):
-        ctx.db.execute("INSERT OR IGNORE INTO package_groups (package_id, group_id) VALUES (?,?)", (pkg["id"], row["id"]))
+        package_store.add_to_group(ctx.db, pkg["id"], row["id"])
         touch_package(ctx, pkg["id"], "changed package")
     return {"group_id": row["id"], "table_name": "package", "table_id": pkg["id"], "capacity": "public", "state": "active"}
 
@@ -367,27 +324,23 @@ def member_delete(ctx, data):
         raise NotFound("Group was not found.")
     if obj_type == "user":
         return organization_member_delete(ctx, {"id": row["id"], "username": obj}) if row["is_organization"] else _drop_user(ctx, row, obj)
-    from .packages import get_package, touch_package
-
     pkg = get_package(ctx.db, obj)
     if not pkg:
         raise NotFound("Package was not found.")
     if not (ctx.sysadmin or (auth.capacity(ctx, row["id"]) and auth.can_edit_org(ctx, pkg["owner_org"]))):
         raise NotAuthorized("You must be a member of the group and an editor of the dataset")
     with transaction(ctx.db):
-        ctx.db.execute("DELETE FROM package_groups WHERE package_id = ? AND group_id = ?", (pkg["id"], row["id"]))
+        package_store.remove_from_group(ctx.db, pkg["id"], row["id"])
         touch_package(ctx, pkg["id"], "changed package")
     return None
 
 
 def _drop_user(ctx, row, username):
-    from .users import get_user
-
     if not auth.can_admin_group(ctx, row["id"]):
         raise NotAuthorized("Only group admins may remove users")
     user = get_user(ctx.db, username)
     if user:
         with transaction(ctx.db):
-            ctx.db.execute("DELETE FROM memberships WHERE group_id = ? AND user_id = ?", (row["id"], user["id"]))
+            group_store.remove_member(ctx.db, row["id"], user["id"])
     ctx.forget_capacities()
     return None

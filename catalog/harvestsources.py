@@ -6,9 +6,11 @@ import re
 from datetime import datetime
 
 from . import auth, jobs
-from .db import transaction
+from .store.db import transaction
 from .errors import NotFound, ValidationError
-from .groups import get_group
+from .store import harvest as harvest_store
+from .store.groups import get_group
+from .store.harvest import get_source
 from .params import as_bool, get_or_bust, name_errors, new_id, now
 
 TYPES = ("ckan", "dcat")
@@ -43,7 +45,7 @@ def create_source(ctx, data, allow_files=False):
     errors = {}
     if name_errors(name):
         errors["name"] = name_errors(name)
-    elif ctx.db.execute("SELECT 1 FROM harvest_sources WHERE name = ?", (name,)).fetchone():
+    elif harvest_store.name_taken(ctx.db, name):
         errors["name"] = ["A harvest source with this name exists"]
     kind = data.get("source_type") or data.get("type") or "ckan"
     if kind not in TYPES:
@@ -57,18 +59,8 @@ def create_source(ctx, data, allow_files=False):
     every = parse_every(data.get("every"))
     sid = new_id()
     with transaction(ctx.db):
-        ctx.db.execute("INSERT INTO harvest_sources (id, name, url, type, org, fq, every_seconds, created) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (sid, name, url, kind, org or None, data.get("fq") or None,
-                                                           every, now()))
+        harvest_store.insert_source(ctx.db, sid, name, url, kind, org or None, data.get("fq") or None, every, now())
     return source_dict(ctx.db, get_source(ctx.db, sid))
-
-
-def get_source(db, ref):
-    """A source row by id or name (not deleted), or None."""
-    if not isinstance(ref, str):
-        return None
-    return db.execute("SELECT * FROM harvest_sources WHERE (id = ? OR name = ?) AND state = 'active'",
-                      (ref, ref)).fetchone()
 
 
 def _require(ctx, data):
@@ -81,9 +73,8 @@ def _require(ctx, data):
 
 def source_dict(db, row):
     """A source as the API shows it, with its dataset count and last job."""
-    count = db.execute("SELECT count(*) FROM harvest_objects WHERE source_id = ?", (row["id"],)).fetchone()[0]
-    last = db.execute("SELECT * FROM harvest_jobs WHERE source_id = ? ORDER BY created DESC LIMIT 1",
-                      (row["id"],)).fetchone()
+    count = harvest_store.object_count(db, row["id"])
+    last = harvest_store.last_job(db, row["id"])
     return {"id": row["id"], "name": row["name"], "url": row["url"], "source_type": row["type"], "org": row["org"],
             "fq": row["fq"], "every_seconds": row["every_seconds"], "detached": bool(row["detached"]),
             "created": row["created"], "last_modified_seen": row["last_modified_seen"], "dataset_count": count,
@@ -110,8 +101,7 @@ def harvest_source_show(ctx, data):
 def harvest_source_list(ctx, data):
     """Every harvest source."""
     auth.require_sysadmin(ctx)
-    return [source_dict(ctx.db, r) for r in
-            ctx.db.execute("SELECT * FROM harvest_sources WHERE state = 'active' ORDER BY name").fetchall()]
+    return [source_dict(ctx.db, r) for r in harvest_store.sources(ctx.db)]
 
 
 def harvest_source_update(ctx, data):
@@ -132,8 +122,7 @@ def harvest_source_update(ctx, data):
         values["detached"] = int(as_bool(data, "detached"))
     if values:
         with transaction(ctx.db):
-            ctx.db.execute(f"UPDATE harvest_sources SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                           [*values.values(), row["id"]])
+            harvest_store.update_source(ctx.db, row["id"], values)
     return source_dict(ctx.db, get_source(ctx.db, row["id"]))
 
 
@@ -141,22 +130,19 @@ def harvest_source_delete(ctx, data):
     """Stop harvesting a source; its datasets stay, as local (detached) datasets."""
     row = _require(ctx, data)
     with transaction(ctx.db):
-        ctx.db.execute("UPDATE harvest_sources SET state = 'deleted', detached = 1, name = name || '-deleted-' || ? "
-                       "WHERE id = ?", (row["id"][:8], row["id"]))
+        harvest_store.delete_source(ctx.db, row["id"])
     return None
 
 
 def queue(db, source_id):
     """Queue a run of the source unless one is pending or running; returns that job's row."""
     with transaction(db):
-        active = db.execute("SELECT * FROM harvest_jobs WHERE source_id = ? AND state IN ('pending', 'running')",
-                            (source_id,)).fetchone()
+        active = harvest_store.active_job(db, source_id)
         if active:
             return active
         jid = new_id()
-        db.execute("INSERT INTO harvest_jobs (id, source_id, state, created) VALUES (?, ?, 'pending', ?)",
-                   (jid, source_id, now()))
-    return db.execute("SELECT * FROM harvest_jobs WHERE id = ?", (jid,)).fetchone()
+        harvest_store.insert_job(db, jid, source_id, now())
+    return harvest_store.get_job(db, jid)
 
 
 def harvest_run(ctx, data):
@@ -167,8 +153,7 @@ def harvest_run(ctx, data):
 def harvest_job_list(ctx, data):
     """A source's jobs, newest first."""
     row = _require(ctx, data)
-    return [job_dict(r) for r in ctx.db.execute(
-        "SELECT * FROM harvest_jobs WHERE source_id = ? ORDER BY created DESC LIMIT 100", (row["id"],)).fetchall()]
+    return [job_dict(r) for r in harvest_store.jobs_of(ctx.db, row["id"])]
 
 
 def claim_next(db):
@@ -178,8 +163,8 @@ def claim_next(db):
 
 def finish(db, job_id, state, stats=None, log=None, error=None):
     """Record how a job ended."""
-    db.execute("UPDATE harvest_jobs SET state = ?, finished = ?, stats = ?, log = ?, error = ? WHERE id = ?",
-               (state, now(), json.dumps(stats or {}), json.dumps(log or [], ensure_ascii=False), error, job_id))
+    harvest_store.finish_job(db, job_id, state, now(), json.dumps(stats or {}), json.dumps(log or [], ensure_ascii=False),
+                             error)
     db.commit()
 
 
@@ -191,9 +176,7 @@ def fail_orphans(db):
 
 def due_sources(db, at):
     """Scheduled sources whose last job started longer ago than their interval (or never ran)."""
-    rows = db.execute("SELECT s.*, (SELECT max(created) FROM harvest_jobs j WHERE j.source_id = s.id) AS last "
-                      "FROM harvest_sources s WHERE s.state = 'active' AND s.every_seconds IS NOT NULL "
-                      "AND s.detached = 0").fetchall()
+    rows = harvest_store.scheduled_sources(db)
     out = []
     for r in rows:
         if r["last"] is None or (datetime.fromisoformat(at) - datetime.fromisoformat(r["last"])).total_seconds() \
@@ -204,25 +187,21 @@ def due_sources(db, at):
 
 def record(db, source_id, remote_id, remote_name, package_id, remote_url, remote_modified, content_hash):
     """Remember which local dataset a remote record became (in the caller's transaction)."""
-    db.execute("INSERT INTO harvest_objects (source_id, remote_id, remote_name, package_id, remote_url, "
-               "remote_modified, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, remote_id) DO "
-               "UPDATE SET remote_name = excluded.remote_name, package_id = excluded.package_id, remote_url = "
-               "excluded.remote_url, remote_modified = excluded.remote_modified, content_hash = excluded.content_hash",
-               (source_id, remote_id, remote_name, package_id, remote_url, remote_modified, content_hash))
+    harvest_store.record_object(db, source_id, remote_id, remote_name, package_id, remote_url, remote_modified,
+                                content_hash)
 
 
 def objects(db, source_id):
     """{remote_id: row} of what a source brought in."""
-    return {r["remote_id"]: r for r in db.execute("SELECT * FROM harvest_objects WHERE source_id = ?",
-                                                  (source_id,)).fetchall()}
+    return harvest_store.objects(db, source_id)
 
 
 def forget(db, source_id, remote_id):
     """Drop the link of a withdrawn record (in the caller's transaction)."""
-    db.execute("DELETE FROM harvest_objects WHERE source_id = ? AND remote_id = ?", (source_id, remote_id))
+    harvest_store.forget_object(db, source_id, remote_id)
 
 
 def seen_until(db, source_id, modified):
     """Remember the newest remote change harvested, so the next run asks only for later ones."""
     with transaction(db):
-        db.execute("UPDATE harvest_sources SET last_modified_seen = ? WHERE id = ?", (modified, source_id))
+        harvest_store.set_seen_until(db, source_id, modified)

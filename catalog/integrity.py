@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from . import storage, tables
+from .store import datastore as datastore_store
 
 _LEFTOVER = re.compile(r"^(?:\.load-|\.upload-|khlang-ingest-)(\d+)-")
 
@@ -51,23 +52,21 @@ def _sha256(path):
 def check(settings, db):
     """Problems found: [{"kind", "what", "detail"}]; an empty list means the store is whole."""
     problems = []
-    result = db.execute("PRAGMA integrity_check").fetchone()[0]
+    result = datastore_store.integrity_check(db)
     if result != "ok":
         problems.append({"kind": "catalogue", "what": settings.db_path, "detail": result})
-    for (sha,) in db.execute("SELECT sha256 FROM files ORDER BY sha256"):
+    for sha in datastore_store.file_shas(db):
         path = storage.path_for(settings, sha)
         if not path.exists():
             problems.append({"kind": "upload", "what": sha, "detail": "missing"})
         elif _sha256(path) != sha:
             problems.append({"kind": "upload", "what": sha, "detail": "does not match its sha256"})
-    for row in db.execute("SELECT DISTINCT parquet_sha256 FROM resource_versions ORDER BY 1"):
-        sha = row[0]
+    for sha in datastore_store.version_shas(db):
         path = tables.parquet_path(settings, sha)
         if not path.exists():
             problems.append({"kind": "version", "what": sha, "detail": "missing"})
         elif _sha256(path) != sha:
             problems.append({"kind": "version", "what": sha, "detail": "does not match its sha256"})
-    dangling = db.execute("SELECT t.resource_id FROM datastore_tables t LEFT JOIN resource_versions v "
-                          "ON v.id = t.current_version_id WHERE t.current_version_id IS NOT NULL AND v.id IS NULL").fetchall()
-    problems += [{"kind": "pointer", "what": r[0], "detail": "live version does not exist"} for r in dangling]
+    problems += [{"kind": "pointer", "what": rid, "detail": "live version does not exist"}
+                 for rid in datastore_store.dangling_pointers(db)]
     return problems

@@ -8,9 +8,12 @@ import json
 import os
 import socket
 
+from . import auth
 from .errors import NotFound
 from .integrity import process_alive
 from .params import get_or_bust, new_id, now
+from .store import jobs as job_store
+from .store.db import transaction
 
 LOADABLE = {"CSV", "TSV", "XLSX", "JSON"}
 STATES = ("pending", "running", "complete", "error", "superseded")
@@ -25,23 +28,17 @@ def wants_load(values, data):
 def queue_load(ctx, resource_id, sha256):
     """Queue a load of the resource's uploaded file (caller's transaction); returns the job id."""
     jid = new_id()
-    ctx.db.execute("INSERT INTO jobs (id, resource_id, kind, state, created, source_sha256, user_id) "
-                   "VALUES (?, ?, 'datastore_load', 'pending', ?, ?, ?)", (jid, resource_id, now(), sha256, ctx.user_id))
+    job_store.insert_load(ctx.db, jid, resource_id, now(), sha256, ctx.user_id)
     return jid
-
-
-QUEUES = ("jobs", "harvest_jobs")   # tables of background work, each claimed the same way
 
 
 def claim_oldest(db, table="jobs"):
     """Claim the oldest pending row of a work queue for this process (one conditional UPDATE), or None."""
-    if table not in QUEUES:
-        raise ValueError(table)
     while True:
-        row = db.execute(f"SELECT id FROM {table} WHERE state = 'pending' ORDER BY created LIMIT 1").fetchone()
-        if not row:
+        job_id = job_store.oldest_pending(db, table)
+        if job_id is None:
             return None
-        claimed = claim(db, table, row[0])
+        claimed = claim(db, table, job_id)
         if claimed is not None:
             return claimed
 
@@ -49,20 +46,13 @@ def claim_oldest(db, table="jobs"):
 def claim(db, table, job_id):
     """Claim one pending row for this process (host:pid, so a killed worker is found by `orphans`), or None
     when another worker has it."""
-    if table not in QUEUES:
-        raise ValueError(table)
-    cur = db.execute(f"UPDATE {table} SET state = 'running', started = ?, error = NULL, worker = ?"
-                     " WHERE id = ? AND state = 'pending'", (now(), f"{socket.gethostname()}:{os.getpid()}", job_id))
-    db.commit()
-    return db.execute(f"SELECT * FROM {table} WHERE id = ?", (job_id,)).fetchone() if cur.rowcount == 1 else None
+    return job_store.claim(db, table, job_id, now(), f"{socket.gethostname()}:{os.getpid()}")
 
 
 def orphans(db, table="jobs"):
     """Ids of running rows whose worker process on this host is gone (killed mid-run)."""
-    if table not in QUEUES:
-        raise ValueError(table)
     host, out = socket.gethostname(), []
-    for row in db.execute(f"SELECT id, worker FROM {table} WHERE state = 'running'").fetchall():
+    for row in job_store.running(db, table):
         name, _, pid = (row["worker"] or "").rpartition(":")
         if name == host and pid.isdigit() and not process_alive(int(pid)):
             out.append(row["id"])
@@ -76,9 +66,8 @@ def claim_next(db):
 
 def finish(db, job_id, state, error=None, report=None):
     """Record a job's outcome."""
-    db.execute("UPDATE jobs SET state = ?, finished = ?, error = ?, report = ? WHERE id = ?",
-               (state, now(), error, json.dumps(report, ensure_ascii=False) if report is not None else None, job_id))
-    db.commit()
+    job_store.finish_load(db, job_id, state, now(), error,
+                          json.dumps(report, ensure_ascii=False) if report is not None else None)
 
 
 def fail_orphans(db):
@@ -99,15 +88,13 @@ def job_dict(row):
 
 def latest(db, resource_id):
     """The newest load job of a resource, or None."""
-    return db.execute("SELECT * FROM jobs WHERE resource_id = ? ORDER BY created DESC LIMIT 1", (resource_id,)).fetchone()
+    return job_store.latest_load(db, resource_id)
 
 
 def xloader_status(ctx, data):
     """Status and validation report of a resource's latest background load (CKAN xloader's action)."""
-    from .resources import resource_for
-
     rid = get_or_bust(data, "resource_id") if "resource_id" in data else get_or_bust(data, "id")
-    resource_for(ctx, rid)
+    auth.resource_for(ctx, rid)
     row = latest(ctx.db, rid)
     if not row:
         raise NotFound("No load job for this resource.")
@@ -116,11 +103,8 @@ def xloader_status(ctx, data):
 
 def xloader_submit(ctx, data):
     """Queue (again) a load of a resource's uploaded file, e.g. after a failed job."""
-    from .db import transaction
-    from .resources import resource_for
-
     rid = get_or_bust(data, "resource_id")
-    res, _ = resource_for(ctx, rid, write=True)
+    res, _ = auth.resource_for(ctx, rid, write=True)
     if not res["sha256"]:
         raise NotFound("The resource has no uploaded file to load.")
     with transaction(ctx.db):

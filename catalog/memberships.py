@@ -1,11 +1,16 @@
 """CKAN's membership listings and bulk changes: member_list, group_list_authz and bulk_update_private,
 bulk_update_public, bulk_update_delete (an organization's datasets, several at once)."""
 from . import auth
-from .db import transaction
+from .changes import touch_package
 from .errors import NotAuthorized, NotFound, ValidationError
-from .groups import get_group, group_dict
-from .packages import get_package, package_delete, touch_package
+from .groups import group_dict
+from .packages import package_delete
 from .params import as_list, get_or_bust
+from .store import groups as group_store
+from .store import packages as package_store
+from .store.db import transaction
+from .store.groups import get_group
+from .store.packages import get_package
 
 
 def member_list(ctx, data):
@@ -19,17 +24,13 @@ def member_list(ctx, data):
     capacity = data.get("capacity") or None
     out = []
     if kind in (None, "", "package"):
-        sql = ("SELECT * FROM packages WHERE owner_org = ? AND state = 'active'" if row["is_organization"] else
-               "SELECT p.* FROM packages p JOIN package_groups g ON g.package_id = p.id WHERE g.group_id = ? "
-               "AND p.state = 'active'")
-        for pkg in ctx.db.execute(sql + " ORDER BY name", (row["id"],)).fetchall():
+        for pkg in package_store.active_of_group(ctx.db, row["id"], row["is_organization"]):
             if auth.can_read_package(ctx, pkg) and capacity in (None, "public", "private"):
                 cap = "private" if pkg["private"] else "public"
                 if capacity in (None, cap):
                     out.append([pkg["id"], "package", cap])
     if kind in (None, "", "user"):
-        for uid, cap in ctx.db.execute("SELECT user_id, capacity FROM memberships WHERE group_id = ? ORDER BY user_id",
-                                       (row["id"],)).fetchall():
+        for uid, cap in group_store.members(ctx.db, row["id"]):
             if capacity in (None, cap):
                 out.append([uid, "user", cap])
     return out
@@ -38,7 +39,7 @@ def member_list(ctx, data):
 def group_list_authz(ctx, data):
     """The groups the caller may add datasets to (all of them for sysadmins)."""
     auth.require_user(ctx)
-    rows = ctx.db.execute("SELECT * FROM groups WHERE is_organization = 0 AND state = 'active' ORDER BY name").fetchall()
+    rows = group_store.active(ctx.db, False)
     caps = ctx.capacities()
     return [group_dict(ctx, r, include_users=False) for r in rows if ctx.sysadmin or r["id"] in caps]
 
@@ -69,7 +70,7 @@ def _set_private(ctx, data, private):
     _, rows = _bulk(ctx, data)
     with transaction(ctx.db):
         for pkg in rows:
-            ctx.db.execute("UPDATE packages SET private = ? WHERE id = ?", (int(private), pkg["id"]))
+            package_store.set_private(ctx.db, pkg["id"], private)
             touch_package(ctx, pkg["id"], "changed package")   # its search entry and facet counts follow
     return None
 

@@ -1,10 +1,15 @@
-"""Datasets (CKAN packages): reading many at once, validation, and the package_* actions."""
+"""Datasets (CKAN packages): validation and the package_* actions."""
 import json
-import uuid
 
-from . import auth, gdc, licenses, resources, search, searchindex
-from .activity import record
-from .db import transaction
+from . import auth, gdc, resources, search
+from .changes import reindex_and_log
+from .dicts import package_dicts
+from .groups import organization_create, organization_show
+from .store import packages as package_store
+from .store.db import transaction
+from .store.groups import get_group
+from .store.packages import get_package
+from .store import resources as resource_store
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import (as_bool, as_int, get_or_bust, name_errors, new_id, now, tag_errors, text_or_none)
 
@@ -15,91 +20,6 @@ RESERVED = {"id", "name", "title", "type", "owner_org", "private", "state", "not
             "resources", "extras", "metadata_created", "metadata_modified", "creator_user_id", "organization",
             "num_resources", "num_tags", "isopen", "license_title", "license_url", "relationships_as_object",
             "relationships_as_subject", "metadata_quality"}
-_TAG_NS = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
-
-
-def get_package(db, name_or_id, include_deleted=False):
-    """A package row by id or name (the live one when names repeat), or None."""
-    if not name_or_id or not isinstance(name_or_id, str):   # ids and names are text; nothing else matches
-        return None
-    row = db.execute("SELECT * FROM packages WHERE id = ?", (name_or_id,)).fetchone()
-    if row is None:
-        row = db.execute(
-            "SELECT * FROM packages WHERE name = ? ORDER BY state = 'deleted', metadata_modified DESC LIMIT 1",
-            (name_or_id,),
-        ).fetchone()
-    if row is not None and row["state"] == "deleted" and not include_deleted:
-        return None
-    return row
-
-
-def tag_dict(name):
-    """CKAN's tag dict; the id is stable per name."""
-    return {"display_name": name, "id": str(uuid.uuid5(_TAG_NS, name)), "name": name, "state": "active", "vocabulary_id": None}
-
-
-def package_dicts(ctx, ids):
-    """Full package_show dicts for ids, in the given order, read with one query per table."""
-    if not ids:
-        return []
-    marks = ",".join("?" * len(ids))
-    db = ctx.db
-    rows = {r["id"]: r for r in db.execute(f"SELECT * FROM packages WHERE id IN ({marks})", ids)}
-    org_ids = sorted({r["owner_org"] for r in rows.values() if r["owner_org"]})
-    orgs = {}
-    if org_ids:
-        orgs = {g["id"]: g for g in db.execute(f"SELECT * FROM groups WHERE id IN ({','.join('?' * len(org_ids))})", org_ids)}
-    tags, groups, res = {}, {}, {}
-    for pid, name in db.execute(f"SELECT package_id, name FROM package_tags WHERE package_id IN ({marks}) ORDER BY name", ids):
-        tags.setdefault(pid, []).append(name)
-    for r in db.execute(
-        f"SELECT pg.package_id, g.id, g.name, g.title, g.description, g.image_url FROM package_groups pg "
-        f"JOIN groups g ON g.id = pg.group_id WHERE pg.package_id IN ({marks}) AND g.state = 'active' ORDER BY g.name", ids
-    ):
-        groups.setdefault(r[0], []).append({"description": r[4], "display_name": r[3] or r[2], "id": r[1],
-                                            "image_display_url": r[5], "name": r[2], "title": r[3]})
-    for r in db.execute(
-        f"SELECT * FROM resources WHERE package_id IN ({marks}) AND state = 'active' ORDER BY package_id, position", ids
-    ):
-        res.setdefault(r["package_id"], []).append(resources.resource_dict(r, ctx.site_url))
-    out = []
-    for pid in ids:
-        row = rows.get(pid)
-        if row is None:
-            continue
-        out.append(_package_dict(row, orgs.get(row["owner_org"]), tags.get(pid, []), groups.get(pid, []), res.get(pid, [])))
-    return out
-
-
-def _package_dict(row, org, tags, groups, res):
-    lic = licenses.by_id(row["license_id"]) if row["license_id"] else None
-    d = {
-        "author": row["author"], "author_email": row["author_email"], "creator_user_id": row["creator_user_id"],
-        "extras": json.loads(row["extras"]), "groups": groups, "id": row["id"],
-        "isopen": bool(lic and lic["od_conformance"] == "approved"),
-        "license_id": row["license_id"], "license_title": lic["title"] if lic else row["license_id"],
-        "maintainer": row["maintainer"], "maintainer_email": row["maintainer_email"],
-        "metadata_created": row["metadata_created"], "metadata_modified": row["metadata_modified"],
-        "name": row["name"], "notes": row["notes"], "num_resources": len(res), "num_tags": len(tags),
-        "organization": None, "owner_org": row["owner_org"], "private": bool(row["private"]),
-        "relationships_as_object": [], "relationships_as_subject": [], "resources": res, "state": row["state"],
-        "tags": [tag_dict(t) for t in tags], "title": row["title"], "type": row["type"], "url": row["url"],
-        "version": row["version"],
-    }
-    if lic and lic.get("url"):
-        d["license_url"] = lic["url"]
-    for e in d["extras"]:
-        if e.get("key") in ("harvest_source", "harvest_url"):
-            d[e["key"]] = e.get("value")   # where a harvested dataset came from, at the top as ckanext-harvest shows it
-    if org is not None:
-        d["organization"] = {
-            "approval_status": org["approval_status"], "created": org["created"], "description": org["description"],
-            "id": org["id"], "image_url": org["image_url"], "is_organization": True, "name": org["name"],
-            "state": org["state"], "title": org["title"], "type": org["type"],
-        }
-    d.update(json.loads(row["fields"]))
-    d["metadata_quality"] = gdc.quality(d)
-    return d
 
 
 def show(ctx, name_or_id):
@@ -123,8 +43,8 @@ def _clean(ctx, data, existing):
         elif name_errors(name):
             errors["name"] = name_errors(name)
         else:
-            clash = ctx.db.execute("SELECT id FROM packages WHERE name = ? AND state <> 'deleted'", (name,)).fetchone()
-            if clash and (is_new or clash[0] != existing["id"]):
+            clash = package_store.live_id_named(ctx.db, name)
+            if clash and (is_new or clash != existing["id"]):
                 errors["name"] = ["That URL is already in use."]
         values["name"] = name
     for key, max_len in TEXT_FIELDS.items():
@@ -139,8 +59,6 @@ def _clean(ctx, data, existing):
     if not owner:
         errors["owner_org"] = ["An organization must be provided"]
     else:
-        from .groups import get_group
-
         org = get_group(ctx.db, owner, is_org=True)
         if not org:
             errors["owner_org"] = ["Organization does not exist"]
@@ -229,8 +147,6 @@ def _clean_extras(data, errors):
 
 
 def _clean_groups(ctx, data, errors):
-    from .groups import get_group
-
     raw = data.get("groups") or []
     if not isinstance(raw, list):
         errors["groups"] = ["Must be a list of {id or name}"]
@@ -253,62 +169,28 @@ def _write(ctx, pid, values, tags, groups, res_in, existing):
     db = ctx.db
     quality = gdc.quality({**values, **json.loads(values["fields"]), "tags": tags, "resources": res_in or []})["score"]
     if existing is None:
-        db.execute(
-            "INSERT INTO packages (id, name, title, type, owner_org, private, state, notes, url, version, author, "
-            "author_email, maintainer, maintainer_email, license_id, creator_user_id, metadata_created, "
-            "metadata_modified, extras, fields, quality_score) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (pid, values["name"], values["title"], values["type"], values["owner_org"], int(values["private"]),
-             values["state"], values["notes"], values["url"], values["version"], values["author"],
-             values["author_email"], values["maintainer"], values["maintainer_email"], values["license_id"],
-             ctx.user_id, ts, ts, values["extras"], values["fields"], quality),
-        )
+        package_store.insert(db, pid, values, ctx.user_id, ts, quality)
     else:
-        db.execute(
-            "UPDATE packages SET name=?, title=?, type=?, owner_org=?, private=?, state=?, notes=?, url=?, version=?, "
-            "author=?, author_email=?, maintainer=?, maintainer_email=?, license_id=?, metadata_modified=?, extras=?, "
-            "fields=?, quality_score=? WHERE id=?",
-            (values["name"], values["title"], values["type"], values["owner_org"], int(values["private"]),
-             values["state"], values["notes"], values["url"], values["version"], values["author"],
-             values["author_email"], values["maintainer"], values["maintainer_email"], values["license_id"], ts,
-             values["extras"], values["fields"], quality, pid),
-        )
-        db.execute("DELETE FROM package_tags WHERE package_id = ?", (pid,))
-        db.execute("DELETE FROM package_groups WHERE package_id = ?", (pid,))
-    db.executemany("INSERT INTO package_tags (package_id, name) VALUES (?, ?)", [(pid, t) for t in tags])
-    db.executemany("INSERT INTO package_groups (package_id, group_id) VALUES (?, ?)", [(pid, g) for g in groups])
+        package_store.update(db, pid, values, ts, quality)
+    package_store.set_tags_and_groups(db, pid, tags, groups)
     if res_in is not None:
         _write_resources(ctx, pid, res_in)
 
 
 def _write_resources(ctx, pid, res_in):
     db = ctx.db
-    current = {r["id"]: r for r in db.execute("SELECT * FROM resources WHERE package_id = ?", (pid,))}
+    current = {r["id"]: r for r in resource_store.all_of(db, pid)}
     kept = set()
     for pos, (rid, values, extras) in enumerate(res_in):
         if rid and rid in current:
             resources.update(ctx, current[rid], values, extras, position=pos)
             kept.add(rid)
         else:
-            if rid and db.execute("SELECT 1 FROM resources WHERE id = ?", (rid,)).fetchone():
+            if rid and resource_store.exists(db, rid):
                 raise ValidationError({"resources": [{"id": ["Resource id already belongs to another dataset"]}]})
             kept.add(resources.insert(ctx, pid, pos, values, extras, rid=rid))
     gone = [r for r in current if r not in kept and current[r]["state"] == "active"]
-    db.executemany("UPDATE resources SET state = 'deleted', metadata_modified = ? WHERE id = ?", [(now(), r) for r in gone])
-
-
-def _reindex_and_log(ctx, pid, activity_type):
-    pkg = package_dicts(ctx, [pid])[0]
-    searchindex.index_package(ctx.db, pkg)
-    record(ctx, pid, activity_type, {"package": pkg})
-    return pkg
-
-
-def touch_package(ctx, pid, activity_type):
-    """Bump metadata_modified, reindex and log after a change to a dataset's parts."""
-    ctx.db.execute("UPDATE packages SET metadata_modified = ? WHERE id = ?", (now(), pid))
-    pkg = _reindex_and_log(ctx, pid, activity_type)
-    ctx.db.execute("UPDATE packages SET quality_score = ? WHERE id = ?", (pkg["metadata_quality"]["score"], pid))
-    return pkg
+    resource_store.mark_deleted(db, gone, now())
 
 
 def package_create(ctx, data):
@@ -318,11 +200,11 @@ def package_create(ctx, data):
     pid = new_id()
     if data.get("id") and ctx.sysadmin:
         pid = str(data["id"])
-        if ctx.db.execute("SELECT 1 FROM packages WHERE id = ?", (pid,)).fetchone():
+        if package_store.exists(ctx.db, pid):
             raise ValidationError({"id": ["Dataset id already exists"]})
     with transaction(ctx.db):
         _write(ctx, pid, values, tags, groups, res_in, None)
-        return _reindex_and_log(ctx, pid, "new package")
+        return reindex_and_log(ctx, pid, "new package")
 
 
 def package_update(ctx, data):
@@ -340,7 +222,7 @@ def package_update(ctx, data):
     values, tags, groups, res_in = _clean(ctx, merged, row)
     with transaction(ctx.db):
         _write(ctx, row["id"], values, tags, groups, res_in, row)
-        return _reindex_and_log(ctx, row["id"], "changed package")
+        return reindex_and_log(ctx, row["id"], "changed package")
 
 
 def package_patch(ctx, data):
@@ -361,9 +243,8 @@ def package_delete(ctx, data):
         raise NotFound("Package was not found.")
     auth.require_edit_package(ctx, row)
     with transaction(ctx.db):
-        ctx.db.execute("UPDATE packages SET state = 'deleted', metadata_modified = ? WHERE id = ?", (now(), row["id"]))
-        ctx.db.execute("DELETE FROM package_groups WHERE package_id = ?", (row["id"],))
-        _reindex_and_log(ctx, row["id"], "deleted package")
+        package_store.mark_deleted(ctx.db, row["id"], now())
+        reindex_and_log(ctx, row["id"], "deleted package")
     return None
 
 
@@ -379,15 +260,7 @@ def package_list(ctx, data):
     """Names of active public datasets, ordered by name."""
     limit = as_int(data, "limit", None)
     offset = as_int(data, "offset", 0)
-    sql = "SELECT name FROM packages WHERE state = 'active' AND private = 0 AND type = 'dataset' ORDER BY name"
-    args = []
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        args = [limit, offset]
-    elif offset:
-        sql += " LIMIT -1 OFFSET ?"
-        args = [offset]
-    return [r[0] for r in ctx.db.execute(sql, args)]
+    return package_store.public_names(ctx.db, limit, offset)
 
 
 def current_package_list_with_resources(ctx, data):
@@ -404,8 +277,6 @@ def current_package_list_with_resources(ctx, data):
 
 def ensure_package(ctx, org, package):
     """The dataset named package["name"], created (with its organization org["name"]) if missing."""
-    from .groups import organization_create, organization_show
-
     try:
         organization_show(ctx, {"id": org["name"]})
     except NotFound:

@@ -1,10 +1,14 @@
-"""Resources: dicts, cleaning, uploads, and the resource_* actions."""
+"""Resources: cleaning, uploads, and the resource_* actions."""
 import json
 import mimetypes
-from urllib.parse import quote
 
-from . import auth, storage
-from .db import transaction
+from . import auth, jobs, storage
+from .changes import touch_package
+from .dicts import resource_dict
+from .store import resources as resource_store
+from .store.db import transaction
+from .store.packages import get_package
+from .store.resources import get_resource
 from .errors import NotFound, ValidationError
 from .params import get_or_bust, new_id, now, text_or_none
 
@@ -23,31 +27,6 @@ def clean_format(fmt, url=""):
         ext = url.rsplit("?", 1)[0].rsplit(".", 1)
         fmt = ext[1] if len(ext) == 2 and "/" not in ext[1] else ""
     return _FORMATS.get(fmt.lower().lstrip("."), fmt)
-
-
-def download_url(site_url, package_id, resource_id, filename):
-    """CKAN's download URL of an uploaded file."""
-    return f"{site_url.rstrip('/')}/dataset/{package_id}/resource/{resource_id}/download/{quote(filename)}"
-
-
-def resource_dict(row, site_url):
-    """CKAN's resource dict (uploads get their download URL on this site)."""
-    extras = json.loads(row["extras"])
-    url = row["url"] or ""
-    if row["url_type"] == "upload":
-        url = download_url(site_url, row["package_id"], row["id"], url.rsplit("/", 1)[-1])
-    d = {
-        "cache_last_updated": None, "cache_url": None, "created": row["created"],
-        "datastore_active": bool(row["datastore_active"]), "description": row["description"] or "",
-        "format": row["format"] or "", "hash": row["hash"] or "", "id": row["id"],
-        "last_modified": row["last_modified"], "metadata_modified": row["metadata_modified"],
-        "mimetype": row["mimetype"], "mimetype_inner": None, "name": row["name"], "package_id": row["package_id"],
-        "position": row["position"], "resource_type": None, "size": row["size"], "state": row["state"],
-        "url": url, "url_type": row["url_type"],
-    }
-    for k, v in extras.items():
-        d.setdefault(k, v)
-    return d
 
 
 def clean(res, index, errors):
@@ -97,14 +76,7 @@ def insert(ctx, package_id, position, values, extras, rid=None, upload=None):
         values["format"] = values.get("format") or clean_format("", name)
         values["hash"] = values.get("hash") or sha
         values["name"] = values.get("name") or name
-    ctx.db.execute(
-        "INSERT INTO resources (id, package_id, position, name, description, format, url, url_type, hash, mimetype, "
-        "size, sha256, created, last_modified, metadata_modified, extras) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (rid, package_id, position, values.get("name"), values.get("description"), values.get("format"),
-         values.get("url") or "", values.get("url_type"), values.get("hash"), values.get("mimetype"),
-         values.get("size"), sha, values.get("created") or ts, values.get("last_modified"), ts,
-         json.dumps(extras, ensure_ascii=False)),
-    )
+    resource_store.insert(ctx.db, rid, package_id, position, values, sha, ts, extras)
     return rid
 
 
@@ -125,13 +97,7 @@ def update(ctx, row, values, extras, upload=None, position=None, replace=True):
         new["format"] = values.get("format") or clean_format("", name)
     elif not (new.get("url_type") == "upload" and new.get("url") == current["url"]):
         sha = None  # the resource no longer points at the stored file
-    ctx.db.execute(
-        "UPDATE resources SET name=?, description=?, format=?, url=?, url_type=?, hash=?, mimetype=?, size=?, sha256=?, "
-        "created=?, last_modified=?, metadata_modified=?, extras=?, position=COALESCE(?, position), state='active' WHERE id=?",
-        (new.get("name"), new.get("description"), new.get("format"), new.get("url") or "", new.get("url_type"),
-         new.get("hash"), new.get("mimetype"), new.get("size"), sha, new.get("created"), new.get("last_modified"), ts,
-         json.dumps(merged_extras, ensure_ascii=False), position, row["id"]),
-    )
+    resource_store.update(ctx.db, row["id"], new, sha, ts, merged_extras, position)
 
 
 def _store_upload(ctx, upload):
@@ -144,42 +110,14 @@ def _store_upload(ctx, upload):
     return sha, size, filename
 
 
-def get_resource(db, rid):
-    """An active resource row joined with nothing, or None."""
-    if not isinstance(rid, str):
-        return None
-    return db.execute("SELECT * FROM resources WHERE id = ? AND state = 'active'", (rid,)).fetchone()
-
-
-def _package_for(ctx, res_row):
-    from .packages import get_package
-
-    pkg = get_package(ctx.db, res_row["package_id"], include_deleted=True)
-    if not pkg:
-        raise NotFound("Resource was not found.")
-    return pkg
-
-
-def resource_for(ctx, rid, write=False):
-    """(resource row, package dict) the caller may read (or, with `write`, edit); NotFound/NotAuthorized otherwise."""
-    row = get_resource(ctx.db, rid)
-    if not row:
-        raise NotFound("Resource was not found.")
-    pkg = _package_for(ctx, row)
-    (auth.require_edit_package if write else auth.require_read_package)(ctx, pkg)
-    return row, pkg
-
-
 def resource_show(ctx, data):
     """One resource as it appears inside package_show."""
-    row, _ = resource_for(ctx, get_or_bust(data, "id"))
+    row, _ = auth.resource_for(ctx, get_or_bust(data, "id"))
     return resource_dict(row, ctx.site_url)
 
 
 def resource_create(ctx, data):
     """Append a resource to a dataset; a multipart `upload` is stored by sha256."""
-    from .packages import get_package, touch_package
-
     pkg = get_package(ctx.db, get_or_bust(data, "package_id"))
     if not pkg:
         raise NotFound("Package was not found.")
@@ -191,12 +129,10 @@ def resource_create(ctx, data):
     values, extras = cleaned
     upload = _upload_of(data)
     rid = data.get("id") if ctx.sysadmin and data.get("id") else None
-    if rid and ctx.db.execute("SELECT 1 FROM resources WHERE id = ?", (rid,)).fetchone():
+    if rid and resource_store.exists(ctx.db, rid):
         raise ValidationError({"id": ["Resource id already exists"]})
     with transaction(ctx.db):
-        pos = ctx.db.execute(
-            "SELECT COALESCE(MAX(position) + 1, 0) FROM resources WHERE package_id = ? AND state = 'active'", (pkg["id"],)
-        ).fetchone()[0]
+        pos = resource_store.next_position(ctx.db, pkg["id"])
         rid = insert(ctx, pkg["id"], pos, values, extras, rid=rid, upload=upload)
         _maybe_queue(ctx, rid, upload, data)
         touch_package(ctx, pkg["id"], "changed package")
@@ -204,8 +140,6 @@ def resource_create(ctx, data):
 
 
 def _maybe_queue(ctx, rid, upload, data):
-    from . import jobs
-
     if upload is None:
         return
     row = get_resource(ctx.db, rid)
@@ -221,10 +155,8 @@ def _upload_of(data):
 
 
 def _change(ctx, data, replace):
-    from .packages import touch_package
-
     rid = get_or_bust(data, "id")
-    row, pkg = resource_for(ctx, rid, write=True)
+    row, pkg = auth.resource_for(ctx, rid, write=True)
     errors = {}
     cleaned = clean({k: v for k, v in data.items() if k not in ("id", "package_id", "khlang_autoload")}, 0, errors)
     if errors:
@@ -251,27 +183,25 @@ def resource_patch(ctx, data):
 
 def resource_delete(ctx, data):
     """Soft-delete a resource."""
-    from .packages import touch_package
-
-    row, pkg = resource_for(ctx, get_or_bust(data, "id"), write=True)
+    row, pkg = auth.resource_for(ctx, get_or_bust(data, "id"), write=True)
     with transaction(ctx.db):
-        ctx.db.execute("UPDATE resources SET state = 'deleted', metadata_modified = ? WHERE id = ?", (now(), row["id"]))
+        resource_store.mark_deleted(ctx.db, [row["id"]], now())
         touch_package(ctx, pkg["id"], "changed package")
     return None
 
 
 def resource_view_list(ctx, data):
     """Resource views are not stored; an empty list keeps `ckanapi dump -R` working."""
-    resource_for(ctx, get_or_bust(data, "id"))
+    auth.resource_for(ctx, get_or_bust(data, "id"))
     return []
 
 
 def download(ctx, package_id, resource_id):
     """(path, filename, mimetype) of an uploaded file the caller may read; NotFound otherwise."""
     row = get_resource(ctx.db, resource_id)
-    if not row or row["package_id"] != package_id and _package_for(ctx, row)["name"] != package_id:
+    if not row or row["package_id"] != package_id and auth.package_of_resource(ctx, row)["name"] != package_id:
         raise NotFound("Resource was not found.")
-    pkg = _package_for(ctx, row)
+    pkg = auth.package_of_resource(ctx, row)
     if not auth.can_read_package(ctx, pkg):
         raise NotFound("Resource was not found.")  # never confirm a private resource exists
     if row["url_type"] != "upload" or not row["sha256"]:

@@ -3,67 +3,23 @@ import threading
 from collections import OrderedDict
 
 from . import actionschema, auth, licenses
-from .errors import SearchError, SearchQueryError, ValidationError
+from .errors import SearchQueryError, ValidationError
 from .params import as_bool, as_int, as_list
+from .dicts import package_dicts
 from .querysyntax import parse
-from .searchquery import (WEIGHTS, all_terms, compile_node, fts_phrase, plain_terms, score_expr, text_condition,
-                          trigram_query, variants, words_query)
-from .thaitext import words
+from .store import groups as group_store
+from .store import search as search_store
+from .store.search import DEFAULT_SORT
 
 ROWS_DEFAULT, ROWS_MAX = 10, 1000
 FACET_LIMIT_DEFAULT = 50
-BM25_MAX_HITS = 500
-DEFAULT_SORT = "score desc, metadata_modified desc"
 VALID_PARAMS = set(actionschema.parameters("package_search"))   # declared in actions.schema.json
-SORT_COLUMNS = {"score": "score", "metadata_modified": "d.metadata_modified", "metadata_created": "d.metadata_created",
-                "name": "d.name", "title_string": "d.title_sort", "title": "d.title_sort", "id": "d.package_id"}
-
-
-def _visibility(ctx, include_private, include_drafts, include_deleted):
-    states = ["d.state = 'active'"]
-    args = []
-    if include_drafts and ctx.user:
-        if ctx.sysadmin:
-            states.append("d.state = 'draft'")
-        else:
-            editable = auth.editor_org_ids(ctx) or []
-            marks = ",".join("?" * len(editable))
-            states.append(f"(d.state = 'draft' AND (d.creator_user_id = ?{f' OR d.owner_org IN ({marks})' if editable else ''}))")
-            args += [ctx.user_id, *editable]
-    if include_deleted and ctx.sysadmin:
-        states.append("d.state = 'deleted'")
-    sql = "(" + " OR ".join(states) + ")"
-    if not include_private:
-        return sql + " AND d.private = 0", args
-    orgs = auth.member_org_ids(ctx)
-    if orgs is None:
-        return sql, args
-    if not orgs:
-        return sql + " AND d.private = 0", args
-    return sql + f" AND (d.private = 0 OR d.owner_org IN ({','.join('?' * len(orgs))}))", args + orgs
-
-
-def _sort_clause(sort, ranked=True):
-    """ORDER BY text from a CKAN sort string; score keys are dropped when nothing is ranked."""
-    parts = []
-    for piece in [p.strip() for p in sort.split(",") if p.strip()]:
-        bits = piece.split()
-        if len(bits) != 2 or bits[1].lower() not in ("asc", "desc"):
-            raise SearchError(f"Can't determine a sort order from '{piece}'")
-        if bits[0] not in SORT_COLUMNS:
-            raise SearchError(f"can not sort on undefined field: {bits[0]}")
-        if bits[0] == "score" and not ranked:
-            continue  # constant without query terms; sorting on it would defeat the indexes
-        parts.append(f"{SORT_COLUMNS[bits[0]]} {bits[1].upper()}")
-    parts.append("d.doc_id DESC")
-    return ", ".join(parts)
 
 
 def _facet_title(ctx, field, value, cache):
     if field in ("organization", "groups"):
         if value not in cache:
-            row = ctx.db.execute("SELECT title FROM groups WHERE name = ?", (value,)).fetchone()
-            cache[value] = (row[0] if row and row[0] else value)
+            cache[value] = group_store.title_named(ctx.db, value) or value
         return cache[value]
     if field == "license_id":
         lic = licenses.by_id(value)
@@ -99,52 +55,20 @@ def package_search(ctx, data):
     fl = as_list(data, "fl", None)
 
     q_node = parse(q)
-    where, args = _visibility(ctx, include_private, include_drafts, include_deleted)
-    vis = (where, list(args))
-    tri_terms = []
-    plain = plain_terms(q_node) if q else []
-    recall_join, recall_args, terms = "", [], []
-    if plain:
-        terms = plain
-        match, tri_terms = trigram_query(plain)
-        if match:
-            # CROSS JOIN pins the FTS hits as the outer loop; otherwise SQLite may probe the FTS
-            # table once per catalogue row (seconds at 100,000 datasets).
-            recall_join = "(SELECT st.rowid AS rid FROM search_trigram st WHERE search_trigram MATCH ?) t CROSS JOIN"
-            recall_args = [match]
-            where = f"d.doc_id = t.rid AND {where}"
-        for term in plain:
-            if term not in tri_terms:
-                cond, cargs = text_condition(term)
-                where += f" AND {cond}"
-                args += cargs
-    elif q:
-        cond, cargs = compile_node(q_node)
-        where += f" AND {cond}"
-        args += cargs
-        terms = all_terms(q_node)
     filter_queries = [fq for fq in [data.get("fq")] + list(as_list(data, "fq_list", []) or []) if fq]
-    for fq in filter_queries:
-        cond, cargs = compile_node(parse(str(fq)))
-        where += f" AND {cond}"
-        args += cargs
     facet_spec = (tuple(facet_fields), facet_limit, facet_mincount) if want_facets and facet_fields else None
-    key = (recall_join, tuple(recall_args), where, tuple(args), tuple(terms), rows, start, sort, facet_spec)
-    generation = ctx.db.execute("SELECT generation FROM search_generation WHERE id = 1").fetchone()[0]
-    hit = _cache_get(ctx, generation, key)
+    viewer = auth.viewer(ctx)
+    include = (include_private, include_drafts, include_deleted)
+    key = (q, tuple(str(fq) for fq in filter_queries), include, _viewer_key(viewer), rows, start, sort, facet_spec)
+    generation = search_store.generation(ctx.db)
+    # A relative date (NOW-1DAY) means another answer as time passes: such searches are not cached.
+    cacheable = "NOW" not in " ".join([q, *key[1]]).upper()
+    hit = _cache_get(ctx, generation, key) if cacheable else None
     if hit is None:
-        fast = (plain and not facet_spec and not filter_queries and recall_args
-                and _sort_clause(sort) == _sort_clause(DEFAULT_SORT) and len(tri_terms) == len(plain))
-        if fast:
-            hit = _run_ranked_stream(ctx, plain, recall_args[0], vis, rows, start)
-        if not fast or hit is None:
-            unfiltered = not q and not filter_queries
-            hit = _run(ctx, (recall_join, recall_args), (where, args), terms, recall_args[0] if recall_args else None,
-                       sort, rows, start, facet_spec, unfiltered)
-        _cache_put(ctx, generation, key, hit)
+        hit = search_store.find(ctx.db, viewer, (q, q_node), filter_queries, include, sort, rows, start, facet_spec)
+        if cacheable:
+            _cache_put(ctx, generation, key, hit)
     count, ids, facet_counts = hit
-
-    from .packages import package_dicts
 
     results = package_dicts(ctx, ids)
     if fl:
@@ -163,145 +87,14 @@ def package_search(ctx, data):
     return {"count": count, "results": results, "facets": facets, "search_facets": search_facets, "sort": sort}
 
 
-def _run_ranked_stream(ctx, terms, trigram_match, vis, rows, start):
-    """Plain-text search over a large hit set without sorting it: count from the FTS index minus the
-    few restricted documents, then walk each ranking tier newest first and stop after one page.
-    Returns None when the hit set is small enough for full bm25 ranking (the caller does that)."""
-    db = ctx.db
-    vis_where, vis_args = vis
-    total = db.execute("SELECT count(*) FROM search_trigram WHERE search_trigram MATCH ?", (trigram_match,)).fetchone()[0]
-    if total <= BM25_MAX_HITS:
-        return None
-    hidden = db.execute(
-        f"SELECT count(*) FROM search_docs d WHERE {_HIDDEN} AND NOT ({vis_where}) AND d.doc_id IN (SELECT rowid FROM search_trigram WHERE search_trigram MATCH ?)",
-        vis_args + [trigram_match]).fetchone()[0]
-    count = total - hidden
-    need = start + rows
-    picked, seen = [], set()
-    for sql, args in _tier_queries(terms, trigram_match):
-        cur = db.execute(sql, args)
-        while len(picked) < need:
-            chunk = [r[0] for r in cur.fetchmany(256)]
-            if not chunk:
-                break
-            fresh = [d for d in chunk if d not in seen]
-            seen.update(chunk)
-            if fresh:
-                marks = ",".join("?" * len(fresh))
-                ok = dict(db.execute(f"SELECT d.doc_id, d.package_id FROM search_docs d WHERE d.doc_id IN ({marks}) "
-                                     f"AND {vis_where}", fresh + vis_args).fetchall())
-                picked += [ok[d] for d in fresh if d in ok]
-        cur.close()
-        if len(picked) >= need:
-            break
-    return count, picked[start:need], {}
-
-
-def _tier_queries(terms, trigram_match):
-    """Rowid-descending (newest first) queries for each ranking tier, best tier first."""
-    def words_phrases(t, column=None):
-        phrases = [fts_phrase(" ".join(words(f))) for f in variants(t) if words(f)]
-        body = "(" + " OR ".join(phrases) + ")"
-        return ("{%s} : %s" % (column, body)) if column else body
-
-    def trigram_phrases(t, column):
-        return "{%s} : (%s)" % (column, " OR ".join(fts_phrase(f) for f in variants(t)))
-
-    tiers = []
-    if all(any(words(f) for f in variants(t)) for t in terms):
-        tiers.append(("SELECT rowid FROM search_words WHERE search_words MATCH ? ORDER BY rowid DESC",
-                      [" AND ".join(words_phrases(t, "title") for t in terms)]))
-    tiers.append(("SELECT rowid FROM search_trigram WHERE search_trigram MATCH ? ORDER BY rowid DESC",
-                  [" AND ".join(trigram_phrases(t, "title") for t in terms)]))
-    if all(any(words(f) for f in variants(t)) for t in terms):
-        tiers.append(("SELECT rowid FROM search_words WHERE search_words MATCH ? ORDER BY rowid DESC",
-                      [" AND ".join(words_phrases(t) for t in terms)]))
-    tiers.append(("SELECT rowid FROM search_trigram WHERE search_trigram MATCH ? ORDER BY rowid DESC", [trigram_match]))
-    return tiers
-
-
-_HIDDEN = "d.doc_id IN (SELECT doc_id FROM search_docs WHERE state <> 'active' OR private = 1)"
-
-
-def _unfiltered_count(db, vis_where, vis_args):
-    """Visible datasets with no query: public active ones (kept by an index) plus the caller's others."""
-    # Both counts come from indexes: all documents, minus the partial index of hidden ones.
-    public = (db.execute("SELECT count(*) FROM search_docs").fetchone()[0]
-              - db.execute("SELECT count(*) FROM search_docs WHERE state <> 'active' OR private = 1").fetchone()[0])
-    extra = db.execute(f"SELECT count(*) FROM search_docs d WHERE {_HIDDEN} AND {vis_where}", vis_args).fetchone()[0]
-    return public + extra
-
-
-def _unfiltered_facet(db, field, vis_where, vis_args):
-    """Facet counts over every visible dataset: the maintained public counts plus the caller's others."""
-    counts = dict(db.execute("SELECT value, n FROM search_facet_counts WHERE field = ? AND n > 0", (field,)))
-    extra = db.execute(
-        "SELECT st.value, count(*) FROM search_docs d JOIN search_terms st ON st.doc_id = d.doc_id AND st.field = ? "
-        f"WHERE {_HIDDEN} AND {vis_where} GROUP BY st.value", [field] + vis_args)
-    for value, n in extra:
-        counts[value] = counts.get(value, 0) + n
-    return list(counts.items())
-
-
 def visible_counts(ctx, field):
     """{value: number of active datasets the caller may see} of one indexed field (e.g. owner_org, groups)."""
-    where, args = _visibility(ctx, True, False, False)
-    return dict(_unfiltered_facet(ctx.db, field, where, args))
+    return search_store.visible_counts(ctx.db, auth.viewer(ctx), field)
 
 
-def _run(ctx, recall, filters, terms, trigram_match, sort, rows, start, facet_spec, unfiltered=False):
-    """Count, rank one page and count facets; returns (count, package ids, {field: [(value, n)]})."""
-    db = ctx.db
-    (recall_join, recall_args), (where, where_args) = recall, filters
-    base = f"FROM {recall_join} search_docs d WHERE {where}"
-    base_args = recall_args + where_args
-    hits_kept = bool(facet_spec) and not unfiltered
-    if unfiltered:
-        count = _unfiltered_count(db, where, where_args)
-    elif hits_kept:
-        # Facets will need the hits: keep them once in a keyed temp table (this connection's own) and count it.
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS facet_hits (doc_id INTEGER PRIMARY KEY)")
-        db.execute("DELETE FROM temp.facet_hits")
-        db.execute(f"INSERT INTO temp.facet_hits SELECT d.doc_id {base}", base_args)
-        count = db.execute("SELECT count(*) FROM temp.facet_hits").fetchone()[0]
-    else:
-        count = db.execute(f"SELECT count(*) {base}", base_args).fetchone()[0]
-    ids, facet_counts = [], {}
-    if count and start < count:
-        joins, join_args, score, score_args = [], [], "0.0", []
-        if terms and "score" in sort:
-            words_match = words_query(terms)
-            # bm25 costs a pass over every hit; past a few thousand hits its idf is near zero for the
-            # query's own terms anyway, so big result sets rank by the tiers and then by the sort's next key.
-            with_bm25 = count <= BM25_MAX_HITS
-            if words_match:
-                col = f"bm25(search_words, {WEIGHTS})" if with_bm25 else "0.0"
-                joins.append(f"LEFT JOIN (SELECT sw.rowid AS rid, {col} AS s FROM search_words sw WHERE search_words MATCH ?) w ON w.rid = d.doc_id")
-                join_args.append(words_match)
-            if with_bm25 and trigram_match:
-                joins.append(f"LEFT JOIN (SELECT sb.rowid AS rid, bm25(search_trigram, {WEIGHTS}) AS s FROM search_trigram sb WHERE search_trigram MATCH ?) tb ON tb.rid = d.doc_id")
-                join_args.append(trigram_match)
-            score, score_args = score_expr(terms, bool(words_match), with_bm25 and bool(trigram_match))
-        page_sql = (f"SELECT d.package_id, {score} AS score FROM {recall_join} search_docs d {' '.join(joins)} "
-                    f"WHERE {where} ORDER BY {_sort_clause(sort, bool(terms))} LIMIT ? OFFSET ?")
-        page_args = score_args + recall_args + join_args + where_args + [rows, start]
-        ids = [r[0] for r in db.execute(page_sql, page_args)]
-    if facet_spec:
-        fields, limit, mincount = facet_spec
-        by_field = {}
-        if hits_kept:
-            # Each field's postings, already grouped by value in their index, probe the kept hits.
-            for field in fields:
-                by_field[field] = db.execute(
-                    "SELECT st.value, count(*) FROM search_terms st JOIN temp.facet_hits h ON h.doc_id = st.doc_id "
-                    "WHERE st.field = ? GROUP BY st.value", (field,)).fetchall()
-        for field in fields:
-            counts = _unfiltered_facet(db, field, where, where_args) if unfiltered else by_field.get(field, [])
-            counts = sorted(((v, n) for v, n in counts if n >= max(mincount, 1)), key=lambda vn: (-vn[1], vn[0]))
-            facet_counts[field] = counts[:limit] if limit is not None and limit >= 0 else counts
-    if hits_kept:
-        db.execute("DELETE FROM temp.facet_hits")
-    return count, ids, facet_counts
+def _viewer_key(viewer):
+    return (viewer["user_id"], viewer["sysadmin"], tuple(viewer["member_orgs"] or ()) if viewer["member_orgs"] is not None
+            else None, tuple(viewer["editor_orgs"] or ()) if viewer["editor_orgs"] is not None else None)
 
 
 _CACHE = OrderedDict()

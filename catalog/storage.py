@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .errors import StorageFull
 from .params import now
+from .store.datastore import add_file
 
 CHUNK = 1 << 20
 # Letters, digits and the whole Thai block (its vowel and tone marks are not \w), dots and dashes.
@@ -66,7 +67,7 @@ def store(settings, db, fileobj, max_bytes=None):
         if isinstance(exc, OSError):
             raise StorageFull(f"The upload could not be stored: {exc.strerror or exc}") from None
         raise
-    db.execute("INSERT OR IGNORE INTO files (sha256, size, created) VALUES (?,?,?)", (sha, size, now()))
+    add_file(db, sha, size, now())
     return sha, size
 
 

@@ -3,6 +3,8 @@ from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from .params import xml_safe
+from .store import groups as group_store
+from .store import packages as package_store
 
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -42,7 +44,7 @@ def atom_feed(result, site_url, title, feed_url):
 
 def public_dataset_count(db):
     """How many datasets the sitemap lists."""
-    return db.execute("SELECT count(*) FROM packages WHERE state = 'active' AND private = 0").fetchone()[0]
+    return package_store.public_count(db)
 
 
 def _fixed_urls(db, site_url):
@@ -50,9 +52,7 @@ def _fixed_urls(db, site_url):
     urls = [(f"{site_url}{p}", None) for p in ("/", "/dataset", "/organization", "/group", "/datarequest",
                                                 "/spending", "/api")]
     for kind, is_org in (("organization", 1), ("group", 0)):
-        urls += [(f"{site_url}/{kind}/{quote(r[0])}", r[1]) for r in db.execute(
-            "SELECT name, created FROM groups WHERE is_organization = ? AND state = 'active' ORDER BY name",
-            (is_org,))]
+        urls += [(f"{site_url}/{kind}/{quote(r[0])}", r[1]) for r in group_store.active_names(db, is_org)]
     return urls
 
 
@@ -70,8 +70,7 @@ def sitemap_urls(db, site_url, part):
     first = max(start - len(fixed), 0)
     want = end - max(start, len(fixed))
     if want > 0:
-        rows = db.execute("SELECT name, metadata_modified FROM packages WHERE state = 'active' AND private = 0 "
-                          "ORDER BY metadata_created, id LIMIT ? OFFSET ?", (want, first))
+        rows = package_store.public_names_by_creation(db, want, first)
         urls += [(f"{site_url}/dataset/{quote(r[0])}", r[1]) for r in rows]
     return urls
 

@@ -6,7 +6,9 @@ import secrets
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import auth
-from .db import transaction
+from .store import users as user_store
+from .store.db import transaction
+from .store.users import get_user
 from .errors import NotAuthorized, NotFound, ValidationError
 from .gdc import is_email
 from .params import as_int, get_or_bust, name_errors, new_id, now
@@ -51,31 +53,17 @@ def _token_hash(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def get_user(db, name_or_id):
-    """A user row by name or id, or None."""
-    if not name_or_id or not isinstance(name_or_id, str):   # ids and names are text; nothing else matches
-        return None
-    return db.execute(
-        "SELECT * FROM users WHERE (id = ? OR name = ?) AND state = 'active'", (name_or_id, name_or_id)
-    ).fetchone()
-
-
 def user_for_token(db, token):
     """The user dict an API token belongs to, or None (an unknown token means anonymous)."""
     if not token:
         return None
-    row = db.execute(
-        "SELECT u.id, u.name, u.sysadmin FROM api_tokens t JOIN users u ON u.id = t.user_id "
-        "WHERE t.token_hash = ? AND u.state = 'active'",
-        (_token_hash(token.strip()),),
-    ).fetchone()
+    row = user_store.by_token_hash(db, _token_hash(token.strip()))
     return {"id": row["id"], "name": row["name"], "sysadmin": bool(row["sysadmin"])} if row else None
 
 
 def system_user(db):
     """The user the command line and background jobs act as: the first sysadmin (created when there is none)."""
-    row = db.execute("SELECT id, name FROM users WHERE sysadmin = 1 AND state = 'active' ORDER BY created LIMIT 1"
-                     ).fetchone()
+    row = user_store.first_sysadmin(db)
     if row is None:
         row = create_user(db, "khlang-admin", sysadmin=True)
     return {"id": row["id"], "name": row["name"], "sysadmin": True}
@@ -83,9 +71,7 @@ def system_user(db):
 
 def user_for_login(db, name, password):
     """The user dict for a correct name/e-mail and password, or None."""
-    row = db.execute(
-        "SELECT * FROM users WHERE (name = ? OR email = ?) AND state = 'active'", (name, name)
-    ).fetchone()
+    row = user_store.by_login(db, name)
     if row is None or not row["password_hash"]:
         _same_work(password)
         return None
@@ -93,20 +79,19 @@ def user_for_login(db, name, password):
         return None
     if needs_rehash(row["password_hash"]):
         with transaction(db):
-            db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (hash_password(password), row["id"]))
+            user_store.set_password_hash(db, row["id"], hash_password(password), end_sessions=False)
     return {"id": row["id"], "name": row["name"], "sysadmin": bool(row["sysadmin"]), "epoch": row["session_epoch"]}
 
 
 def session_epoch(db, user_id):
     """The user's current session epoch (sessions carrying another one are void), or None for no user."""
-    row = db.execute("SELECT session_epoch FROM users WHERE id = ? AND state = 'active'", (user_id,)).fetchone()
-    return row[0] if row else None
+    return user_store.session_epoch(db, user_id)
 
 
 def end_sessions(db, user_id):
     """Void every session of the user (log out everywhere)."""
     with transaction(db):
-        db.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", (user_id,))
+        user_store.end_sessions(db, user_id)
 
 
 def set_password(db, user_id, password):
@@ -114,8 +99,7 @@ def set_password(db, user_id, password):
     if not isinstance(password, str) or len(password) < 8:
         raise ValidationError({"password": ["Your password must be 8 characters or longer"]})
     with transaction(db):
-        db.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
-                   (hash_password(password), user_id))
+        user_store.set_password_hash(db, user_id, hash_password(password))
 
 
 def user_dict(row, ctx=None):
@@ -135,7 +119,7 @@ def create_user(db, name, *, email=None, password=None, sysadmin=False, fullname
     errors = {}
     if name_errors(name):
         errors["name"] = name_errors(name)
-    elif db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+    elif user_store.name_taken(db, name):
         errors["name"] = ["That login name is not available."]
     if password is not None and not isinstance(password, str):
         errors["password"] = ["Must be a string"]
@@ -147,21 +131,15 @@ def create_user(db, name, *, email=None, password=None, sysadmin=False, fullname
         raise ValidationError(errors)
     uid = new_id()
     with transaction(db):
-        db.execute(
-            "INSERT INTO users (id, name, fullname, email, password_hash, sysadmin, created) VALUES (?,?,?,?,?,?,?)",
-            (uid, name, fullname, email, hash_password(password) if password else None, int(sysadmin), now()),
-        )
-    return db.execute("SELECT * FROM users WHERE id = ?", (uid,)).fetchone()
+        user_store.insert(db, uid, name, fullname, email, hash_password(password) if password else None, sysadmin, now())
+    return user_store.by_id(db, uid)
 
 
 def create_token(db, user_id, name):
     """Make an API token for a user; returns the raw token (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
     with transaction(db):
-        db.execute(
-            "INSERT INTO api_tokens (id, user_id, name, token_hash, created) VALUES (?,?,?,?,?)",
-            (new_id(), user_id, name, _token_hash(token), now()),
-        )
+        user_store.insert_token(db, new_id(), user_id, name, _token_hash(token), now())
     return token
 
 
@@ -199,7 +177,7 @@ def user_list(ctx, data):
     q = str(data.get("q") or "").strip().lower()
     limit = as_int(data, "limit", None, maximum=1000)
     offset = as_int(data, "offset", 0)
-    rows = ctx.db.execute("SELECT * FROM users WHERE state = 'active' ORDER BY name").fetchall()
+    rows = user_store.active(ctx.db)
     if q:
         rows = [r for r in rows if q in r["name"].lower() or q in (r["fullname"] or "").lower()]
     return [user_dict(r, ctx) for r in rows[offset:None if limit is None else offset + limit]]
@@ -227,9 +205,7 @@ def api_token_list(ctx, data):
         raise NotFound("User not found")
     if not (ctx.sysadmin or row["id"] == ctx.user_id):
         raise NotAuthorized("You may only list your own tokens")
-    rows = ctx.db.execute(
-        "SELECT id, name, created, last_access FROM api_tokens WHERE user_id = ? ORDER BY created", (row["id"],)
-    )
+    rows = user_store.tokens_of(ctx.db, row["id"])
     return [{"id": r[0], "name": r[1], "created_at": r[2], "last_access": r[3], "user_id": row["id"]} for r in rows]
 
 
@@ -237,11 +213,11 @@ def api_token_revoke(ctx, data):
     """Delete one of your tokens by id."""
     auth.require_user(ctx)
     tid = get_or_bust(data, "jti") if "jti" in data else get_or_bust(data, "token")
-    row = ctx.db.execute("SELECT user_id FROM api_tokens WHERE id = ? OR token_hash = ?", (tid, _token_hash(str(tid)))).fetchone()
-    if not row:
+    owner = user_store.token_owner(ctx.db, tid, _token_hash(str(tid)))
+    if not owner:
         raise NotFound("Token not found")
-    if not (ctx.sysadmin or row[0] == ctx.user_id):
+    if not (ctx.sysadmin or owner == ctx.user_id):
         raise NotAuthorized("Not your token")
     with transaction(ctx.db):
-        ctx.db.execute("DELETE FROM api_tokens WHERE id = ? OR token_hash = ?", (tid, _token_hash(str(tid))))
+        user_store.delete_token(ctx.db, tid, _token_hash(str(tid)))
     return None

@@ -3,7 +3,7 @@ import argparse
 import os
 import sys
 
-from catalog import db as catalog_db
+from catalog.store import db as catalog_db
 from catalog.settings import Settings
 
 
@@ -169,8 +169,8 @@ def cmd_seed_demo(args):
 
 
 def _seed_real(ctx, db, settings):
-    from catalog import sitemeta
-    from catalog.db import transaction
+    from catalog.store import sitemeta
+    from catalog.store.db import transaction
     from spending.build import rebuild
 
     from .realdata import manifest, seed_mirror, seed_spending_files

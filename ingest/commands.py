@@ -61,7 +61,7 @@ def cmd_validate(args):
 
 
 def _rebuild_spending(settings):
-    from catalog import db as catalog_db
+    from catalog.store import db as catalog_db
     from spending.build import rebuild
 
     db = catalog_db.connect(settings.db_path)
@@ -107,7 +107,7 @@ def _metadata(args):
 
 def cmd_ingest(args):
     """Validate, then load into this Khlang (or --remote portal) in one step; nothing loads if invalid."""
-    from catalog import db as catalog_db
+    from catalog.store import db as catalog_db
     from catalog.context import Context
     from catalog.errors import ActionError, is_write_failure
     from catalog.settings import Settings

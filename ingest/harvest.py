@@ -16,10 +16,13 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 
 from catalog import gdc, harvestsources
 from catalog.context import Context
-from catalog.db import transaction
 from catalog.errors import ActionError, NotFound
-from catalog.groups import get_group, organization_create
-from catalog.packages import get_package, package_create, package_delete, package_update
+from catalog.groups import organization_create
+from catalog.packages import package_create, package_delete, package_update
+from catalog.store import harvest as harvest_store
+from catalog.store.db import transaction
+from catalog.store.groups import get_group
+from catalog.store.packages import get_package
 from catalog.params import name_errors, tag_errors
 
 from .realdata import org_slug
@@ -305,7 +308,7 @@ HARVESTERS = {"ckan": harvest_ckan, "dcat": harvest_dcat}
 
 def run_job(settings, db, job, user):
     """Run one claimed harvest job to its end; returns the job's final dict."""
-    source = db.execute("SELECT * FROM harvest_sources WHERE id = ?", (job["source_id"],)).fetchone()
+    source = harvest_store.source_by_id(db, job["source_id"])
     started = time.perf_counter()
     run = Run(settings, db, source, user)
     try:
@@ -318,7 +321,7 @@ def run_job(settings, db, job, user):
         harvestsources.finish(db, job["id"], "error", _stats(run, started), run.log, f"{type(exc).__name__}: {exc}")
     else:
         harvestsources.finish(db, job["id"], "complete", _stats(run, started), run.log)
-    return harvestsources.job_dict(db.execute("SELECT * FROM harvest_jobs WHERE id = ?", (job["id"],)).fetchone())
+    return harvestsources.job_dict(harvest_store.get_job(db, job["id"]))
 
 
 def _stats(run, started):

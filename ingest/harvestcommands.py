@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from catalog import actions, harvestsources, jobs
-from catalog import db as catalog_db
+from catalog.store import db as catalog_db
 from catalog.context import Context
 from catalog.errors import ActionError
 from catalog.settings import Settings

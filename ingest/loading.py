@@ -10,6 +10,13 @@ from tqdm import tqdm
 
 from catalog import tables
 from catalog.datastore import quote_ident
+from catalog.datastore_loads import record_version
+from catalog.packages import ensure_package
+from catalog.resources import resource_create, resource_patch
+from catalog.store.db import transaction
+from catalog.store.packages import get_package
+from catalog.store.resources import get_resource
+from spending.store import register_feed
 
 from . import keys, schemas
 from .compiler import lit
@@ -97,11 +104,6 @@ def publish_local(ctx, ws, checked, org, package, resource_name, fmt, report, no
     """Create/update the dataset and resource, load the new version; returns a summary dict.
 
     `org` and `package` are the organization and dataset dicts to create when they are missing."""
-    from catalog.datastore_loads import record_version
-    from catalog.db import transaction
-    from catalog.packages import ensure_package, get_package
-    from catalog.resources import get_resource, resource_create, resource_patch
-
     sql, fields, pk, ordered = loaded_select(ws, checked)
     # The Parquet file is written before any catalogue change: a crash here leaves everything as it was.
     sha, rows = tables.write_version(ctx.settings, ws.cur, sql, ordered=ordered)
@@ -123,8 +125,6 @@ def publish_local(ctx, ws, checked, org, package, resource_name, fmt, report, no
                    else resource_create(ctx, {"package_id": pkg["id"], **data}))
         info = record_version(ctx, res["id"], sha, rows, fields, pk, note, source_identity(checked), report)
         if source and source.get("feeds"):
-            from spending.build import register_feed
-
             register_feed(ctx.db, res["id"], source["feeds"], source["name"])
     row = get_resource(ctx.db, res["id"])
     return {"dataset": pkg["name"], "resource_id": row["id"], "version": info["version"], "rows": rows,
@@ -133,7 +133,7 @@ def publish_local(ctx, ws, checked, org, package, resource_name, fmt, report, no
 
 def publish_remote(url, token, ws, checked, org, dataset, resource_name, fmt):
     """Publish through ckanapi to Khlang or CKAN: package, resource upload, then DataStore create + inserts."""
-    import ckanapi
+    import ckanapi  # only publishing to another portal needs the client
 
     sql, fields, pk, _ = loaded_select(ws, checked)
     ck = ckanapi.RemoteCKAN(url.rstrip("/"), apikey=token, user_agent="khlang-ingest")

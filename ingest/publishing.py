@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalog.db import transaction
+from catalog.store.db import transaction
 from catalog.packages import package_patch
 from catalog.params import name_errors
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pythainlp.transliterate import romanize
 
-from catalog.db import transaction
+from catalog.store.db import transaction
 from catalog.errors import NotFound
 from catalog.groups import organization_create, organization_show
 from catalog.packages import package_create

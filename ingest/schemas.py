@@ -32,7 +32,7 @@ def _load_json(path, what):
 
 def schema_names():
     """Names usable with --schema."""
-    return sorted(p.name[: -len(".schema.json")] for p in validators_dir().glob("*.schema.json"))
+    return sourceformats.schema_names(validators_dir())
 
 
 def sources():

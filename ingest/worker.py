@@ -5,17 +5,18 @@ import threading
 import time
 from pathlib import Path
 
-from catalog import db as catalog_db
 from catalog import jobs, storage, tables
 from catalog.context import Context
 from catalog.datastore import current_version
 from catalog.datastore_loads import record_version
-from catalog.db import transaction
 from catalog.params import now
-from catalog.resources import get_resource
+from catalog.store import db as catalog_db
+from catalog.store import users as user_store
+from catalog.store.db import transaction
+from catalog.store.resources import get_resource
 from catalog.users import system_user
 
-from . import harvest, loading, readers, validation
+from . import harvest, loading, readers, schemas, validation
 from .schemas import CannotStart
 from .sourcefile import CannotRead
 
@@ -29,8 +30,6 @@ def _plan(resource_row):
     if isinstance(schema, str) and schema.strip().startswith("{"):
         schema = json.loads(schema)
     if isinstance(schema, dict):
-        from . import schemas
-
         parsed = schemas.parse_schema(schema)
         return validation.Plan(descriptor=parsed.to_descriptor())
     if isinstance(schema, str) and schema:
@@ -44,7 +43,7 @@ def run_job(settings, db, job):
     if not res:
         jobs.finish(db, job["id"], "error", error="the resource was deleted")
         return "error"
-    user = db.execute("SELECT * FROM users WHERE id = ?", (job["user_id"],)).fetchone() if job["user_id"] else None
+    user = user_store.by_id(db, job["user_id"]) if job["user_id"] else None
     ctx = Context(db=db, settings=settings, user=dict(user) if user else None)
     path = storage.path_for(settings, job["source_sha256"])
     if not path.exists() or not storage.verify(settings, job["source_sha256"]):

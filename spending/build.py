@@ -12,10 +12,12 @@ import shutil
 import time
 from pathlib import Path
 
-from catalog import sitemeta, sourceformats, tables
-from catalog.db import transaction
+from catalog import sourceformats, tables
+from catalog.store import datastore as datastore_store
+from catalog.store import sitemeta
+from catalog.store.db import transaction
 
-from . import feeds, flags, reconcile
+from . import feeds, flags, reconcile, store
 from .reconcile import NOT_ITEMISED, NOT_ITEMISED_EN, NOT_ITEMISED_TH
 from .scratch import Scratch
 
@@ -54,17 +56,14 @@ def builds_dir(settings):
 
 def feed_rows(db):
     """Every live feed resource of an active dataset, with its source declaration and version file."""
-    rows = db.execute(
-        "SELECT f.resource_id, f.feed, f.source, v.parquet_sha256, v.version, r.name AS resource_name, p.id AS package_id, "
-        "p.name AS package_name, p.title AS package_title, p.metadata_created, p.extras AS package_extras "
-        "FROM spending_feeds f "
-        "JOIN resources r ON r.id = f.resource_id AND r.state = 'active' "
-        "JOIN packages p ON p.id = r.package_id AND p.state = 'active' "
-        "JOIN datastore_tables t ON t.resource_id = f.resource_id "
-        "JOIN resource_versions v ON v.id = t.current_version_id ORDER BY p.metadata_created, p.id, f.resource_id"
-    ).fetchall()
+    registered = store.feeds(db)
+    rows = []
+    for r in datastore_store.live_tables(db, list(registered)):
+        feed, source = registered[r["resource_id"]]
+        rows.append({"resource_id": r["resource_id"], "feed": feed, "source": source,
+                     **{k: r[k] for k in r.keys() if k != "resource_id"}})
     decl = sourceformats.declared()
-    return [{**{k: v for k, v in dict(r).items() if k != "package_extras"}, "coverage": _coverage(r["package_extras"]),
+    return [{**{k: v for k, v in r.items() if k != "package_extras"}, "coverage": _coverage(r["package_extras"]),
              "package_title_en": _extra(r["package_extras"], "title_en"),
              **{k: decl.get(r["source"], {}).get(k) for k in ("precedence", "granularity", "constants")}}
             for r in rows]
@@ -88,13 +87,6 @@ def _coverage(extras):
         return [n for n in notes or [] if isinstance(n, dict)]
     except (ValueError, TypeError):
         return []
-
-
-def register_feed(db, resource_id, feed, source):
-    """Mark a resource as feeding a spending table (inside the caller's transaction)."""
-    db.execute("INSERT INTO spending_feeds (resource_id, feed, source, added) VALUES (?, ?, ?, ?) "
-               "ON CONFLICT (resource_id) DO UPDATE SET feed = excluded.feed, source = excluded.source",
-               (resource_id, feed, source, time.strftime("%Y-%m-%dT%H:%M:%S")))
 
 
 def build_id(rows):

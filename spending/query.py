@@ -6,6 +6,8 @@ query reads the smallest rollup that holds every column it needs, else the fact 
 import re
 from decimal import Decimal
 
+from catalog.store.packages import visible_package_ids
+
 from . import flags
 from .cubes import CubeError
 
@@ -21,10 +23,7 @@ def visible_source_ids(db, manifest):
     ids = {s["package_id"]: s["source_id"] for s in manifest["sources"]}
     if not ids:
         return []
-    marks = ", ".join("?" * len(ids))
-    rows = db.execute(f"SELECT id FROM packages WHERE id IN ({marks}) AND private = 0 AND state = 'active'",
-                      list(ids)).fetchall()
-    public = {r[0] for r in rows}
+    public = visible_package_ids(db, list(ids))
     return sorted(s["source_id"] for s in manifest["sources"] if s["package_id"] in public)
 
 

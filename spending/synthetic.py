@@ -10,9 +10,12 @@ from pathlib import Path
 import pandas as pd
 
 from catalog import tables
-from catalog.db import transaction
+from catalog.datastore_loads import record_version
+from catalog.packages import ensure_package
+from catalog.resources import resource_create
+from catalog.store.db import transaction
 
-from . import build, reference
+from . import build, reference, store
 
 SEED = Path(__file__).resolve().parent.parent / "data" / "seed" / "budget.json"
 ORG = {"name": "synthetic-spending", "title": "ข้อมูลการคลังสังเคราะห์ (Synthetic spending data)"}
@@ -170,10 +173,6 @@ FROM s"""
 
 def _publish(ctx, cur, dataset, title, resource, select_sql, feed, source, notes):
     """Write one Parquet version and create its dataset/resource, registered as a spending feed."""
-    from catalog.datastore_loads import record_version
-    from catalog.packages import ensure_package
-    from catalog.resources import resource_create
-
     # Generated rows come out in _id order already; sorting 10M wide rows would need ~15 GB of memory.
     sha, rows = tables.write_version(ctx.settings, cur, select_sql, ordered=True)
     described = cur.execute(f"DESCRIBE SELECT * FROM ({select_sql}) LIMIT 0").fetchall()
@@ -185,7 +184,7 @@ def _publish(ctx, cur, dataset, title, resource, select_sql, feed, source, notes
         res = resource_create(ctx, {"package_id": pkg["id"], "name": resource, "format": "Parquet",
                                     "url_type": "datastore", "url": ""})
         record_version(ctx, res["id"], sha, rows, fields, [], "khlang seed-demo (synthetic)")
-        build.register_feed(ctx.db, res["id"], feed, source)
+        store.register_feed(ctx.db, res["id"], feed, source)
     return rows
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from catalog import db as catalog_db
+from catalog.store import db as catalog_db
 from catalog.context import Context
 from catalog.settings import Settings
 from catalog.users import create_user

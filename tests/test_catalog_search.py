@@ -165,7 +165,7 @@ def test_cached_results_are_dropped_when_the_index_changes(catalogue, make_ctx):
 
 
 def test_large_result_sets_keep_the_ranking_tiers_without_bm25(catalogue, make_ctx, monkeypatch):
-    from catalog import search as search_module
+    from catalog.store import search as search_module
 
     catalogue.settings.search_cache_size = 0
     expected_count = search(make_ctx(), q="โรงเรียน", rows=10)["count"]

@@ -13,7 +13,7 @@ import requests
 from conftest import LiveServer, free_port, khlang_cli
 
 from catalog import actions
-from catalog import db as catalog_db
+from catalog.store import db as catalog_db
 
 
 def test_connect_is_idempotent_and_uses_wal(settings):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from catalog import actions, querysyntax
-from catalog.search import SearchError
+from catalog.errors import SearchError
 from catalog.errors import SearchQueryError
 from conftest import sysadmin_site
 from catalog import thaiformats as thai

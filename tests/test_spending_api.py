@@ -12,7 +12,7 @@ import pytest
 import requests
 from referencing import Registry, Resource
 
-from catalog import db as catalog_db
+from catalog.store import db as catalog_db
 from catalog.context import Context
 from catalog.settings import Settings
 from conftest import REAL_DATA, ROOT, LiveServer

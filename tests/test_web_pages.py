@@ -307,7 +307,7 @@ def test_public_dataset_counts_of_organizations_and_groups_match_the_catalogue(c
 def test_a_page_view_during_a_long_write_is_counted_later_not_waited_for(client, site, settings):
     import sqlite3
 
-    from catalog import usage
+    from catalog.store import usage
 
     other = sqlite3.connect(settings.db_path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")          # another process holds the write lock (an ingest, say)

@@ -3,7 +3,7 @@ import threading
 
 from flask import Flask, g, request
 
-from catalog import db as catalog_db
+from catalog.store import db as catalog_db
 from catalog.context import Context
 from catalog.settings import Settings
 from catalog.users import user_for_token
@@ -157,7 +157,7 @@ def _token_user(db, token):
 
 
 def _page_globals():
-    from catalog import sitemeta
+    from catalog.store import sitemeta
 
     if g.get("rate_limited"):   # the 429 page itself must not try the token again
         from flask import current_app

@@ -5,7 +5,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from catalog import actions
-from catalog import db as catalog_db
+from catalog.store import db as catalog_db
 from catalog.errors import ActionError, BadRequest
 
 from . import get_context

@@ -3,7 +3,8 @@ import json
 
 from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
 
-from catalog import actions, auth, comments, datastore, gdc, packages, resources, usage
+from catalog import actions, auth, comments, datastore, dicts, gdc, resources
+from catalog.store import usage
 from catalog.errors import ActionError, NotAuthorized, NotFound, ValidationError
 
 from . import get_context
@@ -39,7 +40,7 @@ def _filters():
 def home():
     ctx = get_context()
     newest, _ = _search(ctx, rows=6, sort="metadata_created desc", facets=["groups"])
-    viewed = packages.package_dicts(ctx, usage.most_viewed(ctx.db, 6))
+    viewed = dicts.package_dicts(ctx, usage.most_viewed(ctx.db, 6))
     groups = actions.call(ctx, "group_list", {"all_fields": True, "sort": "title asc"})
     orgs = actions.call(ctx, "organization_list", {})
     return render_template("home.html", newest=newest, viewed=viewed, groups=groups, org_count=len(orgs))

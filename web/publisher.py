@@ -5,10 +5,9 @@ from pathlib import PurePosixPath
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from catalog import actions, auth
+from catalog import actions, auth, sourceformats
 from catalog.errors import NotAuthorized, NotFound, StorageFull, ValidationError
 from catalog.users import user_for_login
-from ingest import schemas
 
 from . import gdcform, get_context, links, ratelimit
 from .errors import error_page
@@ -191,7 +190,7 @@ def resource_new(name):
             else:
                 return redirect(url_for("pages.resource_read", name=pkg["name"], res_id=res["id"]))
     return render_template("resource_form.html", pkg=pkg, errors=errors, values=values,
-                           schemas=schemas.schema_names())
+                           schemas=sourceformats.schema_names())
 
 
 @bp.route("/user/<name>/api-tokens", methods=["GET", "POST"])

@@ -46,29 +46,54 @@ def schema_version(conn):
     return row[0] or 0
 
 
+def register_migrations(component, folder):
+    """Let a part above the catalogue (spending) keep its own tables in this database, created by its own
+    numbered migrations in `folder`; they run after the catalogue's, tracked per component."""
+    _components[component] = Path(folder)
+
+
+_components = {}
+
+
 def migrate_db(conn):
-    """Apply every migration newer than the database, each in its own transaction."""
+    """Apply every migration newer than the database (the catalogue's, then each component's), each in its own
+    transaction."""
     with _migrate_lock:
         current = schema_version(conn)
         for version, sql in migrations():
-            if version <= current:
-                continue
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Another process may have migrated while we waited for the lock.
-                if conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
-                    conn.execute("COMMIT")
-                    continue
-                for stmt in _split_sql(sql):
-                    conn.execute(stmt)
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%f', 'now'))",
-                    (version,),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            if version > current:
+                _apply(conn, sql, "SELECT 1 FROM schema_migrations WHERE version = ?", (version,),
+                       "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%f', 'now'))")
+        if not _components:
+            return
+        conn.execute("CREATE TABLE IF NOT EXISTS component_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "
+                     "applied_at TEXT NOT NULL, PRIMARY KEY (component, version))")
+        for component, folder in sorted(_components.items()):
+            done = {r[0] for r in conn.execute("SELECT version FROM component_migrations WHERE component = ?",
+                                               (component,))}
+            for f in sorted(folder.glob("*.sql")):
+                version = int(f.name.split("_", 1)[0])
+                if version not in done:
+                    _apply(conn, f.read_text(encoding="utf-8"),
+                           "SELECT 1 FROM component_migrations WHERE version = ? AND component = ?", (version, component),
+                           "INSERT INTO component_migrations (version, component, applied_at) "
+                           "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%f', 'now'))")
+
+
+def _apply(conn, sql, applied_sql, key, record_sql):
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated while we waited for the lock.
+        if conn.execute(applied_sql, key).fetchone():
+            conn.execute("COMMIT")
+            return
+        for stmt in _split_sql(sql):
+            conn.execute(stmt)
+        conn.execute(record_sql, key)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _split_sql(sql):

@@ -1,12 +1,13 @@
 """Compiling CKAN's q/fq (parsed by querysyntax) into SQL over the search index, Thai-aware."""
 import json
 import re
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from . import gdc
-from .errors import SearchError
-from .thaitext import normalize, words
+from .. import gdc
+from ..errors import SearchError
+from ..thaitext import normalize, words
 
 # Column weights of bm25 for (title, tags, org, res, notes): title above tags above notes.
 WEIGHTS = "10.0, 5.0, 3.0, 2.0, 1.0"
@@ -18,7 +19,7 @@ TERM_FIELDS = {"id", "name", "organization", "owner_org", "groups", "tags", "res
 
 @lru_cache(maxsize=1)
 def synonyms():
-    doc = json.loads(Path(__file__).with_name("synonyms.json").read_text(encoding="utf-8"))
+    doc = json.loads((Path(__file__).parent.parent / "synonyms.json").read_text(encoding="utf-8"))
     table = {}
     for group in doc["groups"]:
         forms = sorted({normalize(g) for g in group})
@@ -107,8 +108,6 @@ def range_condition(node):
 def solr_date(value):
     v = value.rstrip("Z")
     if v.upper().startswith("NOW"):
-        from datetime import datetime, timedelta, timezone
-
         m = re.fullmatch(r"NOW(?:-(\d+)(DAY|DAYS|HOUR|HOURS|MONTH|MONTHS|YEAR|YEARS))?(?:/DAY)?", v.upper())
         if not m:
             raise SearchError(f"Invalid date {value!r}")

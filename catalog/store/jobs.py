@@ -1,0 +1,46 @@
+"""Work queues (DataStore loads in `jobs`, harvest runs in `harvest_jobs`): queueing, claiming, finishing."""
+
+QUEUES = ("jobs", "harvest_jobs")   # tables of background work, each claimed the same way
+
+
+def _queue(table):
+    if table not in QUEUES:
+        raise ValueError(table)
+    return table
+
+
+def insert_load(db, jid, resource_id, ts, sha256, user_id):
+    """Queue a pending DataStore load."""
+    db.execute("INSERT INTO jobs (id, resource_id, kind, state, created, source_sha256, user_id) "
+               "VALUES (?, ?, 'datastore_load', 'pending', ?, ?, ?)", (jid, resource_id, ts, sha256, user_id))
+
+
+def oldest_pending(db, table):
+    """The id of a queue's oldest pending row, or None."""
+    row = db.execute(f"SELECT id FROM {_queue(table)} WHERE state = 'pending' ORDER BY created LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def claim(db, table, job_id, ts, worker):
+    """Mark one pending row running for `worker` and commit; its row, or None when another worker has it."""
+    cur = db.execute(f"UPDATE {_queue(table)} SET state = 'running', started = ?, error = NULL, worker = ?"
+                     " WHERE id = ? AND state = 'pending'", (ts, worker, job_id))
+    db.commit()
+    return db.execute(f"SELECT * FROM {table} WHERE id = ?", (job_id,)).fetchone() if cur.rowcount == 1 else None
+
+
+def running(db, table):
+    """(id, worker) of a queue's running rows."""
+    return db.execute(f"SELECT id, worker FROM {_queue(table)} WHERE state = 'running'").fetchall()
+
+
+def finish_load(db, job_id, state, ts, error, report_json):
+    """Record a load job's outcome and commit."""
+    db.execute("UPDATE jobs SET state = ?, finished = ?, error = ?, report = ? WHERE id = ?",
+               (state, ts, error, report_json, job_id))
+    db.commit()
+
+
+def latest_load(db, resource_id):
+    """The newest load job row of a resource, or None."""
+    return db.execute("SELECT * FROM jobs WHERE resource_id = ? ORDER BY created DESC LIMIT 1", (resource_id,)).fetchone()

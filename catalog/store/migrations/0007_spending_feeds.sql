@@ -1,0 +1,1 @@
+-- Moved: the spending explorer's feed table is created by spending's own migrations (spending/migrations/).
