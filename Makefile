@@ -22,6 +22,7 @@ browser-deps:
 	bash scripts/install-browser-deps.sh
 
 test: $(STAMP) browser-deps
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 -q tests
 
 bench: $(STAMP)

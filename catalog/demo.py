@@ -98,7 +98,7 @@ def seed_demo(db, settings, *, sysadmin, rng_seed=2565, uploads=True):
 
 def _vocabulary(rng, size=4000):
     """Thai words from pythainlp's bundled dictionary, so benchmark titles have a realistic spread."""
-    from pythainlp.corpus import thai_words
+    from pythainlp.corpus import thai_words  # the dictionary loads only for the synthetic demo
 
     pool = sorted(w for w in thai_words() if 2 <= len(w) <= 12 and " " not in w)
     return rng.sample(pool, size)

@@ -202,3 +202,11 @@ def text_or_none(value, key, errors, max_len=None):
     if max_len and len(value) > max_len:
         errors.setdefault(key, []).append(f"Must be at most {max_len} characters long")
     return value
+
+
+SLUG_RULE = "must be 2–100 characters of a–z, 0–9, - or _"
+
+
+def slug_error(value):
+    """None when `value` is a valid CKAN name, else the rule it breaks (in one line, for the command line)."""
+    return SLUG_RULE if name_errors(value) else None

@@ -11,7 +11,7 @@ import sys
 
 
 def _connect(parquet_dir, memory_mb):
-    import duckdb
+    import duckdb  # after the address-space limit is set in main(), so DuckDB starts under it
 
     con = duckdb.connect(config={"autoload_known_extensions": False, "autoinstall_known_extensions": False,
                                  "threads": 2, "memory_limit": f"{max(memory_mb // 2, 64)}MB"})
@@ -22,7 +22,7 @@ def _connect(parquet_dir, memory_mb):
 
 
 def _run(con, request):
-    from .tables import ckan_type, jsonable
+    from .tables import ckan_type, jsonable  # tables imports DuckDB: only after the limit is set
 
     cur = con.cursor()   # its own connection: the views below vanish with it
     try:

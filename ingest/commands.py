@@ -4,14 +4,20 @@ import sys
 import time
 from pathlib import Path
 
+from catalog.context import Context
+from catalog.errors import ActionError, is_write_failure
+from catalog.settings import Settings
+from catalog.store import db as catalog_db
+from catalog.users import system_user
+from spending.build import rebuild
+
 from . import engine, loading, validation
 from .compiler import Unsupported
+from .publishing import Metadata, ingest_local, resource_name
 from .schemas import CannotStart
 from .sourcefile import CannotRead
 
 SHOW_ERRORS = 20
-SOURCE_HELP = ("source format: kaogeek-budget, bbgfproject, mof-ministry, mof-monthly-moi, mof-monthly, budget-act, "
-               "egp-csv, csv, xlsx, json")
 
 
 def _cell(text, width):
@@ -47,8 +53,9 @@ def print_report(report, out=sys.stdout):
 def cmd_validate(args):
     """Validate files against a schema from validators/ or a Table Schema path."""
     try:
+        limit = engine.LIMIT_ERRORS if args.limit_errors is None else args.limit_errors
         report = validation.validate_paths(args.files, schema_arg=args.schema, source_name=args.source,
-                                           limit_errors=args.limit_errors)
+                                           limit_errors=limit)
     except (CannotRead, CannotStart, Unsupported) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -61,9 +68,6 @@ def cmd_validate(args):
 
 
 def _rebuild_spending(settings):
-    from catalog.store import db as catalog_db
-    from spending.build import rebuild
-
     db = catalog_db.connect(settings.db_path)
     try:
         manifest = rebuild(settings, db)
@@ -78,16 +82,12 @@ def _rebuild_spending(settings):
 
 def cmd_spending_rebuild(args):
     """Rebuild the spending model from every feed resource and make it live."""
-    from catalog.settings import Settings
-
     _rebuild_spending(Settings.from_env(db_path=args.db))
     return 0
 
 
 def _metadata(args):
     """The dataset metadata given on the command line (--meta FILE.json first, then the flags over it)."""
-    from .publishing import Metadata
-
     extras = {}
     if args.meta:
         try:
@@ -107,14 +107,6 @@ def _metadata(args):
 
 def cmd_ingest(args):
     """Validate, then load into this Khlang (or --remote portal) in one step; nothing loads if invalid."""
-    from catalog.store import db as catalog_db
-    from catalog.context import Context
-    from catalog.errors import ActionError, is_write_failure
-    from catalog.settings import Settings
-
-    from .cli import _sysadmin_for_cli
-    from .publishing import ingest_local
-
     started = time.perf_counter()
     if bool(args.remote) != bool(args.token):
         print("error: --remote and --token go together", file=sys.stderr)
@@ -130,15 +122,13 @@ def cmd_ingest(args):
                 if not report["valid"]:
                     return _invalid(report)
                 _warn(report)
-                from .publishing import resource_name
-
                 name = resource_name(args.resource, plan, args.files)
                 fmt = (plan.source or {}).get("format") or Path(args.files[0]).suffix.lstrip(".").upper()
                 out = loading.publish_remote(args.remote, args.token, ws, checked, args.org, args.dataset, name, fmt)
         else:
             db = catalog_db.connect(settings.db_path)
             try:
-                ctx = Context(db=db, settings=settings, user=_sysadmin_for_cli(db))
+                ctx = Context(db=db, settings=settings, user=system_user(db))
                 done = ingest_local(ctx, args.files, org=args.org, dataset=args.dataset, schema=args.schema,
                                     source=args.source, resource=args.resource, meta=meta)
             finally:
@@ -187,49 +177,3 @@ def _warn(report):
 def _action_message(exc):
     """An action's error as `field: message` instead of a Python dict."""
     return (exc.summary() if hasattr(exc, "summary") else "") or str(exc)
-
-
-def _slug(value):
-    """argparse type of --org/--dataset: a CKAN name (Thai goes in --title/--org-title)."""
-    import argparse
-
-    from .publishing import slug_error
-
-    problem = slug_error(value)
-    if problem:
-        raise argparse.ArgumentTypeError(f"{problem} (got {value!r}; put Thai text in --title or --org-title)")
-    return value
-
-
-def add_commands(sub, with_db):
-    """Register validate and ingest on the CLI's subparsers."""
-    v = sub.add_parser("validate", help="validate files against a Table Schema (exit 0 valid, 1 invalid, 2 cannot read)")
-    v.add_argument("files", nargs="+", metavar="FILE")
-    v.add_argument("--schema", help="a schema name from validators/ or a path to a Table Schema JSON")
-    v.add_argument("--source", help=SOURCE_HELP)
-    v.add_argument("--format", choices=["text", "json"], default="text")
-    v.add_argument("--limit-errors", type=int, default=engine.LIMIT_ERRORS)
-    v.set_defaults(func=cmd_validate)
-
-    i = with_db(sub.add_parser("ingest", help="validate and load files as a dataset resource (local or --remote)"))
-    i.add_argument("files", nargs="+", metavar="FILE")
-    i.add_argument("--org", required=True, type=_slug, help="organization name (a CKAN slug: a-z, 0-9, - or _)")
-    i.add_argument("--dataset", required=True, type=_slug, help="dataset name (a CKAN slug: a-z, 0-9, - or _)")
-    i.add_argument("--schema")
-    i.add_argument("--source", help=SOURCE_HELP)
-    i.add_argument("--resource", help="resource name (default: the file name for one file, the source's label for several)")
-    i.add_argument("--title", help="dataset title, e.g. in Thai (default: the source format's Thai title)")
-    i.add_argument("--notes", help="dataset description (default: the source format's Thai description)")
-    i.add_argument("--org-title", help="organization title when it is created, e.g. in Thai")
-    i.add_argument("--license", help="licence id (see license_list), e.g. cc-by")
-    i.add_argument("--tag", action="append", help="a tag; repeat for several")
-    i.add_argument("--meta", metavar="FILE.json", help="a JSON object of dataset fields (any GDC field, title, notes, tags, "
-                                                       "license_id, coverage_notes)")
-    i.add_argument("--remote", help="base URL of a CKAN-compatible portal")
-    i.add_argument("--token", help="API token for --remote")
-    i.set_defaults(func=cmd_ingest)
-
-    sp = sub.add_parser("spending", help="the spending explorer's model").add_subparsers(dest="spending_command",
-                                                                                         required=True)
-    sr = with_db(sp.add_parser("rebuild", help="rebuild dimensions, facts, rollups and red flags from the feeds"))
-    sr.set_defaults(func=cmd_spending_rebuild)

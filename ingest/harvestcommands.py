@@ -83,25 +83,3 @@ def cmd_log(args):
         for line in j["log"]:
             print(f"  skipped {line['remote']}: {line['reason']}")
     return 0
-
-
-def add_commands(sub, with_db):
-    """Register `khlang harvest ...` on the CLI's subparsers."""
-    h = sub.add_parser("harvest", help="harvest agency catalogues (CKAN or DCAT)").add_subparsers(
-        dest="harvest_command", required=True)
-    a = with_db(h.add_parser("add", help="add a harvest source"))
-    a.add_argument("name")
-    a.add_argument("url", help="a CKAN portal's address, or a DCAT document (URL or file)")
-    a.add_argument("--type", choices=harvestsources.TYPES, default="ckan")
-    a.add_argument("--org", help="put every dataset under this local organization (default: the remote ones)")
-    a.add_argument("--fq", help="a filter query for a CKAN source, e.g. organization:moph")
-    a.add_argument("--every", help="run on this schedule inside khlang serve, e.g. 1d, 6h")
-    a.set_defaults(func=cmd_add)
-    r = with_db(h.add_parser("run", help="run a source (or all) now"))
-    r.add_argument("name", nargs="?")
-    r.set_defaults(func=cmd_run)
-    ls = with_db(h.add_parser("list", help="list the sources"))
-    ls.set_defaults(func=cmd_list)
-    lg = with_db(h.add_parser("log", help="a source's runs and what they skipped"))
-    lg.add_argument("name")
-    lg.set_defaults(func=cmd_log)

@@ -8,12 +8,8 @@ from pathlib import Path
 
 from catalog.store.db import transaction
 from catalog.packages import package_patch
-from catalog.params import name_errors
 
 from . import loading, validation
-
-SLUG_RULE = "must be 2–100 characters of a–z, 0–9, - or _"
-
 
 @dataclass
 class Metadata:
@@ -54,11 +50,6 @@ class Metadata:
         """Fields the caller set explicitly (these update an existing dataset; defaults do not)."""
         return bool(self.title or self.notes or self.license_id or self.tags or self.extras or self.coverage
                     or self.ckan_extras)
-
-
-def slug_error(value):
-    """None when `value` is a valid CKAN name, else the rule it breaks."""
-    return SLUG_RULE if name_errors(value) else None
 
 
 def resource_name(given, plan, paths):

@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,8 +192,6 @@ def open_csv(path, workdir, place=None, force_encoding=None):
     A plain file that starts as UTF-8 is hashed in a background thread while DuckDB reads it
     (call finish_scan() before using hashes or row numbers); anything else is scanned and
     transcoded to UTF-8 first."""
-    import threading
-
     p = Path(path)
     if not p.is_file():
         raise CannotRead(f"no such file: {path}")

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
+import spending  # noqa: F401  (registers spending's own migrations before any test opens a catalogue)
+
 from catalog.store import db as catalog_db
 from catalog.context import Context
 from catalog.settings import Settings

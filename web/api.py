@@ -1,14 +1,15 @@
 """CKAN Action API blueprint: request decoding, the envelope, error types, JSONP."""
 import json
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from catalog import actions
 from catalog.store import db as catalog_db
 from catalog.errors import ActionError, BadRequest
 
-from . import get_context
+from . import openapi
+from .context import get_context
 
 bp = Blueprint("api", __name__)
 
@@ -32,8 +33,6 @@ def _help_url(ctx_site, name):
 def api_root():
     # Browsers get the documentation page; API clients get CKAN's answer.
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
-        from flask import redirect
-
         return redirect("/api/docs")
     return json_response({"version": 1})
 
@@ -47,8 +46,6 @@ def api_version(ver):
 
 @bp.route("/api/3/openapi.json", methods=["GET"])
 def openapi_json():
-    from . import openapi
-
     return json_response(openapi.spec(get_context(allow_auth=False).site_url))
 
 

@@ -5,7 +5,7 @@ from catalog import tabular
 from spending import access, cubes, fdp, ocds, tax
 from spending.cubes import CubeError
 
-from . import get_context
+from .context import get_context
 from .api import json_response
 
 bp = Blueprint("cubes", __name__)

@@ -7,7 +7,8 @@ from catalog import actions, dcat, syndication
 from catalog import datapackage as data_package
 from catalog.errors import NotAuthorized, NotFound
 
-from . import get_context
+from .api import json_response
+from .context import get_context
 
 bp = Blueprint("machine", __name__)
 CATALOG_PAGE = 100
@@ -42,8 +43,6 @@ def dataset_rdf(name, fmt):
 @bp.route("/dataset/<name>/datapackage.json")
 def datapackage(name):
     ctx, pkg = _public_package(name)
-    from .api import json_response
-
     return json_response(data_package.descriptor(ctx, pkg))
 
 

@@ -7,7 +7,7 @@ from catalog import actions, auth, comments, datastore, dicts, gdc, resources
 from catalog.store import usage
 from catalog.errors import ActionError, NotAuthorized, NotFound, ValidationError
 
-from . import get_context
+from .context import get_context
 from .i18n import get_locale
 
 bp = Blueprint("pages", __name__)

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from catalog import actions, syndication
 from catalog.errors import NotAuthorized, NotFound, ValidationError
 
-from . import get_context
+from .context import get_context
 from .errors import error_page
 
 bp = Blueprint("participation", __name__)

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 
 from catalog import actions, auth, sourceformats
 from catalog.errors import NotAuthorized, NotFound, StorageFull, ValidationError
-from catalog.users import user_for_login
+from catalog.users import end_sessions, user_for_login
 
-from . import gdcform, get_context, links, ratelimit
+from . import gdcform, links, ratelimit
+from .context import get_context
 from .errors import error_page
 from .i18n import get_locale
 
@@ -68,8 +69,6 @@ def logout():
 @login_required
 def logout_everywhere():
     """End every session of this user, on every device."""
-    from catalog.users import end_sessions
-
     end_sessions(get_context().db, get_context().user_id)
     session.clear()
     return redirect(url_for("pages.home"))

@@ -10,6 +10,8 @@ import threading
 import time
 from collections import OrderedDict, deque
 
+from flask import current_app
+
 MAX_KEYS = 100_000
 
 
@@ -78,6 +80,4 @@ def init_app(app):
 
 def limit(kind):
     """This app's counter for `login` (per address), `account` (per login name) or `tokens` failures."""
-    from flask import current_app
-
     return current_app.extensions["khlang_limits"][kind]

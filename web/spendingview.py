@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from spending import access, query
 from spending.cubes import CubeError
 
-from . import get_context
+from .context import get_context
 from .i18n import format_year, get_locale
 
 MILLION = 1_000_000

@@ -1,10 +1,28 @@
-"""The `khlang` command line: serve, users and tokens, demo data, validate and ingest."""
-import argparse
-import os
-import sys
+"""The `khlang` command line: the one entry above every part (catalog, spending, ingest, web).
 
-from catalog.store import db as catalog_db
+The argparse tree is built from light modules only, and each command names its function as "module:function",
+imported when it runs, so `khlang --help` answers without loading DuckDB, pandas, frictionless or Flask."""
+import argparse
+import getpass
+import importlib
+import os
+import socket
+import sys
+import time
+
+import spending  # noqa: F401  (registers spending's own migrations, so every database this opens has its tables)
+from catalog.context import Context
+from catalog.errors import ValidationError
+from catalog.harvestsources import TYPES as HARVEST_TYPES
+from catalog.params import slug_error
 from catalog.settings import Settings
+from catalog.store import db as catalog_db
+from catalog.store import packages as package_store
+from catalog.users import create_token, create_user, set_password, system_user
+from catalog.store.users import get_user
+
+SOURCE_HELP = ("source format: kaogeek-budget, bbgfproject, mof-ministry, mof-monthly-moi, mof-monthly, budget-act, "
+               "egp-csv, csv, xlsx, json")
 
 
 def _settings(args):
@@ -24,8 +42,6 @@ def _port(text):
 
 def _port_free(host, port):
     """None when this process may listen on host:port, else why not (in one line)."""
-    import socket
-
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -37,24 +53,21 @@ def _port_free(host, port):
 
 def cmd_serve(args):
     """Serve the site and API with waitress (threaded, production-grade)."""
-    from waitress import serve
-
     problem = _port_free(args.host, args.port)
     if problem:
         print(f"error: --port: cannot listen on {args.host}:{args.port} ({problem})", file=sys.stderr)
         return 2
-
-    from web import create_app
-
-    from .worker import start_thread
+    # The web server's parts load only for the commands that serve.
+    from waitress import serve
 
     from catalog.integrity import sweep_leftovers
+    from catalog.thaitext import words
+    from ingest.worker import start_thread
+    from web import create_app
 
     settings = _settings(args)
     app = create_app({"SETTINGS": settings})
     sweep_leftovers(settings)   # temporary files of a server or ingest that was killed
-    from catalog.thaitext import words
-
     words("ภาษีไปไหน")   # loads the Thai dictionary now, not in the first visitor's search (about 1 s)
     start_thread(settings)  # background loads of uploaded files (CKAN xloader's job)
     print(f"Khlang serving {settings.db_path} on http://{args.host}:{args.port}/", flush=True)
@@ -63,16 +76,7 @@ def cmd_serve(args):
           max_request_body_size=settings.max_upload_mb * 1024 * 1024 + 4 * 1024 * 1024)
 
 
-def _sysadmin_for_cli(db):
-    from catalog.users import system_user
-
-    return system_user(db)
-
-
 def cmd_user_add(args):
-    from catalog.errors import ValidationError
-    from catalog.users import create_user
-
     password = args.password
     if password is None:
         password = _ask_password()
@@ -90,8 +94,6 @@ def cmd_user_add(args):
 
 def _ask_password():
     """The password typed twice on the terminal (never echoed, never in the shell history), or None."""
-    import getpass
-
     if not sys.stdin.isatty():
         print("error: --password is required when no terminal is attached", file=sys.stderr)
         return None
@@ -104,8 +106,6 @@ def _ask_password():
 
 def _user_or_say(db, name):
     """The user called `name`, or None after saying there is none."""
-    from catalog.users import get_user
-
     user = get_user(db, name)
     if not user:
         print(f"error: no user {name!r}", file=sys.stderr)
@@ -114,9 +114,6 @@ def _user_or_say(db, name):
 
 def cmd_user_password(args):
     """Set a user's password (asked on the terminal); every session of that user ends."""
-    from catalog.errors import ValidationError
-    from catalog.users import set_password
-
     db = catalog_db.connect(_settings(args).db_path)
     user = _user_or_say(db, args.name)
     if not user:
@@ -134,8 +131,6 @@ def cmd_user_password(args):
 
 
 def cmd_token_add(args):
-    from catalog.users import create_token
-
     db = catalog_db.connect(_settings(args).db_path)
     user = _user_or_say(db, args.name)
     if not user:
@@ -146,17 +141,13 @@ def cmd_token_add(args):
 
 def cmd_seed_demo(args):
     """Seed the demo: the real public data by default, or the labelled synthetic one with --synthetic."""
-    import time
-
-    from catalog.context import Context
-
     settings = _settings(args)
     db = catalog_db.connect(settings.db_path)
-    if db.execute("SELECT 1 FROM packages LIMIT 1").fetchone() and not args.force:
+    if package_store.any_package(db) and not args.force:
         print("catalogue is not empty; use --force to add the demo anyway")
         return 0
     started = time.perf_counter()
-    admin = _sysadmin_for_cli(db)
+    admin = system_user(db)
     ctx = Context(db=db, settings=settings, user=admin, site_url=settings.site_url)
     if getattr(args, "synthetic", False):
         _seed_synthetic(ctx, db, settings, args)
@@ -169,11 +160,11 @@ def cmd_seed_demo(args):
 
 
 def _seed_real(ctx, db, settings):
+    # The loading parts (DuckDB, frictionless) load only for the commands that load.
     from catalog.store import sitemeta
     from catalog.store.db import transaction
+    from ingest.realdata import manifest, seed_mirror, seed_spending_files
     from spending.build import rebuild
-
-    from .realdata import manifest, seed_mirror, seed_spending_files
 
     doc = manifest()
     with transaction(db):
@@ -188,10 +179,10 @@ def _seed_real(ctx, db, settings):
 
 
 def _seed_synthetic(ctx, db, settings, args):
+    # The loading parts (DuckDB, pandas) load only for the commands that load.
     from catalog.demo import seed_demo
+    from ingest.worker import run_pending
     from spending.synthetic import seed_spending
-
-    from .worker import run_pending
 
     counts = seed_demo(db, settings, sysadmin=ctx.user)
     print(f"seeded synthetic demo: {counts['organizations']} organizations, {counts['groups']} groups, "
@@ -205,14 +196,14 @@ def _seed_synthetic(ctx, db, settings, args):
 
 def _print_site_counts(db, settings):
     """What an anonymous visitor's home page will count, so the two never disagree."""
-    from catalog.context import Context
+    # The search (and its Thai dictionary) loads only when counting.
     from catalog.groups import organization_list
     from catalog.search import package_search
 
     anon = Context(db=db, settings=settings, user=None, site_url=settings.site_url)
     public = package_search(anon, {"rows": 0})["count"]
     orgs = len(organization_list(anon, {}))
-    everything = package_search(Context(db=db, settings=settings, user=_sysadmin_for_cli(db), site_url=""),
+    everything = package_search(Context(db=db, settings=settings, user=system_user(db), site_url=""),
                                 {"rows": 0, "include_private": True})["count"]
     print(f"the site shows {public:,} public datasets ({everything - public:,} private) of {orgs} organizations")
 
@@ -224,7 +215,7 @@ def cmd_demo(args):
         return 2
     settings = _settings(args)
     db = catalog_db.connect(settings.db_path)
-    if not db.execute("SELECT 1 FROM packages LIMIT 1").fetchone():
+    if not package_store.any_package(db):
         args.force = False
         args.synthetic = getattr(args, "synthetic", False)
         cmd_seed_demo(args)
@@ -233,8 +224,7 @@ def cmd_demo(args):
 
 
 def cmd_reindex(args):
-    from catalog.context import Context
-    from catalog.searchindex import rebuild
+    from catalog.searchindex import rebuild  # the Thai dictionary loads only for the commands that index
 
     settings = _settings(args)
     db = catalog_db.connect(settings.db_path)
@@ -245,7 +235,7 @@ def cmd_reindex(args):
 
 def cmd_check(args):
     """Check the catalogue and every stored file by sha256; exit 1 when something is damaged."""
-    from catalog.integrity import check, sweep_leftovers
+    from catalog.integrity import check, sweep_leftovers  # DuckDB loads only for the commands that read tables
 
     settings = _settings(args)
     for path in sweep_leftovers(settings):
@@ -260,7 +250,7 @@ def cmd_check(args):
 
 
 def cmd_jobs_run(args):
-    from .worker import run_pending
+    from ingest.worker import run_pending  # the loading parts load only for the commands that load
 
     settings = _settings(args)
     db = catalog_db.connect(settings.db_path)
@@ -320,18 +310,85 @@ def build_parser():
     jr = with_db(jobs.add_parser("run", help="run pending background loads now, then exit"))
     jr.set_defaults(func=cmd_jobs_run)
 
-    from .commands import add_commands
-    from .harvestcommands import add_commands as add_harvest_commands
-
-    add_commands(sub, with_db)
-    add_harvest_commands(sub, with_db)
+    _ingest_commands(sub, with_db)
+    _harvest_commands(sub, with_db)
     return p
 
 
+def _slug(value):
+    """argparse type of --org/--dataset: a CKAN name (Thai goes in --title/--org-title)."""
+    problem = slug_error(value)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{problem} (got {value!r}; put Thai text in --title or --org-title)")
+    return value
+
+
+def _ingest_commands(sub, with_db):
+    v = sub.add_parser("validate", help="validate files against a Table Schema (exit 0 valid, 1 invalid, 2 cannot read)")
+    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--schema", help="a schema name from validators/ or a path to a Table Schema JSON")
+    v.add_argument("--source", help=SOURCE_HELP)
+    v.add_argument("--format", choices=["text", "json"], default="text")
+    v.add_argument("--limit-errors", type=int, help="errors kept per file (default 1,000)")
+    v.set_defaults(func="ingest.commands:cmd_validate")
+
+    i = with_db(sub.add_parser("ingest", help="validate and load files as a dataset resource (local or --remote)"))
+    i.add_argument("files", nargs="+", metavar="FILE")
+    i.add_argument("--org", required=True, type=_slug, help="organization name (a CKAN slug: a-z, 0-9, - or _)")
+    i.add_argument("--dataset", required=True, type=_slug, help="dataset name (a CKAN slug: a-z, 0-9, - or _)")
+    i.add_argument("--schema")
+    i.add_argument("--source", help=SOURCE_HELP)
+    i.add_argument("--resource", help="resource name (default: the file name for one file, the source's label for several)")
+    i.add_argument("--title", help="dataset title, e.g. in Thai (default: the source format's Thai title)")
+    i.add_argument("--notes", help="dataset description (default: the source format's Thai description)")
+    i.add_argument("--org-title", help="organization title when it is created, e.g. in Thai")
+    i.add_argument("--license", help="licence id (see license_list), e.g. cc-by")
+    i.add_argument("--tag", action="append", help="a tag; repeat for several")
+    i.add_argument("--meta", metavar="FILE.json", help="a JSON object of dataset fields (any GDC field, title, notes, tags, "
+                                                       "license_id, coverage_notes)")
+    i.add_argument("--remote", help="base URL of a CKAN-compatible portal")
+    i.add_argument("--token", help="API token for --remote")
+    i.set_defaults(func="ingest.commands:cmd_ingest")
+
+    sp = sub.add_parser("spending", help="the spending explorer's model").add_subparsers(dest="spending_command",
+                                                                                         required=True)
+    sr = with_db(sp.add_parser("rebuild", help="rebuild dimensions, facts, rollups and red flags from the feeds"))
+    sr.set_defaults(func="ingest.commands:cmd_spending_rebuild")
+
+
+def _harvest_commands(sub, with_db):
+    h = sub.add_parser("harvest", help="harvest agency catalogues (CKAN or DCAT)").add_subparsers(
+        dest="harvest_command", required=True)
+    a = with_db(h.add_parser("add", help="add a harvest source"))
+    a.add_argument("name")
+    a.add_argument("url", help="a CKAN portal's address, or a DCAT document (URL or file)")
+    a.add_argument("--type", choices=HARVEST_TYPES, default="ckan")
+    a.add_argument("--org", help="put every dataset under this local organization (default: the remote ones)")
+    a.add_argument("--fq", help="a filter query for a CKAN source, e.g. organization:moph")
+    a.add_argument("--every", help="run on this schedule inside khlang serve, e.g. 1d, 6h")
+    a.set_defaults(func="ingest.harvestcommands:cmd_add")
+    r = with_db(h.add_parser("run", help="run a source (or all) now"))
+    r.add_argument("name", nargs="?")
+    r.set_defaults(func="ingest.harvestcommands:cmd_run")
+    ls = with_db(h.add_parser("list", help="list the sources"))
+    ls.set_defaults(func="ingest.harvestcommands:cmd_list")
+    lg = with_db(h.add_parser("log", help="a source's runs and what they skipped"))
+    lg.add_argument("name")
+    lg.set_defaults(func="ingest.harvestcommands:cmd_log")
+
+
+def _command(func):
+    """A command function, or its "module:function" name imported now (the heavy parts load only when used)."""
+    if callable(func):
+        return func
+    module, _, name = func.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def main(argv=None):
-    """Entry point of the `khlang` console script."""
+    """Entry point of the `khlang` console script (and the in-process runner tests call)."""
     args = build_parser().parse_args(argv)
-    return args.func(args) or 0
+    return _command(args.func)(args) or 0
 
 
 if __name__ == "__main__":

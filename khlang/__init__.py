@@ -1,0 +1,1 @@
+"""The `khlang` command line, the one entry above catalog, spending, ingest and web."""
