@@ -77,8 +77,8 @@ def package_autocomplete(ctx, data):
             for p in result["results"]]
 
 
-ACTIONS = {
-    # read
+# Read actions: side-effect-free, so they also answer GET (CKAN marks every get.py action this way).
+READS = {
     "package_search": search.package_search,
     "package_show": packages.package_show,
     "package_list": packages.package_list,
@@ -107,8 +107,21 @@ ACTIONS = {
     "datastore_info": datastore.datastore_info,
     "datastore_version_list": datastore.datastore_version_list,
     "xloader_status": jobs.xloader_status,
+    "datarequest_show": datarequests.datarequest_show,
+    "datarequest_index": datarequests.datarequest_index,
+    "comment_list": comments.comment_list,
+    "harvest_source_show": harvestsources.harvest_source_show,
+    "harvest_source_list": harvestsources.harvest_source_list,
+    "harvest_job_list": harvestsources.harvest_job_list,
+    "member_list": memberships.member_list,
+    "recently_changed_packages_activity_list": activity.recently_changed_packages_activity_list,
+    "resource_search": resourcesearch.resource_search,
+    "group_list_authz": memberships.group_list_authz,
+}
+
+# Write actions: POST only; anonymous callers are refused unless the action schema allows them.
+WRITES = {
     "xloader_submit": jobs.xloader_submit,
-    # write
     "package_create": packages.package_create,
     "package_update": packages.package_update,
     "package_patch": packages.package_patch,
@@ -136,44 +149,25 @@ ACTIONS = {
     "datastore_upsert": datastore_loads.datastore_upsert,
     "datastore_delete": datastore_loads.datastore_delete,
     "datarequest_create": datarequests.datarequest_create,
-    "datarequest_show": datarequests.datarequest_show,
-    "datarequest_index": datarequests.datarequest_index,
     "datarequest_answer": datarequests.datarequest_answer,
     "comment_create": comments.comment_create,
-    "comment_list": comments.comment_list,
     "comment_moderate": comments.comment_moderate,
     "harvest_source_create": harvestsources.harvest_source_create,
-    "harvest_source_show": harvestsources.harvest_source_show,
-    "harvest_source_list": harvestsources.harvest_source_list,
     "harvest_source_update": harvestsources.harvest_source_update,
     "harvest_source_delete": harvestsources.harvest_source_delete,
     "harvest_run": harvestsources.harvest_run,
-    "harvest_job_list": harvestsources.harvest_job_list,
-    "member_list": memberships.member_list,
-    "recently_changed_packages_activity_list": activity.recently_changed_packages_activity_list,
     "user_update": accounts.user_update,
     "user_delete": accounts.user_delete,
     "dataset_purge": purges.dataset_purge,
-    "resource_search": resourcesearch.resource_search,
     "group_purge": purges.group_purge,
     "organization_purge": purges.organization_purge,
-    "group_list_authz": memberships.group_list_authz,
     "bulk_update_private": memberships.bulk_update_private,
     "bulk_update_public": memberships.bulk_update_public,
     "bulk_update_delete": memberships.bulk_update_delete,
 }
 
-# Read actions answer GET (CKAN marks every get.py action side-effect-free).
-SIDE_EFFECT_FREE = {
-    "package_search", "package_show", "package_list", "current_package_list_with_resources", "package_activity_list",
-    "package_autocomplete", "activity_show", "organization_list", "organization_show", "organization_list_for_user",
-    "group_list", "group_show", "group_package_show", "tag_list", "license_list", "resource_show",
-    "resource_view_list", "status_show", "site_read", "help_show", "user_show", "user_list", "api_token_list",
-    "datastore_search", "datastore_search_sql", "datastore_info", "datastore_version_list", "xloader_status",
-    "datarequest_show", "datarequest_index", "comment_list", "harvest_source_show", "harvest_source_list",
-    "harvest_job_list", "member_list", "group_list_authz", "recently_changed_packages_activity_list",
-    "resource_search",
-}
+ACTIONS = {**READS, **WRITES}
+SIDE_EFFECT_FREE = frozenset(READS)
 
 
 def call(ctx, name, data):

@@ -38,14 +38,7 @@ def _clean(ctx, data, existing):
     values = {}
     name = data.get("name")
     if is_new or "name" in data:
-        if name in (None, ""):
-            errors["name"] = ["Missing value"]
-        elif name_errors(name):
-            errors["name"] = name_errors(name)
-        else:
-            clash = package_store.live_id_named(ctx.db, name)
-            if clash and (is_new or clash != existing["id"]):
-                errors["name"] = ["That URL is already in use."]
+        _check_name(ctx, name, existing, errors)
         values["name"] = name
     for key, max_len in TEXT_FIELDS.items():
         values[key] = text_or_none(data.get(key), key, errors, max_len)
@@ -55,17 +48,9 @@ def _clean(ctx, data, existing):
     if not values["title"]:
         values["title"] = name if name else (existing["title"] if existing else "")
     values["type"] = str(data.get("type") or "dataset")
-    owner = data.get("owner_org") or (existing["owner_org"] if existing is not None and "owner_org" not in data else None)
-    if not owner:
-        errors["owner_org"] = ["An organization must be provided"]
-    else:
-        org = get_group(ctx.db, owner, is_org=True)
-        if not org:
-            errors["owner_org"] = ["Organization does not exist"]
-        else:
-            values["owner_org"] = org["id"]
-            if not auth.can_edit_org(ctx, org["id"]):
-                raise NotAuthorized(f"User {ctx.user['name'] if ctx.user else 'anonymous'} not authorized to add dataset to this organization")
+    owner = _owner_org(ctx, data, existing, errors)
+    if owner:
+        values["owner_org"] = owner
     try:
         values["private"] = as_bool(data, "private", False)
     except ValidationError as exc:
@@ -78,9 +63,49 @@ def _clean(ctx, data, existing):
     extras = _clean_extras(data, errors)
     groups = _clean_groups(ctx, data, errors)
     fields = gdc.clean(data, errors)
-    res_errors = {}
-    res_in = []
     raw_res = data.get("resources")
+    res_in = _clean_resources(raw_res, errors)
+    if ctx.settings.gdc_strict:
+        candidate = {**values, **fields, "tags": tags}
+        gdc.check_required(candidate, errors)
+    if errors:
+        raise ValidationError(errors)
+    values["extras"] = json.dumps(extras, ensure_ascii=False)
+    values["fields"] = json.dumps(fields, ensure_ascii=False)
+    return values, tags, groups, res_in if raw_res is not None else None
+
+
+def _check_name(ctx, name, existing, errors):
+    if name in (None, ""):
+        errors["name"] = ["Missing value"]
+    elif name_errors(name):
+        errors["name"] = name_errors(name)
+    else:
+        clash = package_store.live_id_named(ctx.db, name)
+        if clash and (existing is None or clash != existing["id"]):
+            errors["name"] = ["That URL is already in use."]
+
+
+def _owner_org(ctx, data, existing, errors):
+    """The id of the organization the dataset belongs to, or None after noting why; NotAuthorized when the
+    caller may not add datasets to it."""
+    owner = data.get("owner_org") or (existing["owner_org"] if existing is not None and "owner_org" not in data else None)
+    if not owner:
+        errors["owner_org"] = ["An organization must be provided"]
+        return None
+    org = get_group(ctx.db, owner, is_org=True)
+    if not org:
+        errors["owner_org"] = ["Organization does not exist"]
+        return None
+    if not auth.can_edit_org(ctx, org["id"]):
+        raise NotAuthorized(f"User {ctx.user['name'] if ctx.user else 'anonymous'} not authorized to add dataset "
+                            "to this organization")
+    return org["id"]
+
+
+def _clean_resources(raw_res, errors):
+    """[(id or None, values, extras)] of a dataset's resource dicts, noting each one's errors by position."""
+    res_errors, res_in = {}, []
     if raw_res is not None and not isinstance(raw_res, list):
         errors["resources"] = ["Must be a list"]
     for i, r in enumerate(raw_res or []):
@@ -90,14 +115,7 @@ def _clean(ctx, data, existing):
             res_in.append((rid, *cleaned))
     if res_errors:
         errors["resources"] = [res_errors.get(i, {}) for i in range(len(raw_res))]
-    if ctx.settings.gdc_strict:
-        candidate = {**values, **fields, "tags": tags}
-        gdc.check_required(candidate, errors)
-    if errors:
-        raise ValidationError(errors)
-    values["extras"] = json.dumps(extras, ensure_ascii=False)
-    values["fields"] = json.dumps(fields, ensure_ascii=False)
-    return values, tags, groups, res_in if raw_res is not None else None
+    return res_in
 
 
 def _clean_tags(data, errors):

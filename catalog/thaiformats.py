@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
-_DIGIT_TABLE = str.maketrans(THAI_DIGITS, "0123456789")
+DIGIT_TABLE = str.maketrans(THAI_DIGITS, "0123456789")   # Thai digits ๐–๙ to 0–9, for str.translate
 BE_OFFSET = 543
 # Abbreviated and full Thai month names; index + 1 is the month number.
 MONTHS_ABBR = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
@@ -24,7 +24,7 @@ _EN_DATE = re.compile(r"^(\d{1,2})-([A-Za-z]{3})-(\d{4})$")
 
 def ascii_digits(text):
     """Thai digits (๐–๙) replaced by ASCII digits."""
-    return text.translate(_DIGIT_TABLE) if isinstance(text, str) else text
+    return text.translate(DIGIT_TABLE) if isinstance(text, str) else text
 
 
 def parse_amount(text, unit=1):

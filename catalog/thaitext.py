@@ -3,7 +3,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
-THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+from .thaiformats import DIGIT_TABLE
+
 _SPACE = re.compile(r"\s+")
 # Typing quirks: NIKHAHIT+SARA AA typed for SARA AM; two SARA E for SARA AE;
 # a tone mark typed before the upper vowel it should follow.
@@ -24,7 +25,7 @@ def normalize(text):
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", str(text))
-    text = _ZERO_WIDTH.sub("", text).translate(THAI_DIGITS)
+    text = _ZERO_WIDTH.sub("", text).translate(DIGIT_TABLE)
     for pattern, repl in _QUIRKS:
         text = pattern.sub(repl, text)
     return _SPACE.sub(" ", text).strip().lower()
@@ -58,7 +59,3 @@ def _chunk_words(chunk):
             toks.append(tok)
     return tuple(toks)
 
-
-def digits_to_arabic(text):
-    """Replace Thai digits ๐–๙ with 0–9."""
-    return str(text).translate(THAI_DIGITS)

@@ -75,9 +75,27 @@ def _plan_field(f, index, schema, cur, strict=True):
     c = col(index)
     mv = _missing_values(f, schema)
     isnull = f"({c} IS NULL" + (f" OR {c} IN ({', '.join(lit(v) for v in mv)})" if mv else "") + ")"
-    kind, fmt = f.type, getattr(f, "format", "default")
-    reader = f.create_value_reader()
     cons = dict(f.constraints)
+    canon, value, duck, python_only = _typing(f, c, cons)
+    bad = [isnull] if cons.get("required") else []
+    if not python_only:
+        canon, more = _constraint_sql(f, c, cons, canon, value, cur, strict)
+        bad += more
+    plan = FieldPlan(f, index, isnull, canon, value, duck, python_only=python_only)
+    not_null = f"NOT {isnull}"
+    suspicious = [f"({not_null} AND NOT ({canon}))"]
+    if bad:
+        suspicious.append(f"({not_null} AND ({' OR '.join(bad[1:] if cons.get('required') else bad) or 'false'}))")
+        if cons.get("required"):
+            suspicious.append(isnull)
+    plan.bad = " OR ".join(suspicious)
+    return plan
+
+
+def _typing(f, c, cons):
+    """(canon, value, duck, python_only) of a field: SQL true when a cell is in canonical form, its typed value,
+    its DuckDB type, and whether only frictionless's Python reader can judge its cells."""
+    kind, fmt = f.type, getattr(f, "format", "default")
     python_only = False
     if kind in ("any",):
         canon, value, duck = "true", c, "VARCHAR"
@@ -110,48 +128,42 @@ def _plan_field(f, index, schema, cur, strict=True):
         # datetime, time, yearmonth, array, object, geo*, duration, list, formatted dates: every
         # present cell goes through frictionless's reader and the text is kept as loaded.
         canon, value, duck, python_only = "false", c, "VARCHAR", True
-    bad = []
-    if cons.get("required"):
-        bad.append(isnull)
-    if not python_only:
-        typed = f"CASE WHEN {canon} THEN {value} END"
-        if kind in ("integer", "number", "date", "year"):
-            bad += _bounds_sql(f, typed, reader)
-        if kind in ("string", "any") and ("minLength" in cons or "maxLength" in cons):
-            if "minLength" in cons:
-                bad.append(f"length({c}) < {int(cons['minLength'])}")
-            if "maxLength" in cons:
-                bad.append(f"length({c}) > {int(cons['maxLength'])}")
-        if "pattern" in cons and kind != "string" and not strict:
+    return canon, value, duck, python_only
+
+
+def _constraint_sql(f, c, cons, canon, value, cur, strict):
+    """(canon, [SQL true when a cell breaks a constraint]) of a field's bounds, lengths, pattern and enum."""
+    kind, reader, bad = f.type, f.create_value_reader(), []
+    typed = f"CASE WHEN {canon} THEN {value} END"
+    if kind in ("integer", "number", "date", "year"):
+        bad += _bounds_sql(f, typed, reader)
+    if kind in ("string", "any") and ("minLength" in cons or "maxLength" in cons):
+        if "minLength" in cons:
+            bad.append(f"length({c}) < {int(cons['minLength'])}")
+        if "maxLength" in cons:
+            bad.append(f"length({c}) > {int(cons['maxLength'])}")
+    if "pattern" in cons and kind != "string" and not strict:
+        cons.pop("pattern")
+    if "pattern" in cons:
+        if kind != "string":
+            raise Unsupported(f'pattern constraint on a {kind} field "{f.name}"')
+        try:
+            cur.execute("SELECT regexp_full_match('', ?)", [cons["pattern"]])
+        except Exception:
+            if strict:
+                raise Unsupported(f'pattern of field "{f.name}" is not RE2-compatible') from None
             cons.pop("pattern")
-        if "pattern" in cons:
-            if kind != "string":
-                raise Unsupported(f'pattern constraint on a {kind} field "{f.name}"')
-            try:
-                cur.execute("SELECT regexp_full_match('', ?)", [cons["pattern"]])
-            except Exception:
-                if strict:
-                    raise Unsupported(f'pattern of field "{f.name}" is not RE2-compatible') from None
-                cons.pop("pattern")
-            # Python's \d and \w match Thai digits/letters, RE2's do not: non-ASCII cells go to Python.
-            canon = f"({canon} AND regexp_full_match({c}, '[\\x00-\\x7F]*'))"
-            typed = f"CASE WHEN {canon} THEN {value} END"
-            bad.append(f"NOT regexp_full_match({c}, {lit(cons['pattern'])})")
-        if "enum" in cons:
-            items = [reader(v) for v in cons["enum"]]
-            if kind == "string" or kind == "any":
-                bad.append(f"{c} NOT IN ({', '.join(lit(v) for v in items if v is not None) or 'NULL'})")
-            else:
-                bad.append(f"{typed} NOT IN ({', '.join(lit(v) for v in items if v is not None) or 'NULL'})")
-    plan = FieldPlan(f, index, isnull, canon, value, duck, python_only=python_only)
-    not_null = f"NOT {isnull}"
-    suspicious = [f"({not_null} AND NOT ({canon}))"]
-    if bad:
-        suspicious.append(f"({not_null} AND ({' OR '.join(bad[1:] if cons.get('required') else bad) or 'false'}))")
-        if cons.get("required"):
-            suspicious.append(isnull)
-    plan.bad = " OR ".join(suspicious)
-    return plan
+        # Python's \d and \w match Thai digits/letters, RE2's do not: non-ASCII cells go to Python.
+        canon = f"({canon} AND regexp_full_match({c}, '[\\x00-\\x7F]*'))"
+        typed = f"CASE WHEN {canon} THEN {value} END"
+        bad.append(f"NOT regexp_full_match({c}, {lit(cons['pattern'])})")
+    if "enum" in cons:
+        items = [reader(v) for v in cons["enum"]]
+        if kind == "string" or kind == "any":
+            bad.append(f"{c} NOT IN ({', '.join(lit(v) for v in items if v is not None) or 'NULL'})")
+        else:
+            bad.append(f"{typed} NOT IN ({', '.join(lit(v) for v in items if v is not None) or 'NULL'})")
+    return canon, bad
 
 
 def header_errors(labels, fields):

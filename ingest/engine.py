@@ -103,32 +103,67 @@ def validate(cur, src: SourceFile, schema: Schema, checklist: dict, limit_errors
         src.finish_scan()
         raise
     plan.table = table
+    _read_wide_enough(cur, src, plan)
+    _keep_suspicious_rows(cur, src, plan)
+    row_errors, patches, checked, flagged = _check_suspicious_rows(cur, plan)
+    _store_patches(cur, plan, patches)
+    total_rows = cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0] + len(src.blank_rows)
+    for b in src.blank_rows:
+        row_errors.setdefault(b, []).append(ferrors.BlankRowError(note="", cells=[], row_number=b))
+    key_errors(cur, plan, row_number_sql(src, "_rowid"), src, row_errors)
+    errs = list(plan.header_errors)
+    for number in sorted(row_errors):
+        errs.extend(row_errors[number])
+    counts = {}
+    for e in errs:
+        counts[e.type] = counts.get(e.type, 0) + 1
+    warnings = []
+    if len(errs) > limit_errors:
+        errs = errs[:limit_errors]
+        warnings.append(f"reached error limit: {limit_errors}")
+    task = _task(src, src.labels, errs, warnings + _flag_warnings(flagged), total_rows, started, schema)
+    task["khlang"] = {"engine": "duckdb", "errorsByType": counts, "rowsCheckedInPython": checked,
+                      "flags": [e.to_descriptor() for e in flagged[:limit_errors]]}
+    return task, plan
+
+
+def _read_wide_enough(cur, src, plan):
+    """Read the file as text cells into the plan's table, with enough columns for its widest row."""
     width = plan.width
     while True:
-        read_raw(cur, src, width, table)
-        overflow = cur.execute(f"SELECT count(*) FROM {table} WHERE {col(width)} IS NOT NULL").fetchone()[0]
+        read_raw(cur, src, width, plan.table)
+        overflow = cur.execute(f"SELECT count(*) FROM {plan.table} WHERE {col(width)} IS NOT NULL").fetchone()[0]
         if not overflow:
             break
         width *= 4  # a row has more extra cells than spare columns: read again, wider
     plan.width = width
     src.finish_scan()
-    rn = row_number_sql(src)
-    n = len(plan.expected)
+
+
+def _keep_suspicious_rows(cur, src, plan):
+    """Copy every row SQL cannot vouch for (missing or extra cells, a bad or odd value, a failed check) into the
+    `suspicious` table, for frictionless to judge in Python."""
+    table, n = plan.table, len(plan.expected)
     missing = " OR ".join(f"{col(i)} IS NULL" for i in range(1, n + 1)) or "false"
     blank = " AND ".join(p.isnull for p in plan.fields) or "true"
     suspicious = [f"({missing})", f"{col(n + 1)} IS NOT NULL", f"({blank})"]
     suspicious += [f"({p.bad})" for p in plan.fields]
     suspicious += [sql for _, sql in plan.checks if sql]
-    for n, (check, p, sql) in enumerate(plan.value_checks):
+    for k, (check, p, sql) in enumerate(plan.value_checks):
         distinct = cur.execute(f"SELECT approx_count_distinct({col(p.index)}) FROM {table}").fetchone()[0]
         if distinct > DISTINCT_IN_PYTHON:
             suspicious.append(sql)  # mostly unique values (e.g. tax ids): the SQL twin on every row is cheaper
         else:
-            _bad_values_table(cur, f"{table}_bad{n}", check, p, table)
-            suspicious.append(f"{col(p.index)} IN (SELECT v FROM {table}_bad{n})")
+            _bad_values_table(cur, f"{table}_bad{k}", check, p, table)
+            suspicious.append(f"{col(p.index)} IN (SELECT v FROM {table}_bad{k})")
     canon_flags = "[" + ", ".join(f"coalesce({p.canon}, false)" for p in plan.fields) + "]"
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE suspicious AS SELECT rowid AS r, {rn} AS rn, {canon_flags} AS canon, "
-                f"{', '.join(col(i) for i in range(1, width + 1))} FROM {table} WHERE {' OR '.join(suspicious)}")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE suspicious AS SELECT rowid AS r, {row_number_sql(src)} AS rn, "
+                f"{canon_flags} AS canon, {', '.join(col(i) for i in range(1, plan.width + 1))} FROM {table} "
+                f"WHERE {' OR '.join(suspicious)}")
+
+
+def _check_suspicious_rows(cur, plan):
+    """frictionless's verdict on each suspicious row: ({row number: errors}, value patches, rows checked, warnings)."""
     handlers = create_cell_handlers(plan.expected)
     check_objs = [(c, custom_checks.CHECKS[c["type"]].from_descriptor(
         {k: v for k, v in c.items() if k != "severity"})) for c, _ in plan.checks]
@@ -152,31 +187,16 @@ def validate(cur, src: SourceFile, schema: Schema, checklist: dict, limit_errors
                 # An odd-but-valid cell (e.g. "1_000"): keep frictionless's value for loading.
                 if not p.python_only and not canon[p.index - 1] and row[p.field.name] is not None:
                     patches.append((r, p.index, str(row[p.field.name])))
-    _store_patches(cur, plan, patches)
-    total_rows = cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0] + len(src.blank_rows)
-    for b in src.blank_rows:
-        row_errors.setdefault(b, []).append(ferrors.BlankRowError(note="", cells=[], row_number=b))
-    key_errors(cur, plan, row_number_sql(src, "_rowid"), src, row_errors)
-    errs = list(plan.header_errors)
-    for number in sorted(row_errors):
-        errs.extend(row_errors[number])
-    warnings = []
-    counts = {}
-    for e in errs:
-        counts[e.type] = counts.get(e.type, 0) + 1
-    if len(errs) > limit_errors:
-        errs = errs[:limit_errors]
-        warnings.append(f"reached error limit: {limit_errors}")
+    return row_errors, patches, checked, flagged
+
+
+def _flag_warnings(flagged):
+    """One warning per flagged-row note (warning-severity checks), with the first rows it names."""
     by_note = {}
     for e in flagged:
         by_note.setdefault(e.note, []).append(e.row_number)
-    for note, rows in by_note.items():
-        shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
-        warnings.append(f"{len(rows)} row(s) flagged (warning, not an error): {note}; rows {shown}")
-    task = _task(src, src.labels, errs, warnings, total_rows, started, schema)
-    task["khlang"] = {"engine": "duckdb", "errorsByType": counts, "rowsCheckedInPython": checked,
-                      "flags": [e.to_descriptor() for e in flagged[:limit_errors]]}
-    return task, plan
+    return [f"{len(rows)} row(s) flagged (warning, not an error): {note}; rows "
+            + ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "") for note, rows in by_note.items()]
 
 
 def _store_patches(cur, plan, patches):

@@ -243,7 +243,7 @@ def _staged(settings, cur, r, scan, cols):
     return path
 
 
-def _named(cur, table, expr, where="true"):
+def _name_dimension(cur, table, expr, where="true"):
     """A dimension of distinct cleaned names: id 0 means not specified."""
     cur.execute(f"""CREATE TABLE {table} AS SELECT 0 AS id, '(ไม่ระบุ)' AS name UNION ALL
       SELECT row_number() OVER (ORDER BY name) AS id, name FROM
@@ -275,9 +275,9 @@ def _dimensions(cur):
       SELECT row_number() OVER (ORDER BY key) AS id, arg_max(raw, n) AS name,
         coalesce(arg_max(ministry_id, n) FILTER (WHERE ministry_id IS NOT NULL), 0),
         list(DISTINCT raw ORDER BY raw), key FROM raw GROUP BY key""")
-    _named(cur, "d_plan", "plan")
-    _named(cur, "d_bproject", "project")
-    _named(cur, "d_category", "category")
+    _name_dimension(cur, "d_plan", "plan")
+    _name_dimension(cur, "d_bproject", "project")
+    _name_dimension(cur, "d_category", "category")
     cur.execute(f"""CREATE TABLE d_method AS
       WITH raw AS (SELECT DISTINCT khl_clean(method) AS m FROM craw WHERE khl_clean(method) IS NOT NULL)
       SELECT 0 AS id, '(ไม่ระบุวิธี)' AS name, 'อื่น ๆ' AS "group" UNION ALL

@@ -87,7 +87,7 @@ class Query:
 
     def __init__(self, cur, cube, folder, manifest, visible, params, drill=()):
         self.cur, self.cube, self.folder, self.manifest, self.params = cur, cube, folder, manifest, params
-        self.where, self.args, self.dims_used, self.facts_only = [], [], set(), False
+        self.where, self.args, self.facts_only = [], [], False
         self.resolved, self.cut_columns = set(), set()
         self.where.append(cube.where)
         self.where.append(f"f.source_id IN ({', '.join(str(int(i)) for i in visible)})" if visible else "false")
@@ -158,7 +158,6 @@ class Query:
         out = []
         for (dname, attr), values in grouped.items():
             dim = self.cube.dimension(dname)
-            self.dims_used.add(dname)
             expr = dim.attributes[attr]
             if dname == "flag":
                 bits = []

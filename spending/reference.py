@@ -23,15 +23,6 @@ def names_doc():
     return json.loads((HERE / "names.json").read_text(encoding="utf-8"))
 
 
-def clean_name(text):
-    """Collapse whitespace and drop a trailing volume marker such as ' (3)'."""
-    if text is None:
-        return None
-    s = re.sub(r"\s+", " ", str(text)).strip()
-    s = re.sub(r"\s*\(\d+\)$", "", s)
-    return s or None
-
-
 def province_rows():
     """(province_id, code, name_th, name_en, region_id, region_th, region_en, lat, lon) incl. central/unspecified."""
     doc = provinces_doc()

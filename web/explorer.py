@@ -58,14 +58,16 @@ def overview():
     v.table(f"{v.t['year']} ({v.t['all_years']})", [v.t["year"], f"{v.t['budget']} ({v.t['amount']})",
             f"{v.t['disbursed']} ({v.t['amount']})", v.t["change"], ""], rows, "budget", p)
     year = v.year
-    bm, pb = v.ask("budget", drilldown="ministry", cut=f"fiscal_year:{year}", pagesize=15)
-    dm, _ = v.ask("disbursement", drilldown="ministry", cut=f"fiscal_year:{year}") if year in spent else ({"cells": []}, {})
-    dmap = {c["ministry"]: c["amount.sum"] for c in dm["cells"]}
-    names = [c["ministry.name_en" if v.lang == "en" else "ministry"] for c in bm["cells"]]
-    bars = [go.Bar(name=v.t["budget"], y=names, x=[millions(c["amount.sum"]) for c in bm["cells"]], orientation="h")]
-    if dmap:
-        bars.append(go.Bar(name=v.t["disbursed"], y=names, x=[millions(dmap.get(c["ministry"])) for c in bm["cells"]],
-                           orientation="h"))
+    ministries, budget_paging = v.ask("budget", drilldown="ministry", cut=f"fiscal_year:{year}", pagesize=15)
+    disbursed_rows, _ = (v.ask("disbursement", drilldown="ministry", cut=f"fiscal_year:{year}") if year in spent
+                         else ({"cells": []}, {}))
+    disbursed = {c["ministry"]: c["amount.sum"] for c in disbursed_rows["cells"]}
+    names = [c["ministry.name_en" if v.lang == "en" else "ministry"] for c in ministries["cells"]]
+    bars = [go.Bar(name=v.t["budget"], y=names, x=[millions(c["amount.sum"]) for c in ministries["cells"]],
+                   orientation="h")]
+    if disbursed:
+        bars.append(go.Bar(name=v.t["disbursed"], y=names, orientation="h",
+                           x=[millions(disbursed.get(c["ministry"])) for c in ministries["cells"]]))
     fig = go.Figure(bars)
     fig.update_layout(title=f"{v.t['ministry']} {v.year_label()} ({v.t['amount']})", barmode="group",
                       yaxis=dict(autorange="reversed"))
@@ -73,8 +75,8 @@ def overview():
     v.table(f"{v.t['ministry']} {v.year_label()}", [v.t["ministry"], f"{v.t['budget']} ({v.t['amount']})",
                                                    f"{v.t['disbursed']} ({v.t['amount']})"],
             [[{"text": n, "href": f"/spending/budget?{urlencode({'year': year, 'ministry': c['ministry']})}"},
-              f"{millions(c['amount.sum']):,.2f}", f"{millions(dmap[c['ministry']]):,.2f}" if c["ministry"] in dmap else "–"]
-             for n, c in zip(names, bm["cells"])], "budget", pb)
+              f"{millions(c['amount.sum']):,.2f}", f"{millions(disbursed[c['ministry']]):,.2f}" if c["ministry"] in disbursed else "–"]
+             for n, c in zip(names, ministries["cells"])], "budget", budget_paging)
     months, pm = v.ask("disbursement", drilldown="month", cut=f"fiscal_year:{year}|source.granularity:month",
                        order="month:asc") if year in spent else ({"cells": []}, {})
     if months["cells"]:
@@ -85,7 +87,7 @@ def overview():
         v.chart(fig)
     headline = official.get(year)
     return v.render(year=year, headline=headline, headline_amount=millions(budget.get(year)),
-                    coverage=v.coverage([year]), remainder=any(c["ministry.id"] == NOT_ITEMISED for c in bm["cells"]))
+                    coverage=v.coverage([year]), remainder=any(c["ministry.id"] == NOT_ITEMISED for c in ministries["cells"]))
 
 
 @bp.route("/spending/budget")
@@ -125,7 +127,7 @@ def budget():
                     remainder=any(c.get(f"{dim}.id") == NOT_ITEMISED for c in cells))
 
 
-SORTS = {"value_desc": "price_agreed:desc", "value_asc": "price_agreed:asc", "date_desc": "contract_date:desc"}
+PROCUREMENT_SORTS = {"value_desc": "price_agreed:desc", "value_asc": "price_agreed:asc", "date_desc": "contract_date:desc"}
 
 
 PROCUREMENT_PARAMS = ("q", "agency", "province", "method_group", "contractor", "flag", "amount_min", "amount_max",
@@ -140,11 +142,11 @@ def procurement():
     args = request.args
     cut = [f"{d}:{args[d]}" for d in ("agency", "province", "method_group", "contractor", "flag") if args.get(d)]
     cut.append(f"fiscal_year:{v.year}")
-    if args.get("sort") and args["sort"] not in SORTS:
+    if args.get("sort") and args["sort"] not in PROCUREMENT_SORTS:
         v.notices.append(gettext("Unknown sort \"%(sort)s\"; sorted by value, highest first.", sort=args["sort"]))
     page = args.get("page", 1, type=int)
     res, params = v.ask("procurement", "facts", q=args.get("q"), cut="|".join(cut), amount_min=args.get("amount_min"),
-                        amount_max=args.get("amount_max"), order=SORTS.get(args.get("sort"), "price_agreed:desc"),
+                        amount_max=args.get("amount_max"), order=PROCUREMENT_SORTS.get(args.get("sort"), "price_agreed:desc"),
                         page=page, pagesize=50,
                         fields="project_id|project_name|agency|contractor|province|method|fiscal_year|price_agreed|flags")
     rows = [[{"text": r["project_id"], "href": f"/spending/project/{r['project_id']}"}, r["project_name"], r["agency"],
@@ -198,12 +200,12 @@ def _budget_by_year(v, kind, cut):
 def _entity(kind, entity_id):
     v = View(None, year_control=False)
     cut = f"{kind}.id:{entity_id}"
-    by_year, p1 = v.ask("procurement", drilldown="fiscal_year", cut=cut, order="fiscal_year:asc")
+    by_year, year_paging = v.ask("procurement", drilldown="fiscal_year", cut=cut, order="fiscal_year:asc")
     (budget, budget_params), (disbursed, _) = _budget_by_year(v, kind, cut)
     if not by_year["cells"] and not budget:
         abort(404)
     other = OTHER[kind]
-    top, p2 = v.ask("procurement", drilldown=other, cut=cut, pagesize=15, fiscal_year="all")
+    top, top_paging = v.ask("procurement", drilldown=other, cut=cut, pagesize=15, fiscal_year="all")
     methods, _ = v.ask("procurement", drilldown="method_group", cut=cut, fiscal_year="all")
     contracts = {c["fiscal_year"]: c["amount.sum"] for c in by_year["cells"]}
     years = sorted(set(contracts) | set(budget) | set(disbursed))
@@ -223,10 +225,10 @@ def _entity(kind, entity_id):
                 "budget", budget_params)
     v.table(v.t["contracts"], [v.t["year"], v.t["value"], v.t["count"], v.t["flags"]],
             [[format_year(c["fiscal_year"], v.lang), f"{c['amount.sum']:,.2f}", c["_count"], c["flagged.sum"]]
-             for c in by_year["cells"]], "procurement", p1)
+             for c in by_year["cells"]], "procurement", year_paging)
     v.table(f"{v.t[other]} ({v.t['all_years']})", [v.t[other], v.t["value"], v.t["count"]],
             [[{"text": c[other], "href": f"/spending/{other}/{c[other + '.id']}"}, f"{c['amount.sum']:,.2f}", c["_count"]]
-             for c in top["cells"]], "procurement", p2)
+             for c in top["cells"]], "procurement", top_paging)
     if kind == "province":
         p = next((p for p in reference.provinces_doc()["provinces"] if int(p["code"]) == entity_id), None)
         if p is None:

@@ -4,8 +4,6 @@ import uuid
 
 from catalog import gdc
 
-HIDDEN_KINDS = ("organization",)
-LONG_FORM_SKIP = {"title", "notes", "tags", "owner_org", "license_id", "maintainer", "maintainer_email"}
 
 
 def fields(lang):
