@@ -25,8 +25,9 @@ def _cell(text, width):
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def print_report(report, out=sys.stdout):
-    """A readable table of the first errors of each file and totals by error type."""
+def print_report(report, out=None):
+    """A readable table of the first errors of each file and totals by error type (on standard output by default)."""
+    out = out or sys.stdout
     for task in report["tasks"]:
         mark = "valid" if task["valid"] else "INVALID"
         engine_name = task.get("khlang", {}).get("engine", "frictionless")

@@ -1,4 +1,6 @@
 """Shared fixtures: a flaskr-style app/client, direct action contexts, and real `khlang serve` processes."""
+import contextlib
+import io
 import os
 import socket
 import subprocess
@@ -100,10 +102,69 @@ def client(app):
     return app.test_client()
 
 
+def _json_of(response):
+    return response.get_json() if hasattr(response, "get_json") else response.json()
+
+
+def assert_ckan_error(response, status, error_type, **fields):
+    """The response is CKAN's error envelope: the status, JSON, {help, success: false, error: {__type, ...}};
+    `message="text"` must appear in the error's message, and any other keyword is a field whose errors must
+    equal the given list. Works with Flask's test client and with requests. Returns the error dict."""
+    assert response.status_code == status, (response.status_code, getattr(response, "text", None) or response.data[:300])
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = _json_of(response)
+    assert set(body) == {"help", "success", "error"} and body["success"] is False, body
+    assert body["help"] is None or "/api/3/action/help_show?name=" in body["help"]
+    error = body["error"]
+    assert error["__type"] == error_type, error
+    message = fields.pop("message", None)
+    if message is not None:
+        assert message in error["message"], error
+    for field, errors in fields.items():
+        assert error[field] == errors, error
+    return error
+
+
+def assert_cube_error(response, status, message=None):
+    """The cube API's (Babbage's) error shape: {status: "error", message[, allowed]}; returns the body."""
+    assert response.status_code == status, (response.status_code, _json_of(response))
+    body = _json_of(response)
+    assert body["status"] == "error" and isinstance(body["message"], str) and set(body) <= {"status", "message",
+                                                                                            "allowed"}, body
+    if message is not None:
+        assert message in body["message"], body
+    return body
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def run_cli(*args, env=None, check=True):
+    """Run the command line in this process (its in-process runner, `khlang.cli.main`); the same answer as
+    khlang_cli (returncode, stdout, stderr) without a new interpreter, for tests where a subprocess is not the point."""
+    from khlang.cli import main
+
+    out, err, saved = io.StringIO(), io.StringIO(), {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:   # argparse's usage errors
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    result = subprocess.CompletedProcess(["khlang", *args], code, out.getvalue(), err.getvalue())
+    if check and code != 0:
+        raise AssertionError(f"khlang {' '.join(map(str, args))} failed: {result.stdout}\n{result.stderr}")
+    return result
 
 
 def khlang_cli(*args, env=None, check=True):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import LiveServer, khlang_cli
+from conftest import LiveServer, assert_ckan_error, khlang_cli
 
 ROWS_BIG = 600_000
 
@@ -281,7 +281,7 @@ def test_a_full_disk_under_the_server_answers_507_and_loses_nothing(tmp_path):
         r = requests.post(f"{srv.url}/api/3/action/datastore_upsert", json={
             "resource_id": rid, "records": records, "method": "upsert", "force": True},
             headers={"Authorization": srv.admin_token}, timeout=300)
-        assert r.status_code == 507 and r.json()["error"]["__type"] == "Insufficient Storage", r.text[:300]
+        assert_ckan_error(r, 507, "Insufficient Storage")
         big = os.urandom(9 << 20)   # more than the whole disk
         r = requests.post(f"{srv.url}/api/3/action/resource_create", data={"package_id": pkg["id"], "name": "f"},
                           files={"upload": ("big.csv", big)}, headers={"Authorization": srv.admin_token}, timeout=120)

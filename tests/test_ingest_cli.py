@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import khlang_cli
+from tests.conftest import khlang_cli, run_cli
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 KAOGEEK = sorted((REAL / "kaogeek-budget-bill-fy2565").glob("*.csv.gz"))
@@ -46,27 +46,27 @@ def test_validate_exit_codes_table_and_json_report():
                      check=False)
     assert bad.returncode == 1
     assert "type-error" in bad.stdout and "totals:" in bad.stdout and "row" in bad.stdout
-    as_json = khlang_cli("validate", str(CORPUS / "type-errors.csv"), "--schema",
+    as_json = run_cli("validate", str(CORPUS / "type-errors.csv"), "--schema",
                          str(CORPUS / "type-errors.schema.json"), "--format", "json", check=False)
     report = json.loads(as_json.stdout)
     assert report["valid"] is False and report["tasks"][0]["errors"][0]["rowNumber"] == 3
-    good = khlang_cli("validate", str(EGP), "--schema", "egp-contract")
+    good = run_cli("validate", str(EGP), "--schema", "egp-contract")
     assert good.returncode == 0 and "rows 57, 143" in good.stdout  # budget < reference price: flagged, not rejected
-    missing = khlang_cli("validate", "/nonexistent.csv", "--schema", "egp-contract", check=False)
+    missing = run_cli("validate", "/nonexistent.csv", "--schema", "egp-contract", check=False)
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
 def test_a_schema_that_does_not_parse_cannot_start(tmp_path):
     (tmp_path / "s.json").write_text('{"fields": [{"name": "a", "type": "nosuch"}]}')
-    out = khlang_cli("validate", str(CORPUS / "type-errors.csv"), "--schema", str(tmp_path / "s.json"), check=False)
+    out = run_cli("validate", str(CORPUS / "type-errors.csv"), "--schema", str(tmp_path / "s.json"), check=False)
     assert out.returncode == 2 and "does not parse" in out.stderr
     (tmp_path / "t.json").write_text("{not json")
-    out = khlang_cli("validate", str(CORPUS / "type-errors.csv"), "--schema", str(tmp_path / "t.json"), check=False)
+    out = run_cli("validate", str(CORPUS / "type-errors.csv"), "--schema", str(tmp_path / "t.json"), check=False)
     assert out.returncode == 2 and "not valid JSON" in out.stderr
 
 
 def test_budget_bill_ingest_keeps_obligation_rows_out_of_the_bill_year(env):
-    khlang_cli("ingest", *map(str, KAOGEEK), "--org", "bb", "--dataset", "budget-bill-2565", "--source",
+    run_cli("ingest", *map(str, KAOGEEK), "--org", "bb", "--dataset", "budget-bill-2565", "--source",
                "kaogeek-budget", env=env)
     expected_bill, expected_all, rows = Decimal(0), Decimal(0), 0
     for path in KAOGEEK:
@@ -88,13 +88,13 @@ def test_budget_bill_ingest_keeps_obligation_rows_out_of_the_bill_year(env):
 
 
 def test_bbgfproject_mof_and_egp_ingest_match_the_raw_files(env):
-    khlang_cli("ingest", *map(str, BBGF), "--org", "gs", "--dataset", "moi", "--source", "bbgfproject", env=env)
+    run_cli("ingest", *map(str, BBGF), "--org", "gs", "--dataset", "moi", "--source", "bbgfproject", env=env)
     raw = [json.loads(line) for p in BBGF for line in gzip.open(p, "rt", encoding="utf-8")]
     _, path = live_table(env, "moi")
     assert one(f"SELECT count(*), sum(amount) FROM read_parquet('{path}')") == (
         len(raw), sum(r["amount"] for r in raw))
 
-    khlang_cli("ingest", str(MOF), "--org", "mof", "--dataset", "ministry", "--source", "mof-ministry", env=env)
+    run_cli("ingest", str(MOF), "--org", "mof", "--dataset", "ministry", "--source", "mof-ministry", env=env)
     doc = json.loads(MOF.read_text(encoding="utf-8"))
     total = next(g for g in doc["TransGovernment"]["MinistryGroup"] if g["MinistryName"] == "รวม")
     val = next(d["MinistryDetail"]["Value"] for d in total["MinistryGroupDetail"]
@@ -108,7 +108,7 @@ def test_bbgfproject_mof_and_egp_ingest_match_the_raw_files(env):
         "JOIN packages p ON p.id = r.package_id WHERE p.name = 'ministry'").fetchone()[0]
     assert recorded == hashlib.sha256(MOF.read_bytes()).hexdigest()  # the file given, not our CSV of it
 
-    out = khlang_cli("ingest", str(EGP), "--org", "cgd", "--dataset", "egp", "--source", "egp-csv", env=env)
+    out = run_cli("ingest", str(EGP), "--org", "cgd", "--dataset", "egp", "--source", "egp-csv", env=env)
     assert "feeds spending table procurement" in out.stdout
     fields, path = live_table(env, "egp")
     method, group, day, year = one(f"SELECT method, method_group, transaction_date, budget_year "
@@ -129,9 +129,9 @@ def test_egp_header_without_district_columns_is_repaired(tmp_path, env):
            "-", "18.7", "98.9", "0105536092641", "บริษัท ก จำกัด", "1/2568", "1 ธ.ค. 67", "31 ธ.ค. 67", "1480", "ปกติ"]
     p = tmp_path / "egp.csv"
     p.write_text(",".join(header) + "\n" + ",".join(row) + "\n", encoding="utf-8")
-    out = khlang_cli("validate", str(p), "--schema", "egp-contract")
+    out = run_cli("validate", str(p), "--schema", "egp-contract")
     assert "restored the header's missing" in out.stdout
-    khlang_cli("ingest", str(p), "--org", "cgd", "--dataset", "egp-shift", "--source", "egp-csv", env=env)
+    run_cli("ingest", str(p), "--org", "cgd", "--dataset", "egp-shift", "--source", "egp-csv", env=env)
     _, path = live_table(env, "egp-shift")
     assert one(f"SELECT district, winner_tin, winner FROM read_parquet('{path}')") == (
         "เมือง", "0105536092641", "บริษัท ก จำกัด")
@@ -144,7 +144,7 @@ def test_bad_tin_and_ce_year_are_reported_with_row_and_field(tmp_path):
              "ตาก", "", "", "", "", "", "", "0105536092642", "", "", "32 ม.ค. 68", "", "100", ""]]
     p = tmp_path / "egp.csv"
     p.write_text(",".join(EGP_LABELS) + "\n" + "\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
-    report = json.loads(khlang_cli("validate", str(p), "--schema", "egp-contract", "--format", "json", check=False).stdout)
+    report = json.loads(run_cli("validate", str(p), "--schema", "egp-contract", "--format", "json", check=False).stdout)
     got = {(e["rowNumber"], e["fieldName"], e["type"]) for e in report["tasks"][0]["errors"]}
     assert got == {(2, "ปีงบประมาณ", "be-year"), (2, "เลขนิติบุคคล", "thai-tin"), (2, "วันที่ลงนามสัญญา", "thai-date")}
 
@@ -153,24 +153,24 @@ def test_cp874_and_bom_files_read_the_same(tmp_path):
     text = "ชื่อ,จำนวน\nกรุงเทพมหานคร,1\nเชียงใหม่,2\n"
     (tmp_path / "tis.csv").write_bytes(text.encode("cp874"))
     (tmp_path / "bom.csv").write_bytes(text.encode("utf-8-sig"))
-    a = json.loads(khlang_cli("validate", str(tmp_path / "tis.csv"), "--format", "json", check=False).stdout)
-    b = json.loads(khlang_cli("validate", str(tmp_path / "bom.csv"), "--format", "json", check=False).stdout)
+    a = json.loads(run_cli("validate", str(tmp_path / "tis.csv"), "--format", "json", check=False).stdout)
+    b = json.loads(run_cli("validate", str(tmp_path / "bom.csv"), "--format", "json", check=False).stdout)
     assert a["valid"] and b["valid"]
     assert a["tasks"][0]["labels"] == b["tasks"][0]["labels"] == ["ชื่อ", "จำนวน"]
     undecodable = tmp_path / "bin.csv"
     undecodable.write_bytes(b"a,b\n\xff\xfe\xfa,1\n")
-    out = khlang_cli("validate", str(undecodable), check=False)
+    out = run_cli("validate", str(undecodable), check=False)
     assert out.returncode == 2 and "TIS-620" in out.stderr
 
 
 def test_empty_file_and_xlsx_bomb_get_clear_errors(tmp_path):
     (tmp_path / "empty.csv").write_bytes(b"")
-    out = khlang_cli("validate", str(tmp_path / "empty.csv"), check=False)
+    out = run_cli("validate", str(tmp_path / "empty.csv"), check=False)
     assert out.returncode == 1 and "empty" in out.stdout
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/worksheets/sheet1.xml", b"<" + b"a" * (300 << 20))
-    out = khlang_cli("validate", str(bomb), check=False)
+    out = run_cli("validate", str(bomb), check=False)
     assert out.returncode == 2 and "zip bomb" in out.stderr
 
 
@@ -183,7 +183,7 @@ def test_xlsx_ingest(tmp_path, env):
     ws.append(["ตาก", 1500])
     ws.append(["น่าน", 2500.5])
     wb.save(tmp_path / "b.xlsx")
-    khlang_cli("ingest", str(tmp_path / "b.xlsx"), "--org", "org1", "--dataset", "xl", env=env)
+    run_cli("ingest", str(tmp_path / "b.xlsx"), "--org", "org1", "--dataset", "xl", env=env)
     _, path = live_table(env, "xl")
     assert one(f"SELECT sum(งบประมาณ) FROM read_parquet('{path}')")[0] == Decimal("4000.5")
 
@@ -192,27 +192,27 @@ def test_a_failed_ingest_leaves_the_previous_version_live(tmp_path, env):
     schema = CORPUS / "type-errors.schema.json"
     good = tmp_path / "good.csv"
     good.write_text("id,name,amount\n1,a,10\n2,b,20\n")
-    khlang_cli("ingest", str(good), "--org", "org1", "--dataset", "ds1", "--schema", str(schema), "--resource", "r", env=env)
+    run_cli("ingest", str(good), "--org", "org1", "--dataset", "ds1", "--schema", str(schema), "--resource", "r", env=env)
     before = live_table(env, "ds1")
-    out = khlang_cli("ingest", str(CORPUS / "type-errors.csv"), "--org", "org1", "--dataset", "ds1", "--schema", str(schema),
+    out = run_cli("ingest", str(CORPUS / "type-errors.csv"), "--org", "org1", "--dataset", "ds1", "--schema", str(schema),
                      "--resource", "r", env=env, check=False)
     assert out.returncode == 1 and "nothing was loaded" in out.stderr
     assert live_table(env, "ds1") == before
     assert one(f"SELECT sum(amount) FROM read_parquet('{before[1]}')")[0] == 30
-    khlang_cli("ingest", str(good), "--org", "org1", "--dataset", "ds1", "--schema", str(schema), "--resource", "r", env=env)
+    run_cli("ingest", str(good), "--org", "org1", "--dataset", "ds1", "--schema", str(schema), "--resource", "r", env=env)
     db = sqlite3.connect(env["KHLANG_DB"])
     assert [r[0] for r in db.execute("SELECT version FROM resource_versions ORDER BY version")] == [1, 2]
 
 
 def test_ingest_names_a_bad_slug_argument_and_takes_thai_metadata(env, tmp_path):
-    thai_org = khlang_cli("ingest", str(EGP), "--source", "egp-csv", "--org", "กรมบัญชีกลาง", "--dataset", "egp",
+    thai_org = run_cli("ingest", str(EGP), "--source", "egp-csv", "--org", "กรมบัญชีกลาง", "--dataset", "egp",
                           env=env, check=False)
     assert thai_org.returncode == 2
     assert "--org: must be 2–100 characters of a–z, 0–9, - or _" in thai_org.stderr and "{" not in thai_org.stderr
     meta = tmp_path / "meta.json"
     meta.write_text(json.dumps({"geo_coverage": "จังหวัด", "data_category": "ข้อมูลสาธารณะ"}, ensure_ascii=False),
                     encoding="utf-8")
-    khlang_cli("ingest", str(EGP), "--source", "egp-csv", "--org", "cgd", "--dataset", "egp-sample",
+    run_cli("ingest", str(EGP), "--source", "egp-csv", "--org", "cgd", "--dataset", "egp-sample",
                "--org-title", "กรมบัญชีกลาง", "--title", "จัดซื้อจัดจ้าง ตัวอย่าง", "--tag", "e-GP", "--tag", "จัดซื้อ",
                "--license", "cc-by", "--meta", str(meta), env=env)
     db = sqlite3.connect(env["KHLANG_DB"])
@@ -221,7 +221,7 @@ def test_ingest_names_a_bad_slug_argument_and_takes_thai_metadata(env, tmp_path)
     tags = {r[0] for r in db.execute("SELECT name FROM package_tags")}
     assert (title, license_id, org) == ("จัดซื้อจัดจ้าง ตัวอย่าง", "cc-by", "กรมบัญชีกลาง") and tags == {"e-GP", "จัดซื้อ"}
     # Without --title a spending source's Thai title makes the dataset findable in Thai.
-    khlang_cli("ingest", str(MOF), "--source", "mof-ministry", "--org", "mof", "--dataset", "mof-totals", env=env)
+    run_cli("ingest", str(MOF), "--source", "mof-ministry", "--org", "mof", "--dataset", "mof-totals", env=env)
     assert db.execute("SELECT title FROM packages WHERE name = 'mof-totals'").fetchone()[0].startswith("งบประมาณรายจ่าย")
 
 
@@ -244,10 +244,10 @@ def test_an_empty_file_and_a_header_only_file_say_what_they_are(tmp_path):
     empty, header = tmp_path / "empty.csv", tmp_path / "header.csv"
     empty.write_text("")
     header.write_text("a,b\n")
-    out = khlang_cli("validate", str(empty), check=False)
+    out = run_cli("validate", str(empty), check=False)
     assert out.returncode == 1 and "the file is empty (no header row)" in out.stdout
     assert "has not supported" not in out.stdout
-    out = khlang_cli("validate", str(header))
+    out = run_cli("validate", str(header))
     assert out.returncode == 0 and "warning: the file has a header row but no data rows" in out.stdout
-    out = khlang_cli("ingest", str(header), "--org", "org", "--dataset", "ds", env={"KHLANG_DB": str(tmp_path / "k.db")})
+    out = run_cli("ingest", str(header), "--org", "org", "--dataset", "ds", env={"KHLANG_DB": str(tmp_path / "k.db")})
     assert "header row but no data rows" in out.stderr

@@ -12,7 +12,7 @@ from catalog import actions, syndication
 from catalog.errors import SearchError, SearchQueryError, ValidationError
 from catalog.store.users import get_user
 from catalog.users import check_password, create_user, hash_password, set_password
-from conftest import sysadmin_site
+from conftest import assert_ckan_error, sysadmin_site
 
 CONTROL = "\x0b"
 
@@ -132,8 +132,7 @@ def test_sitemaps_hold_at_most_the_limit_and_the_index_lists_every_file(site, mo
     ("a^2", "Boosts", 409, "Search Error"), ('"a b"~2', "Proximity", 409, "Search Error")])
 def test_search_query_limits_answer_400_and_unsupported_operators_409_naming_them(site, fq, needle, status, kind):
     r = site["app"].test_client().get("/api/3/action/package_search", query_string={"fq": fq})
-    body = r.get_json()
-    assert r.status_code == status and body["error"]["__type"] == kind and needle in body["error"]["message"]
+    assert_ckan_error(r, status, kind, message=needle)
     with pytest.raises(SearchQueryError if status == 400 else SearchError):
         actions.call(site["ctx"], "package_search", {"q": fq})
 

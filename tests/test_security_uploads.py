@@ -8,6 +8,8 @@ import zipfile
 import pytest
 import requests
 
+from conftest import assert_ckan_error
+
 
 @pytest.fixture(scope="module")
 def upsrv(server_factory):
@@ -31,7 +33,7 @@ def test_an_upload_over_the_limit_is_413_and_nothing_is_kept(upsrv):
     before = stored_files(upsrv)
     r = post(upsrv, data={"package_id": upsrv["pkg"], "name": "big"},
              files={"upload": ("big.csv", b"a,b\n" + b"1,2\n" * (700 << 10))})
-    assert r.status_code == 413 and r.json()["error"]["__type"] == "Request Entity Too Large"
+    assert_ckan_error(r, 413, "Request Entity Too Large")
     assert stored_files(upsrv) == before
 
 

@@ -17,7 +17,7 @@ from catalog import actions
 from catalog.context import Context
 from catalog.settings import Settings
 from catalog.users import create_token, create_user
-from conftest import REAL_DATA, dangerous, khlang_cli, sysadmin_site
+from conftest import REAL_DATA, assert_ckan_error, dangerous, khlang_cli, sysadmin_site
 from web import create_app
 
 PAYLOADS = ['<script>alert("k1")</script>', '"><img src=x onerror=alert(2)>', "'><svg onload=alert(3)>",
@@ -230,7 +230,7 @@ def test_unknown_tokens_are_rate_limited_per_address_and_good_ones_still_work_el
              for i in range(31)]
     assert codes[:30] == [403] * 30 and codes[30] == 429
     blocked = attacker.get("/api/3/action/api_token_list", headers={"Authorization": good})
-    assert blocked.status_code == 429 and blocked.get_json()["error"]["__type"] == "Too Many Requests"
+    assert_ckan_error(blocked, 429, "Too Many Requests")
     assert attacker.get("/api/3/action/package_list").status_code == 200   # without a token it still reads
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "198.51.100.9"

@@ -7,6 +7,8 @@ import ckanapi
 import pytest
 import requests
 
+from conftest import assert_ckan_error
+
 GDC = {
     "data_type": "ข้อมูลสถิติ", "objective": ["พันธกิจหน่วยงาน"], "update_frequency_unit": "ปี",
     "update_frequency_interval": "1", "geo_coverage": "ประเทศ", "data_source": "สำนักงบประมาณ",
@@ -136,16 +138,14 @@ def test_activity_log_records_who_changed_what(server, site):
 
 def test_error_envelope_types_and_statuses(server, site):
     url = f"{server.url}/api/3/action/"
-    r = requests.get(url + "package_show", params={"id": "no-such"})
-    assert r.status_code == 404 and r.json()["error"]["__type"] == "Not Found Error" and r.json()["success"] is False
+    assert_ckan_error(requests.get(url + "package_show", params={"id": "no-such"}), 404, "Not Found Error")
     r = requests.post(url + "package_create", json={"name": "zz"}, headers={"Authorization": server.admin_token})
-    assert r.status_code == 409 and r.json()["error"] == {"owner_org": ["An organization must be provided"], "__type": "Validation Error"}
+    assert assert_ckan_error(r, 409, "Validation Error") == {"owner_org": ["An organization must be provided"],
+                                                             "__type": "Validation Error"}
     r = requests.post(url + "package_update", json={"id": "budget-2565"}, headers={"Authorization": site["tokens"]["other"]})
-    assert r.status_code == 403 and r.json()["error"]["__type"] == "Authorization Error"
-    r = requests.get(url + "package_search", params={"q": "x", "foo": "1"})
-    assert r.status_code == 400 and r.json()["error"]["__type"] == "Search Query Error"
-    r = requests.get(url + "package_search", params={"sort": "metadata_modified"})
-    assert r.status_code == 409 and r.json()["error"]["__type"] == "Search Error"
+    assert_ckan_error(r, 403, "Authorization Error")
+    assert_ckan_error(requests.get(url + "package_search", params={"q": "x", "foo": "1"}), 400, "Search Query Error")
+    assert_ckan_error(requests.get(url + "package_search", params={"sort": "metadata_modified"}), 409, "Search Error")
     r = requests.post(url + "package_create", data=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.json().startswith("Bad request - JSON Error")
     r = requests.post(url + "package_create", data=b"[1,2]", headers={"Content-Type": "application/json"})
