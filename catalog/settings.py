@@ -1,7 +1,41 @@
 """Settings from the environment (KHLANG_*), overridable per app or test."""
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")
+
+
+def database_problem(value):
+    """Why `value` cannot name the catalogue database (a SQLite file path, or sqlite:///path), or None.
+
+    Anything that looks like a URL of another scheme is refused before a file or folder is created from it."""
+    text = str(value or "").strip()
+    if not text:
+        return "is empty; give the path of the catalogue's SQLite file"
+    m = _URL.match(text)
+    if m and not (len(m.group(1)) == 1 and not m.group(2)):   # a Windows drive letter (C:) is a path
+        scheme = m.group(1).lower()
+        if scheme == "sqlite":
+            return None if text.startswith("sqlite:///") and len(text) > len("sqlite:///") else \
+                "a SQLite URL is sqlite:///path/to/khlang.db"
+        if scheme in ("postgresql", "postgres"):
+            return ("PostgreSQL is not supported by this version of Khlang yet; give the path of a SQLite file "
+                    "(nothing was created)")
+        return f"{scheme}:// is not a database Khlang can use; give the path of a SQLite file (nothing was created)"
+    return None
+
+
+def database_path(value):
+    """The SQLite file path of a valid KHLANG_DB value (a plain path, or sqlite:///path)."""
+    text = str(value).strip()
+    return text[len("sqlite://"):] if text.startswith("sqlite:///") else text
+
+
+class SettingError(ValueError):
+    """A setting that cannot be used; its message names the setting (e.g. "KHLANG_DB: ...")."""
 
 
 def _flag(value):
@@ -28,6 +62,11 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        if self.db_path != ":memory:":
+            problem = database_problem(self.db_path)
+            if problem:
+                raise SettingError(f"KHLANG_DB: {problem}")
+            self.db_path = database_path(self.db_path)
         if not self.storage_dir:
             self.storage_dir = str(Path(self.db_path).resolve().parent / "storage")
 

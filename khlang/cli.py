@@ -15,7 +15,7 @@ from catalog.context import Context
 from catalog.errors import ValidationError
 from catalog.harvestsources import TYPES as HARVEST_TYPES
 from catalog.params import slug_error
-from catalog.settings import Settings
+from catalog.settings import SettingError, Settings, database_problem
 from catalog.store import db as catalog_db
 from catalog.store import packages as package_store
 from catalog.users import create_token, create_user, set_password, system_user
@@ -223,6 +223,51 @@ def cmd_demo(args):
     return cmd_serve(args)
 
 
+def cmd_migrate(args):
+    """Apply every migration the catalogue lacks (the catalogue's, then spending's); `serve` does this at start."""
+    settings = _settings(args)
+    db = catalog_db.connect(settings.db_path)
+    versions = catalog_db.versions(db)
+    db.close()
+    print(f"{settings.db_path}: " + ", ".join(f"{part} at migration {v}" for part, v in versions.items()))
+    return 0
+
+
+def cmd_backup(args):
+    """Write a consistent snapshot of the catalogue and the storage folder to a new folder, while serving."""
+    from catalog import backup  # copies with DuckDB-free code, but checks with integrity (DuckDB) afterwards
+
+    settings = _settings(args)
+    db = catalog_db.connect(settings.db_path)
+    try:
+        summary = backup.backup(settings, db, args.dest)
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    print(f"backed up {settings.db_path} and {settings.storage_dir} to {args.dest} "
+          f"({summary['files']:,} files, {summary['seconds']} s)")
+    return 0
+
+
+def cmd_restore(args):
+    """Make a backup folder this node's catalogue and storage (both must be new), then check it whole."""
+    from catalog import backup  # the check reads every stored file with DuckDB
+
+    settings = _settings(args)
+    try:
+        problems = backup.restore(args.src, settings)
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for p in problems:
+        print(f"{p['kind']} {p['what']}: {p['detail']}", file=sys.stderr)
+    print(f"restored {args.src} into {settings.db_path}" + (" and checked it whole" if not problems
+                                                             else f"; {len(problems)} problem(s) found"))
+    return 1 if problems else 0
+
+
 def cmd_reindex(args):
     from catalog.searchindex import rebuild  # the Thai dictionary loads only for the commands that index
 
@@ -302,6 +347,16 @@ def build_parser():
 
     ck = with_db(sub.add_parser("check", help="check the catalogue and every stored file by sha256"))
     ck.set_defaults(func=cmd_check)
+
+    mg = with_db(sub.add_parser("migrate", help="apply the migrations the catalogue lacks (serve does this at start)"))
+    mg.set_defaults(func=cmd_migrate)
+
+    bk = with_db(sub.add_parser("backup", help="snapshot the catalogue and storage into a new folder (while serving)"))
+    bk.add_argument("dest", help="a new, empty folder")
+    bk.set_defaults(func=cmd_backup)
+    rs = with_db(sub.add_parser("restore", help="make a backup this node's catalogue and storage (both new)"))
+    rs.add_argument("src", help="a folder written by khlang backup")
+    rs.set_defaults(func=cmd_restore)
 
     ri = with_db(sub.add_parser("reindex", help="rebuild the search index"))
     ri.set_defaults(func=cmd_reindex)
@@ -388,7 +443,18 @@ def _command(func):
 def main(argv=None):
     """Entry point of the `khlang` console script (and the in-process runner tests call)."""
     args = build_parser().parse_args(argv)
-    return _command(args.func)(args) or 0
+    problem = database_problem(args.db) if getattr(args, "db", None) else None
+    if problem:
+        print(f"error: --db: {problem}", file=sys.stderr)
+        return 2
+    try:
+        return _command(args.func)(args) or 0
+    except SettingError as exc:   # one line naming the setting; nothing was created
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except catalog_db.SchemaTooNew as exc:
+        print(f"error: {'--db' if getattr(args, 'db', None) else 'KHLANG_DB'}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -427,6 +427,8 @@ SITE_SURFACES = {
     "GET /feeds/dataset.atom": _site_page("GET", "/feeds/dataset.atom"),
     "GET /catalog.<any(jsonld, ttl, rdf, xml):fmt>": _site_page("GET", "/catalog.ttl"),
     "GET /sitemap.xml": _site_page("GET", "/sitemap.xml"),
+    "GET /healthz": _site_page("GET", "/healthz"),
+    "GET /metrics": _site_page("GET", "/metrics"),
     "GET /sitemap-<int:part>.xml": _site_page("GET", "/sitemap-0.xml"),
     "GET /robots.txt": _site_page("GET", "/robots.txt"),
     "GET /user/login": _site_page("GET", "/user/login"),

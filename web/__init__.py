@@ -10,8 +10,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from catalog.settings import Settings
 from catalog.store import db as catalog_db
 
-from . import (api, cubes, errors, explorer, i18n, links, machine, markup, pages, participation, publisher,
-               ratelimit)
+from . import (api, cubes, errors, explorer, i18n, links, machine, markup, operations, pages, participation,
+               publisher, ratelimit)
 from .context import end_request, page_globals
 
 
@@ -34,6 +34,7 @@ def create_app(test_config=None):
     # Migrate once at start so request threads never race on schema changes.
     catalog_db.connect(settings.db_path).close()
 
+    operations.init_app(app)
     i18n.init_app(app)
     links.init_app(app)
     ratelimit.init_app(app)

@@ -4,15 +4,24 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..settings import SettingError, database_problem
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30000
 _migrate_lock = threading.Lock()
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer Khlang than this one: refuse to touch it."""
 
 
 def connect(path, *, migrate=True):
     """Open the catalogue database with WAL, foreign keys and a busy timeout; migrate it."""
     path = str(path)
     if path != ":memory:":
+        problem = database_problem(path)
+        if problem or path.startswith("sqlite:"):   # a URL reaching here was not read through Settings
+            raise SettingError(f"KHLANG_DB: {problem or 'give the file path, not a URL'}")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN ourselves so writes take the lock up front (IMMEDIATE).
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -46,6 +55,16 @@ def schema_version(conn):
     return row[0] or 0
 
 
+def versions(conn):
+    """{"catalogue": its migration, component: its migration, ...} of a migrated database."""
+    out = {"catalogue": schema_version(conn)}
+    if _components:
+        out.update({component: 0 for component in sorted(_components)})
+        out.update({r[0]: r[1] for r in conn.execute(
+            "SELECT component, MAX(version) FROM component_migrations GROUP BY component")})
+    return out
+
+
 def register_migrations(component, folder):
     """Let a part above the catalogue (spending) keep its own tables in this database, created by its own
     numbered migrations in `folder`; they run after the catalogue's, tracked per component."""
@@ -60,7 +79,12 @@ def migrate_db(conn):
     transaction."""
     with _migrate_lock:
         current = schema_version(conn)
-        for version, sql in migrations():
+        shipped = migrations()
+        newest = max((v for v, _ in shipped), default=0)
+        if current > newest:
+            raise SchemaTooNew(f"the catalogue is at migration {current}, newer than this Khlang knows ({newest}); "
+                               "run the Khlang version that migrated it, or a newer one")
+        for version, sql in shipped:
             if version > current:
                 _apply(conn, sql, "SELECT 1 FROM schema_migrations WHERE version = ?", (version,),
                        "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%f', 'now'))")
@@ -133,3 +157,19 @@ def abandon(conn):
     """Roll back a transaction a failed request left open, so the pooled connection is clean."""
     if conn.in_transaction:
         conn.rollback()
+
+
+def ping(conn):
+    """True when the database answers a query."""
+    return conn.execute("SELECT 1").fetchone()[0] == 1
+
+
+def backup(conn, dest_path):
+    """A consistent copy of the whole database at `dest_path`, taken while others keep reading and writing
+    (SQLite's online backup: pages copied in steps, restarted when a writer changes one already copied)."""
+    dest = sqlite3.connect(str(dest_path))
+    try:
+        conn.backup(dest, pages=4096)
+        dest.execute("PRAGMA journal_mode = WAL")
+    finally:
+        dest.close()

@@ -44,3 +44,8 @@ def finish_load(db, job_id, state, ts, error, report_json):
 def latest_load(db, resource_id):
     """The newest load job row of a resource, or None."""
     return db.execute("SELECT * FROM jobs WHERE resource_id = ? ORDER BY created DESC LIMIT 1", (resource_id,)).fetchone()
+
+
+def counts_by_state(db, table):
+    """{state: number of rows} of a work queue."""
+    return {r[0]: r[1] for r in db.execute(f"SELECT state, count(*) FROM {_queue(table)} GROUP BY state")}
