@@ -77,7 +77,7 @@ def overview():
             [[{"text": n, "href": f"/spending/budget?{urlencode({'year': year, 'ministry': c['ministry']})}"},
               f"{millions(c['amount.sum']):,.2f}", f"{millions(disbursed[c['ministry']]):,.2f}" if c["ministry"] in disbursed else "–"]
              for n, c in zip(names, ministries["cells"])], "budget", budget_paging)
-    months, pm = v.ask("disbursement", drilldown="month", cut=f"fiscal_year:{year}|source.granularity:month",
+    months, _ = v.ask("disbursement", drilldown="month", cut=f"fiscal_year:{year}|source.granularity:month",
                        order="month:asc") if year in spent else ({"cells": []}, {})
     if months["cells"]:
         order = sorted(months["cells"], key=lambda c: (c["month"] + 2) % 12)
