@@ -102,18 +102,39 @@ def _text_sql(fields, q):
         for col, term in q.items():
             if col not in {f["id"] for f in fields}:
                 raise ValidationError({"q": [f'field "{col}" not in resource']})
-            conds.append(f"contains(lower(CAST({quote_ident(col)} AS VARCHAR)), ?)")
-            args.append(normalize(term))
-        return " AND ".join(conds) or "true", args, "1.0", []
+            conds.append(_contains(_folded(quote_ident(col), normalize(term))))
+            args.append(_like(normalize(term)))
+        return " AND ".join(conds) or "true", args, CONSTANT_RANK, []
     # Terms hold no spaces, so "in some column" equals "in the space-joined row", at a tenth of the cost.
-    cols = [f"lower(CAST({quote_ident(c)} AS VARCHAR))" for c in text_cols]
     rank_args = []
     for term in normalize(q).split():
-        conds.append("(" + " OR ".join(f"contains({c}, ?)" for c in cols) + ")")
-        args.extend([term] * len(cols))
+        cols = [_folded(quote_ident(c), term) for c in text_cols]
+        conds.append("(" + " OR ".join(_contains(c) for c in cols) + ")")
+        args.extend([_like(term)] * len(cols))
         rank.extend(f"coalesce(length({c}) - length(replace({c}, ?, '')), 0) / {max(len(term), 1)}" for c in cols)
         rank_args.extend([term] * len(cols))
     return " AND ".join(conds) or "true", args, (" + ".join(rank) or "0") + " + 0.0", rank_args
+
+
+CONSTANT_RANK = "1.0"   # a per-column q ranks every match alike: no sort on it
+
+
+def _contains(column_sql):
+    # LIKE with an escaped pattern is the same test as contains() at under half its cost in DuckDB.
+    return f"{column_sql} LIKE ? ESCAPE '\\'"
+
+
+def _folded(column, term):
+    """The column as text in the form a term is matched against: lower-cased, unless the term has no letter
+    that lower() could produce (Thai, digits, ASCII punctuation): lower() then cannot change whether or where it
+    matches, and skipping it makes a Thai search about three times faster."""
+    caseless = all("\u0e00" <= ch <= "\u0e7f" or (ch < "\x80" and not ch.isalpha()) for ch in term)
+    return f"CAST({column} AS VARCHAR)" if caseless else f"lower(CAST({column} AS VARCHAR))"
+
+
+def _like(term):
+    """A LIKE pattern matching `term` anywhere, its own % _ and \\ taken literally."""
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _sort_sql(fields, sort, has_rank):
@@ -169,7 +190,8 @@ def search(ctx, data):
     if sort:
         order, order_names = _sort_sql(fields, sort, bool(rank_sql))
     else:
-        order, order_names = ("rank DESC, _id ASC", ["rank", "_id"]) if "rank" in wanted else ("_id ASC", ["_id"])
+        ranked = "rank" in wanted and rank_sql != CONSTANT_RANK   # ties everywhere sort as _id alone
+        order, order_names = ("rank DESC, _id ASC", ["rank", "_id"]) if ranked else ("_id ASC", ["_id"])
     distinct = as_bool(data, "distinct", False)
     # Sort columns the caller did not ask for are selected too (and cut off below); DISTINCT cannot carry them.
     hidden = [n for n in order_names if n not in wanted and n != "rank"]
