@@ -8,6 +8,7 @@ import importlib
 import os
 import socket
 import sys
+import threading
 import time
 
 import spending  # noqa: F401  (registers spending's own migrations, so every database this opens has its tables)
@@ -68,7 +69,8 @@ def cmd_serve(args):
     settings = _settings(args)
     app = create_app({"SETTINGS": settings})
     sweep_leftovers(settings)   # temporary files of a server or ingest that was killed
-    words("ภาษีไปไหน")   # loads the Thai dictionary now, not in the first visitor's search (about 1 s)
+    # The Thai dictionary (about 1 s) loads beside the server starting, not in the first visitor's search.
+    threading.Thread(target=words, args=("ภาษีไปไหน",), name="khlang-dictionary", daemon=True).start()
     start_thread(settings)  # background loads of uploaded files (CKAN xloader's job)
     print(f"Khlang serving {settings.db_path} on http://{args.host}:{args.port}/", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="khlang",
