@@ -2,6 +2,7 @@
 
 Writes (create, upsert, delete) live in datastore_loads; user SQL in datastore_sql."""
 import json
+import re
 from urllib.parse import urlencode
 
 from . import actionschema, auth, tables, tabular
@@ -137,21 +138,39 @@ def _like(term):
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+_SORT_ITEM = re.compile(r'^\s*(?:"((?:[^"]|"")+)"|(\S+))(?:\s+(\w+))?\s*$')
+
+
 def _sort_sql(fields, sort, has_rank):
+    """ORDER BY text of a CKAN sort ("a desc, b"; a column with spaces is quoted: '"project name" desc')."""
     known = {f["id"] for f in fields} | {"_id"} | ({"rank"} if has_rank else set())
     parts, names = [], []
-    items = sort if isinstance(sort, list) else str(sort).split(",")
+    items = sort if isinstance(sort, list) else _split_sort(str(sort))
     for item in items:
-        bits = str(item).strip().split()
-        if not bits:
+        if not str(item).strip():
             continue
-        name = bits[0].strip('"')
-        direction = bits[1].lower() if len(bits) > 1 else "asc"
-        if name not in known or direction not in ("asc", "desc") or len(bits) > 2:
-            raise ValidationError({"sort": [f'field "{item.strip()}" not in resource']})
+        m = _SORT_ITEM.match(str(item))
+        name = (m.group(1).replace('""', '"') if m.group(1) is not None else m.group(2)) if m else None
+        direction = (m.group(3) or "asc").lower() if m else ""
+        if name not in known or direction not in ("asc", "desc"):
+            raise ValidationError({"sort": [f'field "{str(item).strip()}" not in resource']})
         parts.append(f"{quote_ident(name)} {direction.upper()}")
         names.append(name)
     return ", ".join(parts), names
+
+
+def _split_sort(text):
+    """The comma-separated items of a sort string, commas inside double quotes kept."""
+    items, current, quoted = [], "", False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+    return items + [current]
 
 
 def search(ctx, data):

@@ -45,3 +45,27 @@ def test_q_finds_exactly_the_rows_holding_every_term(table, q):
     term = normalize(q)
     want = [i + 1 for i, r in enumerate(records) if term in _text(r["name"])]
     assert [r["_id"] for r in per_column["records"]] == want   # every match ranks 1.0: _id order
+
+
+def test_columns_whose_names_hold_spaces_or_commas_sort(tmp_path):
+    app, _, ctx = sysadmin_site(tmp_path)
+    actions.call(ctx, "organization_create", {"name": "org"})
+    actions.call(ctx, "package_create", {"name": "ds", "owner_org": "org"})
+    names = ["project name", "ภาค, จังหวัด", "money"]
+    records = [{names[0]: t, names[1]: str(i), names[2]: i * 10} for i, t in enumerate(["ข", "ก", "ค"])]
+    res = actions.call(ctx, "datastore_create", {"resource": {"package_id": "ds", "name": "t"}, "records": records,
+                                                 "fields": [{"id": names[0], "type": "text"},
+                                                            {"id": names[1], "type": "text"},
+                                                            {"id": names[2], "type": "int"}]})
+    rid = res["resource_id"]
+
+    def order(sort):
+        got = actions.call(ctx, "datastore_search", {"resource_id": rid, "sort": sort})["records"]
+        return [r[names[0]] for r in got]
+
+    assert order('"project name" desc') == ["ค", "ข", "ก"]
+    assert order('"project name"') == ["ก", "ข", "ค"]
+    assert order('"ภาค, จังหวัด" desc, money') == ["ค", "ก", "ข"]
+    page = app.test_client().get(f"/dataset/ds/resource/{rid}", query_string={"sort": "project name desc"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and text.index(">ค<") < text.index(">ข<") < text.index(">ก<")

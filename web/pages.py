@@ -131,7 +131,8 @@ def _preview(ctx, res):
     names = [f["id"] for f in fields]
     col_q = {n: request.args[f"q.{n}"] for n in names if request.args.get(f"q.{n}", "").strip()}
     sort_col, _, direction = (request.args.get("sort") or "").rpartition(" ")   # column names may hold spaces
-    sort = f'"{sort_col}" {"desc" if direction == "desc" else "asc"}' if sort_col in names else None
+    quoted = '"' + sort_col.replace('"', '""') + '"'
+    sort = f'{quoted} {"desc" if direction == "desc" else "asc"}' if sort_col in names else None
     page = _page_number()
     params = {"resource_id": res["id"], "limit": PREVIEW_ROWS, "offset": (page - 1) * PREVIEW_ROWS,
               "fields": ["_id"] + names}
