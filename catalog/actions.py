@@ -4,7 +4,7 @@ import re
 
 from . import (accounts, actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql,
                groups, harvestsources, jobs, licenses, memberships, packages, purges, resources, resourcesearch,
-               search, users)
+               revisions, search, users)
 from .dicts import tag_dict
 from .store import packages as package_store
 from .store import sitemeta
@@ -125,6 +125,7 @@ WRITES = {
     "package_create": packages.package_create,
     "package_update": packages.package_update,
     "package_patch": packages.package_patch,
+    "package_revise": revisions.package_revise,
     "package_delete": packages.package_delete,
     "resource_create": resources.resource_create,
     "resource_update": resources.resource_update,

@@ -71,6 +71,11 @@ def ignored(action):
     return list(actions()[action].get("ignored", []))
 
 
+def prefixes(action):
+    """Prefixes of flattened keys the action reads (package_revise: match__<path>, update__<path>)."""
+    return list(actions()[action].get("prefixes", []))
+
+
 def is_strict(action):
     """Does the action refuse parameters it does not know (the searches, as CKAN's do)?"""
     return bool(actions()[action].get("strict"))

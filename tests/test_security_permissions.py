@@ -140,6 +140,7 @@ DATASET_SURFACES = {
     "package_update": (_api("POST", "package_update", {"id": "{id}", "name": "{name}", "title": "แก้ไข",
                                                         "owner_org": "org-a"}), True),
     "package_patch": (_api("POST", "package_patch", {"id": "{id}", "notes": "แก้ไข"}), True),
+    "package_revise": (_api("POST", "package_revise", {"match__id": "{id}", "update__notes": "แก้ไข"}), True),
     "package_delete": (_api("POST", "package_delete", {"id": "{id}"}), True),
     "resource_create": (_api("POST", "resource_create", {"package_id": "{id}", "url": "https://example.go.th/a.csv",
                                                           "name": "new"}), True),

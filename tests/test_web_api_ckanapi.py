@@ -303,3 +303,43 @@ def test_resource_search_finds_resources_by_field_and_never_those_of_private_dat
     assert anon.action.resource_search(query="name:100%_sure")["count"] == 0          # % and _ are text
     with pytest.raises(ckanapi.ValidationError):
         anon.action.resource_search(query="colour:red")
+
+
+def test_package_revise_asserts_filters_and_updates_like_ckan(server, site):
+    editor = site["editor"]
+    editor.action.package_create(name="revise-me", owner_org="bb", title="ก่อนแก้", notes="เดิม", version="1.0",
+                                 resources=[{"name": "a", "url": "http://example.go.th/a.csv"},
+                                            {"name": "b", "url": "http://example.go.th/b.csv"}])
+    # A stale assertion changes nothing and names every difference.
+    with pytest.raises(ckanapi.ValidationError) as exc:
+        editor.action.package_revise(match={"name": "revise-me", "notes": "ไม่ใช่", "resources": [{"name": "a"}]},
+                                     update={"notes": "ใหม่"})
+    assert exc.value.error_dict["match"] == ["notes"]
+    assert server.ckan().action.package_show(id="revise-me")["notes"] == "เดิม"
+    # Nested update, flattened keys by index, by id prefix and an append, all in one call.
+    pkg = server.ckan().action.package_show(id="revise-me")
+    second = pkg["resources"][1]["id"]
+    out = editor.call_action("package_revise", {
+        "match": {"name": "revise-me", "notes": "เดิม"}, "update": {"notes": "ใหม่"},
+        "update__resources__0__description": "ไฟล์แรก", f"update__resources__{second[:6]}__name": "b2",
+        "update__resources__extend": [{"name": "c", "url": "http://example.go.th/c.csv"}],
+        "update__resources__-1__description": "ไฟล์ที่เพิ่ม"})
+    revised = out["package"]
+    assert revised["notes"] == "ใหม่" and [r["name"] for r in revised["resources"]] == ["a", "b2", "c"]
+    assert revised["resources"][0]["description"] == "ไฟล์แรก" and revised["resources"][1]["id"] == second
+    assert revised["resources"][2]["description"] == "ไฟล์ที่เพิ่ม"
+    # filter removes by pattern (+ protects), and include trims the answer.
+    out = editor.call_action("package_revise", {"match__id": revised["id"], "filter": ["+resources__0", "-resources__*",
+                                                                                     "-version"],
+                                                "include": ["+package__name", "+package__resources", "-package__*"]})
+    assert set(out["package"]) == {"name", "resources"} and [r["name"] for r in out["package"]["resources"]] == ["a"]
+    assert server.ckan().action.package_show(id="revise-me")["version"] is None
+    # No match key: CKAN's 409; a key that names nothing: 409 naming it; anonymous: 403.
+    with pytest.raises(ckanapi.ValidationError) as exc:
+        editor.action.package_revise(update={"notes": "x"})
+    assert "match__id" in exc.value.error_dict
+    with pytest.raises(ckanapi.ValidationError) as exc:
+        editor.call_action("package_revise", {"match__name": "revise-me", "update__resources__9__name": "x"})
+    assert exc.value.error_dict["update__resources__9__name"] == ["Unmatched key resources__9"]
+    with pytest.raises(ckanapi.NotAuthorized):
+        server.ckan().action.package_revise(match={"name": "revise-me"}, update={"notes": "x"})
