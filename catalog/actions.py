@@ -3,8 +3,8 @@ import inspect
 import re
 
 from . import (accounts, actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql,
-               groups, harvestsources, jobs, licenses, memberships, packages, purges, resources, resourcesearch,
-               revisions, search, users)
+               following, groups, harvestsources, jobs, licenses, memberships, packages, purges, resources,
+               resourcesearch, revisions, search, users)
 from .dicts import tag_dict
 from .store import packages as package_store
 from .store import sitemeta
@@ -117,6 +117,17 @@ READS = {
     "recently_changed_packages_activity_list": activity.recently_changed_packages_activity_list,
     "resource_search": resourcesearch.resource_search,
     "group_list_authz": memberships.group_list_authz,
+    "am_following_dataset": following.am_following_dataset,
+    "dataset_follower_count": following.dataset_follower_count,
+    "dataset_follower_list": following.dataset_follower_list,
+    "am_following_group": following.am_following_group,
+    "group_follower_count": following.group_follower_count,
+    "group_follower_list": following.group_follower_list,
+    "am_following_user": following.am_following_user,
+    "user_follower_count": following.user_follower_count,
+    "user_follower_list": following.user_follower_list,
+    "followee_list": following.followee_list,
+    "dashboard_activity_list": following.dashboard_activity_list,
 }
 
 # Write actions: POST only; anonymous callers are refused unless the action schema allows them.
@@ -165,6 +176,12 @@ WRITES = {
     "bulk_update_private": memberships.bulk_update_private,
     "bulk_update_public": memberships.bulk_update_public,
     "bulk_update_delete": memberships.bulk_update_delete,
+    "follow_dataset": following.follow_dataset,
+    "unfollow_dataset": following.unfollow_dataset,
+    "follow_group": following.follow_group,
+    "unfollow_group": following.unfollow_group,
+    "follow_user": following.follow_user,
+    "unfollow_user": following.unfollow_user,
 }
 
 ACTIONS = {**READS, **WRITES}

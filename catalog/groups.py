@@ -8,6 +8,7 @@ from .params import as_bool, as_int, as_list, get_or_bust, name_errors, new_id, 
 from .store import groups as group_store
 from .store import packages as package_store
 from .store.db import transaction
+from .store.following import follower_count
 from .store.groups import get_group
 from .store.packages import get_package
 from .store.users import get_user
@@ -44,7 +45,7 @@ def group_dict(ctx, row, *, include_users=True, include_datasets=False, package_
         "type": row["type"], "description": row["description"], "image_url": row["image_url"],
         "image_display_url": row["image_url"], "created": row["created"],
         "is_organization": bool(row["is_organization"]), "approval_status": row["approval_status"],
-        "state": row["state"], "extras": json.loads(row["extras"]), "tags": [], "groups": [], "num_followers": 0,
+        "state": row["state"], "extras": json.loads(row["extras"]), "tags": [], "groups": [], "num_followers": follower_count(ctx.db, row["id"]),
         "package_count": package_count if package_count is not None else _package_counts(ctx, [row["id"]], row["is_organization"]).get(row["id"], 0),
     }
     if include_users:

@@ -113,6 +113,16 @@ def _api(method, name, data):
     return run
 
 
+def _api_after(first, name, data):
+    """POST `first` then `name` with the same data, as one role; the answer of the second (e.g. unfollow after follow)."""
+    def run(p, role, ds):
+        payload = {k: (v.format(**ds) if isinstance(v, str) else v) for k, v in data.items()}
+        c = p.app.test_client()
+        c.post(f"/api/3/action/{first}", json=payload, headers=p.auth(role))
+        return c.post(f"/api/3/action/{name}", json=payload, headers=p.auth(role))
+    return run
+
+
 def _page(method, url, form=None):
     """A request builder for a page, by the role's session (CSRF off, as the browser would send the token)."""
     def run(p, role, ds):
@@ -141,6 +151,11 @@ DATASET_SURFACES = {
                                                         "owner_org": "org-a"}), True),
     "package_patch": (_api("POST", "package_patch", {"id": "{id}", "notes": "แก้ไข"}), True),
     "package_revise": (_api("POST", "package_revise", {"match__id": "{id}", "update__notes": "แก้ไข"}), True),
+    "follow_dataset": (_api("POST", "follow_dataset", {"id": "{id}"}), True),
+    "unfollow_dataset (after following it)": (_api_after("follow_dataset", "unfollow_dataset", {"id": "{id}"}), True),
+    "am_following_dataset": (_api("GET", "am_following_dataset", {"id": "{id}"}), False),
+    "dataset_follower_count": (_api("GET", "dataset_follower_count", {"id": "{id}"}), False),
+    "dataset_follower_list": (_api("GET", "dataset_follower_list", {"id": "{id}"}), False),
     "package_delete": (_api("POST", "package_delete", {"id": "{id}"}), True),
     "resource_create": (_api("POST", "resource_create", {"package_id": "{id}", "url": "https://example.go.th/a.csv",
                                                           "name": "new"}), True),
@@ -286,12 +301,15 @@ def test_listings_show_each_dataset_only_to_the_roles_the_table_names(portal):
     assert not wrong, "\n".join(wrong)
 
 
-def _site_api(method, name, data=None, fresh=None):
-    """A site-wide action; `fresh(p, n)` makes what a destructive call consumes and returns format values."""
+def _site_api(method, name, data=None, fresh=None, first=None):
+    """A site-wide action; `fresh(p, n)` makes what a destructive call consumes and returns format values; the
+    action `first` is called (as the same role, same data) before it."""
     def run(p, role, n):
         values = {"me": p.users.get(role, {}).get("name", ""), "n": n, **(fresh(p, n) if fresh else {})}
         payload = {k: (v.format(**values) if isinstance(v, str) else v) for k, v in (data or {}).items()}
         c = p.app.test_client()
+        if first:
+            c.post(f"/api/3/action/{first}", json=payload, headers=p.auth(role))
         if method == "GET":
             return c.get(f"/api/3/action/{name}", query_string=payload, headers=p.auth(role))
         return c.post(f"/api/3/action/{name}", json=payload, headers=p.auth(role))
@@ -429,6 +447,20 @@ SITE_SURFACES = {
     "GET /catalog.<any(jsonld, ttl, rdf, xml):fmt>": _site_page("GET", "/catalog.ttl"),
     "GET /sitemap.xml": _site_page("GET", "/sitemap.xml"),
     "GET /healthz": _site_page("GET", "/healthz"),
+    "follow_group": _site_api("POST", "follow_group", {"id": "{group}"}, fresh=_new_group),
+    "unfollow_group (after following it)": _site_api("POST", "unfollow_group", {"id": "{group}"}, fresh=_new_group,
+                                                     first="follow_group"),
+    "am_following_group": _site_api("GET", "am_following_group", {"id": "grp"}),
+    "group_follower_count": _site_api("GET", "group_follower_count", {"id": "org-a"}),
+    "group_follower_list": _site_api("GET", "group_follower_list", {"id": "grp"}),
+    "follow_user": _site_api("POST", "follow_user", {"id": "{spare}"}, fresh=_spare_user),
+    "unfollow_user (after following them)": _site_api("POST", "unfollow_user", {"id": "{spare}"}, fresh=_spare_user,
+                                                      first="follow_user"),
+    "am_following_user": _site_api("GET", "am_following_user", {"id": "u-editor"}),
+    "user_follower_count": _site_api("GET", "user_follower_count", {"id": "u-editor"}),
+    "user_follower_list": _site_api("GET", "user_follower_list", {"id": "u-editor"}),
+    "followee_list": _site_api("GET", "followee_list"),
+    "dashboard_activity_list": _site_api("GET", "dashboard_activity_list"),
     "GET /metrics": _site_page("GET", "/metrics"),
     "GET /sitemap-<int:part>.xml": _site_page("GET", "/sitemap-0.xml"),
     "GET /robots.txt": _site_page("GET", "/robots.txt"),

@@ -343,3 +343,34 @@ def test_package_revise_asserts_filters_and_updates_like_ckan(server, site):
     assert exc.value.error_dict["update__resources__9__name"] == ["Unmatched key resources__9"]
     with pytest.raises(ckanapi.NotAuthorized):
         server.ckan().action.package_revise(match={"name": "revise-me"}, update={"notes": "x"})
+
+
+def test_following_datasets_groups_and_users_feeds_the_dashboard(server, site):
+    admin, editor = server.admin(), site["editor"]
+    fan = server.ckan(server.user_with_token("fan"))
+    fan.action.follow_dataset(id="budget-2565")
+    fan.action.follow_group(id="bb")
+    fan.action.follow_user(id="editor")
+    with pytest.raises(ckanapi.ValidationError) as exc:
+        fan.action.follow_dataset(id="budget-2565")
+    assert "already following" in str(exc.value.error_dict)
+    assert fan.action.am_following_dataset(id="budget-2565") is True
+    assert server.ckan().action.dataset_follower_count(id="budget-2565") == 1
+    assert server.ckan().action.organization_show(id="bb", include_users=False)["num_followers"] == 1
+    assert [u["name"] for u in admin.action.dataset_follower_list(id="budget-2565")] == ["fan"]
+    with pytest.raises(ckanapi.NotAuthorized):
+        fan.action.dataset_follower_list(id="budget-2565")
+    assert {f["type"] for f in fan.action.followee_list()} == {"dataset", "organization", "user"}
+    editor.action.package_patch(id="budget-2565", notes="ข้อมูลงบประมาณ (ติดตาม)")
+    editor.action.package_create(name="new-by-editor", owner_org="bb")
+    dashboard = fan.action.dashboard_activity_list()
+    assert dashboard[0]["activity_type"] == "new package" and dashboard[0]["data"]["package"]["name"] == "new-by-editor"
+    assert any(a["data"].get("package", {}).get("notes") == "ข้อมูลงบประมาณ (ติดตาม)" for a in dashboard)
+    # The editor's private dataset changes stay off the dashboard of someone who may not read it.
+    assert not any(a["data"].get("package", {}).get("name") == "budget-draft-notes" for a in dashboard)
+    fan.action.unfollow_dataset(id="budget-2565")
+    with pytest.raises(ckanapi.NotFound):
+        fan.action.unfollow_dataset(id="budget-2565")
+    assert server.ckan().action.dataset_follower_count(id="budget-2565") == 0
+    with pytest.raises(ckanapi.NotAuthorized):
+        server.ckan().action.follow_dataset(id="budget-2565")

@@ -31,3 +31,18 @@ def of_public_packages(db, limit, offset):
 def get(db, aid):
     """One activity row by id, or None."""
     return db.execute("SELECT * FROM activity WHERE id = ?", (aid,)).fetchone()
+
+
+def of_objects_or_users(db, object_ids, user_ids, limit, offset):
+    """Activity rows on any of the objects or by any of the users, newest first."""
+    if not object_ids and not user_ids:
+        return []
+    conds, args = [], []
+    if object_ids:
+        conds.append(f"object_id IN ({','.join('?' * len(object_ids))})")
+        args += list(object_ids)
+    if user_ids:
+        conds.append(f"user_id IN ({','.join('?' * len(user_ids))})")
+        args += list(user_ids)
+    return db.execute(f"SELECT * FROM activity WHERE {' OR '.join(conds)} ORDER BY timestamp DESC, rowid DESC "
+                      "LIMIT ? OFFSET ?", args + [limit, offset]).fetchall()

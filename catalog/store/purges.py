@@ -14,7 +14,7 @@ def purge_package(db, pid):
         db.execute(f"DELETE FROM resources WHERE id IN ({marks})", res)
     db.execute("UPDATE datarequests SET package_id = NULL WHERE package_id = ?", (pid,))
     for table, key in (("comments", "package_id"), ("activity", "object_id"), ("usage_counts", "object_id"),
-                       ("harvest_objects", "package_id"), ("package_tags", "package_id"),
+                       ("harvest_objects", "package_id"), ("following", "object_id"), ("package_tags", "package_id"),
                        ("package_groups", "package_id")):
         db.execute(f"DELETE FROM {table} WHERE {key} = ?", (pid,))
     db.execute("DELETE FROM packages WHERE id = ?", (pid,))
@@ -27,5 +27,6 @@ def purge_group(db, gid):
     db.execute("DELETE FROM memberships WHERE group_id = ?", (gid,))
     db.execute("UPDATE datarequests SET organization_id = NULL WHERE organization_id = ?", (gid,))
     db.execute("DELETE FROM activity WHERE object_id = ?", (gid,))
+    db.execute("DELETE FROM following WHERE object_id = ?", (gid,))
     db.execute("DELETE FROM groups WHERE id = ?", (gid,))
     return pids
