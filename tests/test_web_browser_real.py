@@ -47,3 +47,37 @@ def test_a_citizen_picks_a_year_drills_to_a_project_and_opens_the_tax_receipt(re
     shot(page, f"real-tax-receipt-{lang}")
     page.close()
     assert problems == []
+
+
+A11Y_PAGES = ["/", "/dataset", "/dataset?q=งบประมาณ", "/dataset/{dataset}", "/dataset/{dataset}/resource/{resource}",
+              "/organization", "/organization/{org}", "/group", "/spending", "/spending/budget", "/spending/procurement",
+              "/spending/province", "/spending/tax", "/spending/methodology", "/datarequest", "/datarequest/new",
+              "/api/docs", "/user/login"]
+
+
+def test_main_pages_have_no_serious_accessibility_violations_on_phone_and_desktop(real_site, browser):  # noqa: F811
+    """axe-core in Chromium on every main page, in Thai and English, at a phone's and a desktop's width."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    import requests
+
+    table = next(r for name in requests.get(f"{real_site.url}/api/3/action/package_list", timeout=30).json()["result"]
+                 for r in requests.get(f"{real_site.url}/api/3/action/package_show", params={"id": name},
+                                       timeout=30).json()["result"]["resources"] if r["datastore_active"])
+    pkg = requests.get(f"{real_site.url}/api/3/action/package_show", params={"id": table["package_id"]},
+                       timeout=30).json()["result"]
+    values = {"dataset": pkg["name"], "resource": table["id"], "org": pkg["organization"]["name"]}
+    axe, found = Axe(), []
+    for width in (390, 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        for lang in ("th", "en"):
+            for path in A11Y_PAGES:
+                url = real_site.url + path.format(**values)
+                page.goto(url + ("&" if "?" in url else "?") + f"lang={lang}")
+                for v in axe.run(page).response["violations"]:
+                    if v["impact"] in ("serious", "critical"):
+                        found.append(f"{width}px {lang} {path}: {v['id']} ({v['impact']}) "
+                                     f"{[n['target'] for n in v['nodes']][:3]}")
+        context.close()
+    assert found == []
