@@ -4,7 +4,7 @@ import re
 
 from . import (accounts, actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql,
                following, groups, harvestsources, jobs, licenses, memberships, packages, purges, resources,
-               resourcesearch, revisions, search, users)
+               resourcesearch, revisions, search, users, vocabularies)
 from .dicts import tag_dict
 from .store import packages as package_store
 from .store import sitemeta
@@ -36,10 +36,11 @@ def license_list(ctx, data):
 
 
 def tag_list(ctx, data):
-    """Free tags of datasets the caller can see, optionally filtered by `query`/`q`."""
+    """Free tags of public datasets, optionally filtered by `query`/`q`; with `vocabulary_id`, that vocabulary's."""
     query = data.get("query") or data.get("q")
     if data.get("vocabulary_id"):
-        raise NotFound("Vocabulary not found")
+        vid, names = vocabularies.vocabulary_tags(ctx, str(data["vocabulary_id"]), query)
+        return [tag_dict(n, vid) for n in names] if as_bool(data, "all_fields", False) else names
     limit = as_int(data, "limit", None)
     names = package_store.public_tag_names(ctx.db, query, limit, as_int(data, "offset", 0) if limit is not None else 0)
     if as_bool(data, "all_fields", False):
@@ -128,6 +129,9 @@ READS = {
     "user_follower_list": following.user_follower_list,
     "followee_list": following.followee_list,
     "dashboard_activity_list": following.dashboard_activity_list,
+    "vocabulary_list": vocabularies.vocabulary_list,
+    "vocabulary_show": vocabularies.vocabulary_show,
+    "tag_show": vocabularies.tag_show,
 }
 
 # Write actions: POST only; anonymous callers are refused unless the action schema allows them.
@@ -182,6 +186,9 @@ WRITES = {
     "unfollow_group": following.unfollow_group,
     "follow_user": following.follow_user,
     "unfollow_user": following.unfollow_user,
+    "vocabulary_create": vocabularies.vocabulary_create,
+    "vocabulary_update": vocabularies.vocabulary_update,
+    "vocabulary_delete": vocabularies.vocabulary_delete,
 }
 
 ACTIONS = {**READS, **WRITES}

@@ -9,13 +9,16 @@ from . import gdc, licenses
 from .store import groups as group_store
 from .store import packages as package_store
 from .store import resources as resource_store
+from .store import vocabularies as vocab_store
 
 _TAG_NS = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
 
 
-def tag_dict(name):
-    """CKAN's tag dict; the id is stable per name."""
-    return {"display_name": name, "id": str(uuid.uuid5(_TAG_NS, name)), "name": name, "state": "active", "vocabulary_id": None}
+def tag_dict(name, vocabulary_id=None):
+    """CKAN's tag dict; the id is stable per name (and vocabulary)."""
+    key = name if vocabulary_id is None else f"{vocabulary_id}:{name}"
+    return {"display_name": name, "id": str(uuid.uuid5(_TAG_NS, key)), "name": name, "state": "active",
+            "vocabulary_id": vocabulary_id}
 
 
 def download_url(site_url, package_id, resource_id, filename):
@@ -53,7 +56,9 @@ def package_dicts(ctx, ids):
     orgs = {g["id"]: g for g in group_store.rows_by_id(db, org_ids)} if org_ids else {}
     tags, groups, res = {}, {}, {}
     for pid, name in package_store.tags_of(db, ids):
-        tags.setdefault(pid, []).append(name)
+        tags.setdefault(pid, []).append(tag_dict(name))
+    for pid, vid, _vocabulary, name in vocab_store.of_packages(db, ids):
+        tags.setdefault(pid, []).append(tag_dict(name, vid))
     for r in package_store.groups_of(db, ids):
         groups.setdefault(r[0], []).append({"description": r[4], "display_name": r[3] or r[2], "id": r[1],
                                             "image_display_url": r[5], "name": r[2], "title": r[3]})
@@ -80,7 +85,7 @@ def _package_dict(row, org, tags, groups, res):
         "name": row["name"], "notes": row["notes"], "num_resources": len(res), "num_tags": len(tags),
         "organization": None, "owner_org": row["owner_org"], "private": bool(row["private"]),
         "relationships_as_object": [], "relationships_as_subject": [], "resources": res, "state": row["state"],
-        "tags": [tag_dict(t) for t in tags], "title": row["title"], "type": row["type"], "url": row["url"],
+        "tags": tags, "title": row["title"], "type": row["type"], "url": row["url"],
         "version": row["version"],
     }
     if lic and lic.get("url"):

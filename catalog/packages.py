@@ -10,6 +10,7 @@ from .store.db import transaction
 from .store.groups import get_group
 from .store.packages import get_package
 from .store import resources as resource_store
+from .store import vocabularies as vocab_store
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import (as_bool, as_int, get_or_bust, name_errors, new_id, now, tag_errors, text_or_none)
 
@@ -60,6 +61,7 @@ def _clean(ctx, data, existing):
         errors["state"] = ["State must be active or draft"]
     values["state"] = state
     tags = _clean_tags(data, errors)
+    values["vocabulary_tags"] = _clean_vocabulary_tags(ctx, data, errors)
     extras = _clean_extras(data, errors)
     groups = _clean_groups(ctx, data, errors)
     fields = gdc.clean(data, errors)
@@ -128,6 +130,8 @@ def _clean_tags(data, errors):
             errors["tags"] = ["Must be a list of {name}"]
             return []
         for t in raw:
+            if isinstance(t, dict) and t.get("vocabulary_id"):
+                continue   # a vocabulary's tag (_clean_vocabulary_tags)
             n = (t.get("name") if isinstance(t, dict) else t)
             names.append(n.strip() if isinstance(n, str) else n)
     elif data.get("tag_string"):
@@ -136,6 +140,24 @@ def _clean_tags(data, errors):
     if msgs:
         errors["tags"] = msgs
     return sorted(set(n for n in names if isinstance(n, str)))
+
+
+def _clean_vocabulary_tags(ctx, data, errors):
+    """(vocabulary id, tag) pairs of the tags that name a vocabulary; each must be one of that vocabulary's tags."""
+    raw = data.get("tags")
+    pairs = []
+    for t in raw if isinstance(raw, list) else []:
+        if not (isinstance(t, dict) and t.get("vocabulary_id")):
+            continue
+        vocab = vocab_store.get(ctx.db, str(t["vocabulary_id"]))
+        name = str(t.get("name") or "").strip()
+        if vocab is None:
+            errors.setdefault("tags", []).append(f"Tag vocabulary \"{t['vocabulary_id']}\" does not exist")
+        elif name not in vocab_store.tags(ctx.db, vocab["id"]):
+            errors.setdefault("tags", []).append(f"Tag {name} does not belong to vocabulary {vocab['name']}")
+        else:
+            pairs.append((vocab["id"], name))
+    return sorted(set(pairs))
 
 
 def _clean_extras(data, errors):
@@ -191,6 +213,7 @@ def _write(ctx, pid, values, tags, groups, res_in, existing):
     else:
         package_store.update(db, pid, values, ts, quality)
     package_store.set_tags_and_groups(db, pid, tags, groups)
+    vocab_store.set_package_tags(db, pid, values["vocabulary_tags"])
     if res_in is not None:
         _write_resources(ctx, pid, res_in)
 

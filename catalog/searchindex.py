@@ -3,13 +3,14 @@ from . import gdc
 from .dicts import package_dicts
 from .store import packages as package_store
 from .store import searchindex as index_store
+from .store import vocabularies as vocab_store
 from .store.db import transaction
 from .thaitext import normalize, words
 
 FTS_COLUMNS = ("title", "tags", "org", "res", "notes")
 
 
-def _terms(pkg):
+def _terms(pkg, vocabularies):
     out = [("id", pkg["id"]), ("name", pkg["name"]), ("type", pkg["type"]), ("dataset_type", pkg["type"]),
            ("capacity", "private" if pkg["private"] else "public"), ("state", pkg["state"])]
     if pkg.get("organization"):
@@ -21,7 +22,9 @@ def _terms(pkg):
     for key in ("maintainer", "author", "url", "creator_user_id"):
         if pkg.get(key):
             out.append((key, str(pkg[key])))
-    out += [("tags", t["name"]) for t in pkg["tags"]]
+    out += [("tags", t["name"]) for t in pkg["tags"] if not t.get("vocabulary_id")]
+    out += [(f"vocab_{vocabularies[t['vocabulary_id']]}", t["name"]) for t in pkg["tags"]
+            if t.get("vocabulary_id") in vocabularies]
     out += [("groups", g["name"]) for g in pkg["groups"]]
     out += [("res_format", f) for f in sorted({r["format"] for r in pkg["resources"] if r.get("format")})]
     for name in gdc.choice_fields():
@@ -63,7 +66,9 @@ def index_package(db, pkg):
         segmented = (" " + " ".join(words(cols["title"])) + " ", tuple(" ".join(words(cols[c])) for c in FTS_COLUMNS))
     doc = (pkg["id"], pkg["name"], cols["title"], segmented[0], pkg.get("owner_org"), int(pkg["private"]),
            pkg["state"], pkg["type"], pkg.get("creator_user_id"), pkg["metadata_created"], pkg["metadata_modified"], text)
-    index_store.insert(db, doc, sorted(set(_terms(pkg))), pkg["state"] == "active" and not pkg["private"],
+    vocabularies = {t["vocabulary_id"]: vocab_store.get(db, t["vocabulary_id"])["name"] for t in pkg["tags"]
+                    if t.get("vocabulary_id")}
+    index_store.insert(db, doc, sorted(set(_terms(pkg, vocabularies))), pkg["state"] == "active" and not pkg["private"],
                        tuple(cols[c] for c in FTS_COLUMNS), segmented[1])
 
 

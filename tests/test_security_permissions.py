@@ -358,6 +358,10 @@ def _spare_user(p, n):
     return {"spare": name}
 
 
+def _vocabulary(p, n):
+    return {"vocab": p.call_as_sysadmin("vocabulary_create", {"name": f"vocab-{n}", "tags": [{"name": "กข"}]})["id"]}
+
+
 def _datarequest(p, n):
     return {"request": p.call_as_sysadmin("datarequest_create", {"title": f"ขอข้อมูล {n}", "description": "รายละเอียด",
                                                                  "organization_id": p.org["id"]})["id"]}
@@ -461,6 +465,13 @@ SITE_SURFACES = {
     "user_follower_list": _site_api("GET", "user_follower_list", {"id": "u-editor"}),
     "followee_list": _site_api("GET", "followee_list"),
     "dashboard_activity_list": _site_api("GET", "dashboard_activity_list"),
+    "vocabulary_create": _site_api("POST", "vocabulary_create", {"name": "new-vocab-{n}", "tags": [{"name": "ขค"}]}),
+    "vocabulary_update": _site_api("POST", "vocabulary_update", {"id": "{vocab}", "tags": [{"name": "กข"}, {"name": "คง"}]},
+                                   fresh=_vocabulary),
+    "vocabulary_delete": _site_api("POST", "vocabulary_delete", {"id": "{vocab}"}, fresh=_vocabulary),
+    "vocabulary_list": _site_api("GET", "vocabulary_list"),
+    "vocabulary_show": _site_api("GET", "vocabulary_show", {"id": "{vocab}"}, fresh=_vocabulary),
+    "tag_show": _site_api("GET", "tag_show", {"id": "กข", "vocabulary_id": "{vocab}"}, fresh=_vocabulary),
     "GET /metrics": _site_page("GET", "/metrics"),
     "GET /sitemap-<int:part>.xml": _site_page("GET", "/sitemap-0.xml"),
     "GET /robots.txt": _site_page("GET", "/robots.txt"),

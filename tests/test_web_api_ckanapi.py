@@ -374,3 +374,31 @@ def test_following_datasets_groups_and_users_feeds_the_dashboard(server, site):
     assert server.ckan().action.dataset_follower_count(id="budget-2565") == 0
     with pytest.raises(ckanapi.NotAuthorized):
         server.ckan().action.follow_dataset(id="budget-2565")
+
+
+def test_vocabulary_tags_are_kept_checked_shown_and_searched_like_ckan(server, site):
+    admin, editor = server.admin(), site["editor"]
+    vocab = admin.action.vocabulary_create(name="sector", tags=[{"name": "การศึกษา"}, {"name": "สาธารณสุข"}])
+    assert [t["name"] for t in vocab["tags"]] == ["การศึกษา", "สาธารณสุข"]
+    with pytest.raises(ckanapi.NotAuthorized):
+        editor.action.vocabulary_create(name="mine", tags=[])
+    pkg = editor.action.package_create(name="schools", owner_org="bb", tags=[
+        {"name": "โรงเรียน"}, {"name": "การศึกษา", "vocabulary_id": vocab["id"]}])
+    assert [(t["name"], t["vocabulary_id"]) for t in pkg["tags"]] == [("โรงเรียน", None), ("การศึกษา", vocab["id"])]
+    with pytest.raises(ckanapi.ValidationError) as exc:
+        editor.action.package_create(name="bad-tag", owner_org="bb", tags=[{"name": "กีฬา", "vocabulary_id": "sector"}])
+    assert exc.value.error_dict["tags"] == ["Tag กีฬา does not belong to vocabulary sector"]
+    found = server.ckan().action.package_search(fq='vocab_sector:"การศึกษา"')
+    assert [p["name"] for p in found["results"]] == ["schools"]
+    assert "การศึกษา" not in server.ckan().action.tag_list()   # free tags only, as CKAN
+    assert server.ckan().action.tag_list(vocabulary_id="sector") == ["การศึกษา", "สาธารณสุข"]
+    tag = server.ckan().action.tag_show(id="การศึกษา", vocabulary_id="sector", include_datasets=True)
+    assert tag["vocabulary_id"] == vocab["id"] and [p["name"] for p in tag["packages"]] == ["schools"]
+    # A patch keeps the vocabulary tag; a tag in use cannot leave its vocabulary, nor the vocabulary go.
+    editor.action.package_patch(id="schools", notes="โรงเรียนในสังกัด")
+    assert len(server.ckan().action.package_show(id="schools")["tags"]) == 2
+    with pytest.raises(ckanapi.ValidationError):
+        admin.action.vocabulary_update(id="sector", tags=[{"name": "สาธารณสุข"}])
+    with pytest.raises(ckanapi.ValidationError):
+        admin.action.vocabulary_delete(id="sector")
+    assert [v["name"] for v in server.ckan().action.vocabulary_list()] == ["sector"]

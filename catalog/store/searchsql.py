@@ -75,7 +75,7 @@ def field_condition(field, values):
         return f"d.state IN ({','.join('?' * len(values))})", values
     if field in ("private",):
         return "d.private = ?", [int(str(values[0]).lower() == "true")]
-    if field not in TERM_FIELDS and field not in gdc.choice_fields() and not field.startswith("extras_"):
+    if field not in TERM_FIELDS and field not in gdc.choice_fields() and not field.startswith(("extras_", "vocab_")):
         raise SearchError(f"undefined field {field}")
     conds, args = [], []
     for v in values:
