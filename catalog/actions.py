@@ -2,9 +2,9 @@
 import inspect
 import re
 
-from . import (accounts, actionschema, activity, comments, datarequests, datastore, datastore_loads, datastore_sql,
-               following, groups, harvestsources, jobs, licenses, memberships, packages, purges, resources,
-               resourcesearch, revisions, search, users, vocabularies)
+from . import (accounts, actionschema, activity, collaborators, comments, datarequests, datastore, datastore_loads,
+               datastore_sql, following, groups, harvestsources, jobs, licenses, memberships, packages, purges,
+               resources, resourcesearch, revisions, search, users, vocabularies)
 from .dicts import tag_dict
 from .store import packages as package_store
 from .store import sitemeta
@@ -132,6 +132,8 @@ READS = {
     "vocabulary_list": vocabularies.vocabulary_list,
     "vocabulary_show": vocabularies.vocabulary_show,
     "tag_show": vocabularies.tag_show,
+    "package_collaborator_list": collaborators.package_collaborator_list,
+    "package_collaborator_list_for_user": collaborators.package_collaborator_list_for_user,
 }
 
 # Write actions: POST only; anonymous callers are refused unless the action schema allows them.
@@ -189,6 +191,8 @@ WRITES = {
     "vocabulary_create": vocabularies.vocabulary_create,
     "vocabulary_update": vocabularies.vocabulary_update,
     "vocabulary_delete": vocabularies.vocabulary_delete,
+    "package_collaborator_create": collaborators.package_collaborator_create,
+    "package_collaborator_delete": collaborators.package_collaborator_delete,
 }
 
 ACTIONS = {**READS, **WRITES}

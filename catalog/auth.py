@@ -24,17 +24,27 @@ def can_admin_group(ctx, group_id):
     return ctx.sysadmin or capacity(ctx, group_id) == "admin"
 
 
+def collaborator(ctx, package_id):
+    """The caller's collaborator capacity on a dataset (member or editor), or None."""
+    return ctx.collaborations().get(package_id) if ctx.user else None
+
+
+def can_edit_package(ctx, pkg):
+    """May the caller change this dataset: an editor of its organization, or its editor collaborator?"""
+    return can_edit_org(ctx, pkg["owner_org"]) or collaborator(ctx, pkg["id"]) == "editor"
+
+
 def can_read_package(ctx, pkg):
-    """Public active datasets for everyone; private ones for org members; drafts for editors."""
+    """Public active datasets for everyone; private ones for org members and collaborators; drafts for editors."""
     if ctx.sysadmin:
         return True
     state = pkg["state"]
     if state == "deleted":
         return can_edit_org(ctx, pkg["owner_org"])
     if state == "draft":
-        return bool(ctx.user) and (pkg["creator_user_id"] == ctx.user_id or can_edit_org(ctx, pkg["owner_org"]))
+        return bool(ctx.user) and (pkg["creator_user_id"] == ctx.user_id or can_edit_package(ctx, pkg))
     if pkg["private"]:
-        return capacity(ctx, pkg["owner_org"]) is not None
+        return capacity(ctx, pkg["owner_org"]) is not None or collaborator(ctx, pkg["id"]) is not None
     return True
 
 
@@ -50,7 +60,7 @@ def require_edit_package(ctx, pkg):
     """Raise NotAuthorized unless the caller may change the dataset; a deleted one is not found for changes."""
     if pkg["state"] == "deleted":
         raise NotFound("Not found")
-    if not can_edit_org(ctx, pkg["owner_org"]):
+    if not can_edit_package(ctx, pkg):
         raise NotAuthorized(f"User {ctx.user['name'] if ctx.user else 'anonymous'} not authorized to edit package {pkg['id']}")
     source = harvested_from(ctx.db, pkg["id"])
     if source and source != ctx.harvesting:
@@ -90,8 +100,10 @@ def require_sysadmin(ctx):
 
 def viewer(ctx):
     """Who is asking, as the store's visibility rules need it: user id, sysadmin, member and editor organizations."""
+    collaborations = {} if ctx.sysadmin or not ctx.user else ctx.collaborations()
     return {"user_id": ctx.user_id, "sysadmin": ctx.sysadmin, "member_orgs": member_org_ids(ctx),
-            "editor_orgs": editor_org_ids(ctx)}
+            "editor_orgs": editor_org_ids(ctx), "collab_read": sorted(collaborations),
+            "collab_edit": sorted(p for p, c in collaborations.items() if c == "editor")}
 
 
 def member_org_ids(ctx):

@@ -1,6 +1,7 @@
 """What every action receives: its connections, the caller and the settings."""
 from dataclasses import dataclass, field
 
+from .store.collaborators import of_user as collaborations_of
 from .store.groups import capacities_of
 
 
@@ -15,6 +16,7 @@ class Context:
     harvesting: str | None = None   # the harvest source writing through this context (its datasets are read-only
                                     # to everyone else while the source is attached)
     _capacities: dict | None = field(default=None, repr=False)
+    _collaborations: dict | None = field(default=None, repr=False)
 
     @property
     def sysadmin(self):
@@ -32,6 +34,13 @@ class Context:
                 self._capacities = capacities_of(self.db, self.user["id"])
         return self._capacities
 
+    def collaborations(self):
+        """{package_id: capacity} of the datasets the caller collaborates on, read once per context."""
+        if self._collaborations is None:
+            self._collaborations = collaborations_of(self.db, self.user["id"]) if self.user else {}
+        return self._collaborations
+
     def forget_capacities(self):
-        """Drop the cached memberships after a membership write."""
+        """Drop the cached memberships and collaborations after a write to them."""
         self._capacities = None
+        self._collaborations = None

@@ -99,7 +99,9 @@ def _owner_org(ctx, data, existing, errors):
     if not org:
         errors["owner_org"] = ["Organization does not exist"]
         return None
-    if not auth.can_edit_org(ctx, org["id"]):
+    # A collaborator may edit the dataset where it is; moving it needs the right to add to the new organization.
+    stays = existing is not None and existing["owner_org"] == org["id"] and auth.can_edit_package(ctx, existing)
+    if not stays and not auth.can_edit_org(ctx, org["id"]):
         raise NotAuthorized(f"User {ctx.user['name'] if ctx.user else 'anonymous'} not authorized to add dataset "
                             "to this organization")
     return org["id"]

@@ -25,7 +25,8 @@ def resource_search(ctx, data):
         raise ValidationError({"order_by": [f"Must be one of {list(ORDERS)}"]})
     offset, limit = as_int(data, "offset", 0), as_int(data, "limit", 100, maximum=1000)
     rows = resource_store.search(ctx.db, pairs, order)
-    readable = [r for r in rows if auth.can_read_package(ctx, {"state": r["pkg_state"], "private": r["pkg_private"],
+    readable = [r for r in rows if auth.can_read_package(ctx, {"id": r["package_id"], "state": r["pkg_state"],
+                                                               "private": r["pkg_private"],
                                                                "owner_org": r["pkg_owner_org"],
                                                                "creator_user_id": r["pkg_creator"]})]
     return {"count": len(readable), "results": [resource_dict(r, ctx.site_url) for r in readable[offset:offset + limit]]}

@@ -94,7 +94,8 @@ def visible_counts(ctx, field):
 
 def _viewer_key(viewer):
     return (viewer["user_id"], viewer["sysadmin"], tuple(viewer["member_orgs"] or ()) if viewer["member_orgs"] is not None
-            else None, tuple(viewer["editor_orgs"] or ()) if viewer["editor_orgs"] is not None else None)
+            else None, tuple(viewer["editor_orgs"] or ()) if viewer["editor_orgs"] is not None else None,
+            tuple(viewer["collab_read"]), tuple(viewer["collab_edit"]))
 
 
 _CACHE = OrderedDict()

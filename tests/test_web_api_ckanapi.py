@@ -402,3 +402,36 @@ def test_vocabulary_tags_are_kept_checked_shown_and_searched_like_ckan(server, s
     with pytest.raises(ckanapi.ValidationError):
         admin.action.vocabulary_delete(id="sector")
     assert [v["name"] for v in server.ckan().action.vocabulary_list()] == ["sector"]
+
+
+def test_a_collaborator_reads_or_edits_one_private_dataset_and_loses_it_when_removed(server, site):
+    admin, editor = server.admin(), site["editor"]
+    guest_token = server.user_with_token("guest")
+    guest = server.ckan(guest_token)
+    secret = editor.action.package_create(name="shared-draft-notes", owner_org="bb", private=True,
+                                          notes="งานร่วมกับมหาวิทยาลัย")
+    with pytest.raises(ckanapi.NotAuthorized):
+        guest.action.package_show(id="shared-draft-notes")
+    with pytest.raises(ckanapi.NotAuthorized):   # an editor is not an organization admin
+        editor.action.package_collaborator_create(id="shared-draft-notes", user_id="guest", capacity="member")
+    admin.action.package_collaborator_create(id="shared-draft-notes", user_id="guest", capacity="member")
+    assert guest.action.package_show(id="shared-draft-notes")["id"] == secret["id"]
+    found = guest.action.package_search(q="มหาวิทยาลัย", include_private=True)["results"]
+    assert [p["name"] for p in found] == ["shared-draft-notes"]
+    assert guest.action.package_search(q="มหาวิทยาลัย")["count"] == 0   # private only when asked for, as CKAN
+    with pytest.raises(ckanapi.NotAuthorized):
+        guest.action.package_patch(id="shared-draft-notes", notes="แก้")
+    admin.action.package_collaborator_create(id="shared-draft-notes", user_id="guest", capacity="editor")
+    guest.action.package_patch(id="shared-draft-notes", notes="แก้โดยผู้ร่วมงาน")
+    with pytest.raises(ckanapi.NotAuthorized):   # a collaborator cannot move the dataset to another organization
+        guest.action.package_patch(id="shared-draft-notes", owner_org="cgd")
+    assert [c["user_id"] for c in admin.action.package_collaborator_list(id="shared-draft-notes")] == \
+        [admin.action.user_show(id="guest")["id"]]
+    assert [c["package_id"] for c in guest.action.package_collaborator_list_for_user(id="guest")] == [secret["id"]]
+    admin.action.package_collaborator_delete(id="shared-draft-notes", user_id="guest")
+    with pytest.raises(ckanapi.NotAuthorized):
+        guest.action.package_show(id="shared-draft-notes")
+    assert guest.action.package_search(q="มหาวิทยาลัย", include_private=True)["count"] == 0
+    other = server.ckan(site["tokens"]["other"])
+    with pytest.raises(ckanapi.NotAuthorized):
+        other.action.package_show(id="shared-draft-notes")

@@ -115,7 +115,7 @@ def dataset_read(name):
 
 
 def _can_edit(ctx, pkg):
-    return bool(ctx.user) and auth.can_edit_org(ctx, pkg["owner_org"])
+    return bool(ctx.user) and auth.can_edit_package(ctx, pkg)
 
 
 PREVIEW_ROWS = 25

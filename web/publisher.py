@@ -148,7 +148,7 @@ def _editable_package(ctx, name):
         abort(404)
     if pkg["state"] == "deleted":   # editors may still read a deleted dataset, but nobody changes it
         abort(404)
-    if not auth.can_edit_org(ctx, pkg["owner_org"]):
+    if not auth.can_edit_package(ctx, pkg):
         abort(403)
     return pkg
 

@@ -15,7 +15,7 @@ def purge_package(db, pid):
     db.execute("UPDATE datarequests SET package_id = NULL WHERE package_id = ?", (pid,))
     for table, key in (("comments", "package_id"), ("activity", "object_id"), ("usage_counts", "object_id"),
                        ("harvest_objects", "package_id"), ("following", "object_id"), ("package_tags", "package_id"),
-                       ("package_vocabulary_tags", "package_id"),
+                       ("package_vocabulary_tags", "package_id"), ("package_collaborators", "package_id"),
                        ("package_groups", "package_id")):
         db.execute(f"DELETE FROM {table} WHERE {key} = ?", (pid,))
     db.execute("DELETE FROM packages WHERE id = ?", (pid,))

@@ -23,21 +23,24 @@ def _visibility(viewer, include_private, include_drafts, include_deleted):
         if viewer["sysadmin"]:
             states.append("d.state = 'draft'")
         else:
-            editable = viewer["editor_orgs"] or []
-            marks = ",".join("?" * len(editable))
-            states.append(f"(d.state = 'draft' AND (d.creator_user_id = ?{f' OR d.owner_org IN ({marks})' if editable else ''}))")
-            args += [viewer["user_id"], *editable]
+            editable, collab = viewer["editor_orgs"] or [], viewer.get("collab_edit") or []
+            mine = ["d.creator_user_id = ?"] + ([f"d.owner_org IN ({','.join('?' * len(editable))})"] if editable else []) \
+                + ([f"d.package_id IN ({','.join('?' * len(collab))})"] if collab else [])
+            states.append(f"(d.state = 'draft' AND ({' OR '.join(mine)}))")
+            args += [viewer["user_id"], *editable, *collab]
     if include_deleted and viewer["sysadmin"]:
         states.append("d.state = 'deleted'")
     sql = "(" + " OR ".join(states) + ")"
     if not include_private:
         return sql + " AND d.private = 0", args
-    orgs = viewer["member_orgs"]
+    orgs, collab = viewer["member_orgs"], viewer.get("collab_read") or []
     if orgs is None:
         return sql, args
-    if not orgs:
+    seen = ["d.private = 0"] + ([f"d.owner_org IN ({','.join('?' * len(orgs))})"] if orgs else []) \
+        + ([f"d.package_id IN ({','.join('?' * len(collab))})"] if collab else [])
+    if len(seen) == 1:
         return sql + " AND d.private = 0", args
-    return sql + f" AND (d.private = 0 OR d.owner_org IN ({','.join('?' * len(orgs))}))", args + orgs
+    return sql + f" AND ({' OR '.join(seen)})", args + orgs + collab
 
 
 def _sort_clause(sort, ranked=True):

@@ -80,11 +80,12 @@ def set_password_hash(db, user_id, password_hash, end_sessions=True):
 
 
 def close(db, user_id):
-    """Close an account: deleted, sessions ended, tokens, memberships and follows gone."""
+    """Close an account: deleted, sessions ended, tokens, memberships, collaborations and follows gone."""
     db.execute("UPDATE users SET state = 'deleted', session_epoch = session_epoch + 1 WHERE id = ?", (user_id,))
     db.execute("DELETE FROM api_tokens WHERE user_id = ?", (user_id,))
     db.execute("DELETE FROM memberships WHERE user_id = ?", (user_id,))
     db.execute("DELETE FROM following WHERE follower_id = ? OR object_id = ?", (user_id, user_id))
+    db.execute("DELETE FROM package_collaborators WHERE user_id = ?", (user_id,))
 
 
 def insert_token(db, tid, user_id, name, token_hash, ts):
