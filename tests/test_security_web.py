@@ -71,7 +71,8 @@ PAGES = ["/", "/dataset", "/dataset?q={q}", "/dataset/xss-ds", "/dataset/xss-ds/
          "/dataset/xss-ds/resource/{table}", "/dataset/xss-ds/resource/{table}?q={q}&sort={q}",
          "/organization", "/organization/xss-org", "/group", "/group/xss-grp", "/dashboard", "/datarequest",
          "/datarequest/{request}", "/user/root/api-tokens", "/organization/members/xss-org", "/dataset/edit/xss-ds",
-         "/dataset/xss-ds/resource/new", "/dataset/new", "/datarequest/new", "/api/docs", "/user/login?next={q}",
+         "/dataset/xss-ds/resource/new", "/dataset/xss-ds/resource/{table}/edit", "/dataset/xss-ds/resource/{link}/edit",
+         "/dataset/new", "/datarequest/new", "/api/docs", "/user/login?next={q}",
          "/dataset/{q}", "/organization/{q}", "/spending/procurement?q={q}"]
 
 

@@ -319,3 +319,29 @@ def test_a_page_view_during_a_long_write_is_counted_later_not_waited_for(client,
     counts = other.execute("SELECT sum(count) FROM usage_counts WHERE object_id = ? AND kind = 'view'",
                            (site["pub"]["id"],)).fetchone()[0]
     assert counts == 2 and not any(usage._pending.values())
+
+
+def test_editors_change_a_resources_metadata_from_its_page(client, site):
+    login(client, "editor1")
+    pkg = client.application.test_client().get("/api/3/action/package_show?id=schools-2567").get_json()["result"]
+    if not pkg["resources"]:
+        token = csrf_of(client.get("/dataset/schools-2567/resource/new").get_data(as_text=True))
+        client.post("/dataset/schools-2567/resource/new", data={"csrf_token": token, "name": "ลิงก์",
+                                                                "url": "https://example.go.th/schools.csv"})
+        pkg = client.application.test_client().get("/api/3/action/package_show?id=schools-2567").get_json()["result"]
+    res = pkg["resources"][0]
+    page = client.get(f"/dataset/schools-2567/resource/{res['id']}").get_data(as_text=True)
+    assert f"/dataset/schools-2567/resource/{res['id']}/edit" in page
+    form = client.get(f"/dataset/schools-2567/resource/{res['id']}/edit?lang=th").get_data(as_text=True)
+    assert "แก้ไขข้อมูล" in form and f'value="{res["name"]}"' in form
+    r = client.post(f"/dataset/schools-2567/resource/{res['id']}/edit",
+                    data={"csrf_token": csrf_of(form), "name": "รายชื่อโรงเรียน", "description": "ปรับปรุงคำอธิบาย",
+                          "format": "CSV"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/dataset/schools-2567/resource/{res['id']}")
+    after = client.application.test_client().get(f"/api/3/action/resource_show?id={res['id']}").get_json()["result"]
+    assert (after["name"], after["description"], after["format"]) == ("รายชื่อโรงเรียน", "ปรับปรุงคำอธิบาย", "CSV")
+    assert after["url"] == res["url"]
+    login(client, "member1")
+    assert client.get(f"/dataset/schools-2567/resource/{res['id']}/edit").status_code == 403
+    assert f"/resource/{res['id']}/edit" not in client.get(f"/dataset/schools-2567/resource/{res['id']}").get_data(
+        as_text=True)

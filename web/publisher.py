@@ -192,6 +192,45 @@ def resource_new(name):
                            schemas=sourceformats.schema_names())
 
 
+@bp.route("/dataset/<name>/resource/<res_id>/edit", methods=["GET", "POST"])
+@login_required
+def resource_edit(name, res_id):
+    """Change a resource's name, description, format and link, or replace its file."""
+    ctx = get_context()
+    pkg = _editable_package(ctx, name)
+    res = next((r for r in pkg["resources"] if r["id"] == res_id), None)
+    if res is None:
+        abort(404)
+    errors = {}
+    values = request.form.to_dict() if request.method == "POST" else {
+        k: res.get(k) or "" for k in ("name", "description", "format", "url")}
+    if request.method == "POST":
+        upload = request.files.get("upload")
+        if upload and upload.filename:
+            suffix = "".join(PurePosixPath(upload.filename.lower()).suffixes[-1:])
+            if suffix not in UPLOAD_TYPES:
+                errors["upload"] = [_("Files of type %(type)s are not accepted.", type=suffix or "?")]
+        if not errors:
+            data = {"id": res_id, **{k: request.form.get(k, "") for k in ("name", "description", "format")}}
+            if upload and upload.filename:
+                data["upload"] = upload
+            elif res.get("url_type") != "upload" and request.form.get("url"):
+                data["url"] = request.form["url"].strip()
+            try:
+                actions.call(ctx, "resource_patch", data)
+            except ValidationError as exc:
+                errors = exc.errors
+            except StorageFull:
+                errors = {"upload": [_("The server has no room for this file right now; nothing was saved. "
+                                       "Please tell the site's administrators.")]}
+            except NotAuthorized:
+                abort(403)
+            else:
+                return redirect(url_for("pages.resource_read", name=pkg["name"], res_id=res_id))
+    return render_template("resource_form.html", pkg=pkg, res=res, errors=errors, values=values,
+                           schemas=sourceformats.schema_names())
+
+
 @bp.route("/user/<name>/api-tokens", methods=["GET", "POST"])
 @login_required
 def tokens(name):
