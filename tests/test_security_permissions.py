@@ -203,6 +203,7 @@ DATASET_SURFACES = {
     "POST /dataset/<name>/comment": (_page("POST", "/dataset/{name}/comment", {"body": "ขอข้อมูลเพิ่ม",
                                                                                "author_name": "ประชาชน"}), True),
     "POST /comment/<comment_id>/moderate": (_page("POST", "/comment/{comment}/moderate", {"state": "hidden"}), True),
+    "POST /dataset/<name>/follow": (_page("POST", "/dataset/{name}/follow", {"follow": "1"}), True),
 }
 
 

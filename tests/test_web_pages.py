@@ -345,3 +345,16 @@ def test_editors_change_a_resources_metadata_from_its_page(client, site):
     assert client.get(f"/dataset/schools-2567/resource/{res['id']}/edit").status_code == 403
     assert f"/resource/{res['id']}/edit" not in client.get(f"/dataset/schools-2567/resource/{res['id']}").get_data(
         as_text=True)
+
+
+def test_a_signed_in_visitor_follows_a_dataset_from_its_page(client, site):
+    login(client, "outsider")
+    page = client.get("/dataset/schools-2567?lang=th").get_data(as_text=True)
+    assert "ติดตาม" in page and "ผู้ติดตาม 0 คน" in page
+    r = client.post("/dataset/schools-2567/follow", data={"csrf_token": csrf_of(page), "follow": "1"})
+    assert r.status_code == 302
+    page = client.get("/dataset/schools-2567?lang=th").get_data(as_text=True)
+    assert "เลิกติดตาม" in page and "ผู้ติดตาม 1 คน" in page
+    client.post("/dataset/schools-2567/follow", data={"csrf_token": csrf_of(page), "follow": "0"})
+    assert "ผู้ติดตาม 0 คน" in client.get("/dataset/schools-2567?lang=th").get_data(as_text=True)
+    assert client.post("/dataset/secret-plans/follow", data={"csrf_token": csrf_of(page), "follow": "1"}).status_code == 404

@@ -107,7 +107,10 @@ def dataset_read(name):
     activity = actions.call(ctx, "package_activity_list", {"id": pkg["id"], "limit": 10})
     views = usage.totals(ctx.db, [pkg["id"]], "view").get(pkg["id"], 0)
     downloads = sum(usage.totals(ctx.db, [r["id"] for r in pkg["resources"]], "download").values())
+    followers = actions.call(ctx, "dataset_follower_count", {"id": pkg["id"]}) if pkg["state"] != "deleted" else 0
+    following = ctx.user and pkg["state"] != "deleted" and actions.call(ctx, "am_following_dataset", {"id": pkg["id"]})
     return render_template("dataset.html", pkg=pkg, gdc_rows=_gdc_rows(pkg, get_locale()), activity=activity,
+                           followers=followers, following=following,
                            views=views, downloads=downloads, schema_org=schema_org(pkg, ctx.site_url),
                            comments=actions.call(ctx, "comment_list", {"package_id": pkg["id"]}),
                            can_moderate=comments.can_moderate(ctx, pkg),

@@ -86,6 +86,22 @@ def comment_new(name):
     return redirect(url_for("pages.dataset_read", name=name) + "#comments")
 
 
+@bp.route("/dataset/<name>/follow", methods=["POST"])
+def dataset_follow(name):
+    """Follow (follow=1) or stop following (follow=0) a dataset from its page; its changes reach the dashboard."""
+    ctx = get_context()
+    if not ctx.user:
+        return redirect(url_for("publisher.login", next=url_for("pages.dataset_read", name=name)))
+    action = "follow_dataset" if request.form.get("follow", "1") == "1" else "unfollow_dataset"
+    try:
+        actions.call(ctx, action, {"id": name})
+    except (NotFound, NotAuthorized):
+        abort(404)   # a dataset the caller may not read is not confirmed to exist
+    except ValidationError:
+        pass   # already following: the page shows it
+    return redirect(url_for("pages.dataset_read", name=name))
+
+
 @bp.route("/comment/<comment_id>/moderate", methods=["POST"])
 def comment_moderate(comment_id):
     ctx = get_context()
