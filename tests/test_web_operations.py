@@ -75,3 +75,19 @@ def test_a_catalogue_migrated_by_a_newer_khlang_is_left_alone(tmp_path):
     db.commit()
     out = run_cli("check", "--db", tmp_path / "k.db", check=False)
     assert out.returncode == 2 and "newer than this Khlang knows" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_logging_a_download_leaves_it_streamed(tmp_path, caplog):
+    from catalog import actions
+
+    app, _, ctx = sysadmin_site(tmp_path)
+    actions.call(ctx, "organization_create", {"name": "org"})
+    actions.call(ctx, "package_create", {"name": "ds", "owner_org": "org"})
+    res = actions.call(ctx, "datastore_create", {"resource": {"package_id": "ds", "name": "t"},
+                                                 "records": [{"a": i} for i in range(10)],
+                                                 "fields": [{"id": "a", "type": "int"}]})
+    with caplog.at_level(logging.INFO, logger="khlang.request"):
+        r = app.test_client().get(f"/datastore/dump/{res['resource_id']}?format=csv")
+    line = json.loads(next(x.getMessage() for x in caplog.records if x.name == "khlang.request"))
+    assert r.status_code == 200 and r.get_data(as_text=True).count("\n") == 11
+    assert line["route"] == "/datastore/dump/<resource_id>" and line["bytes"] is None   # not measured by buffering it

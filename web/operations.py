@@ -63,7 +63,8 @@ def _finished(response):
     ctx = g.get("ctx")
     log.info(json.dumps({"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "method": request.method, "path": request.path, "route": route,
                          "status": response.status_code, "ms": round(seconds * 1000, 1),
-                         "bytes": response.calculate_content_length(),
+                         # The declared length only: measuring a streamed download would buffer all of it.
+                         "bytes": response.content_length,
                          "user": ctx.user["name"] if ctx is not None and ctx.user else None,
                          "remote": request.remote_addr}, ensure_ascii=False))
     return response
