@@ -153,6 +153,29 @@ def _editable_package(ctx, name):
     return pkg
 
 
+def _upload_type_errors(upload):
+    """{"upload": [why]} when a chosen file is of a type the site does not take, else {}."""
+    if not (upload and upload.filename):
+        return {}
+    suffix = "".join(PurePosixPath(upload.filename.lower()).suffixes[-1:])
+    if suffix in UPLOAD_TYPES:
+        return {}
+    return {"upload": [_("Files of type %(type)s are not accepted.", type=suffix or "?")]}
+
+
+def _save_resource(ctx, action, data):
+    """(the resource, {}) after resource_create/_patch, or (None, field errors) for the form; 403 when refused."""
+    try:
+        return actions.call(ctx, action, data), {}
+    except ValidationError as exc:
+        return None, exc.errors
+    except StorageFull:
+        return None, {"upload": [_("The server has no room for this file right now; nothing was saved. "
+                                   "Please tell the site's administrators.")]}
+    except NotAuthorized:
+        abort(403)
+
+
 @bp.route("/dataset/<name>/resource/new", methods=["GET", "POST"])
 @login_required
 def resource_new(name):
@@ -162,11 +185,8 @@ def resource_new(name):
     if request.method == "POST":
         upload = request.files.get("upload")
         url = request.form.get("url", "").strip()
-        if upload and upload.filename:
-            suffix = "".join(PurePosixPath(upload.filename.lower()).suffixes[-1:])
-            if suffix not in UPLOAD_TYPES:
-                errors["upload"] = [_("Files of type %(type)s are not accepted.", type=suffix or "?")]
-        elif not url:
+        errors = _upload_type_errors(upload)
+        if not (upload and upload.filename) and not url:
             errors["upload"] = [_("Choose a file to upload or give a link.")]
         if not errors:
             data = {"package_id": pkg["id"], "name": request.form.get("name") or (upload.filename if upload else url),
@@ -177,16 +197,8 @@ def resource_new(name):
                 data["upload"] = upload
             else:
                 data["url"] = url
-            try:
-                res = actions.call(ctx, "resource_create", data)
-            except ValidationError as exc:
-                errors = exc.errors
-            except StorageFull:
-                errors = {"upload": [_("The server has no room for this file right now; nothing was saved. "
-                                       "Please tell the site's administrators.")]}
-            except NotAuthorized:
-                abort(403)
-            else:
+            res, errors = _save_resource(ctx, "resource_create", data)
+            if res is not None:
                 return redirect(url_for("pages.resource_read", name=pkg["name"], res_id=res["id"]))
     return render_template("resource_form.html", pkg=pkg, errors=errors, values=values,
                            schemas=sourceformats.schema_names())
@@ -206,26 +218,15 @@ def resource_edit(name, res_id):
         k: res.get(k) or "" for k in ("name", "description", "format", "url")}
     if request.method == "POST":
         upload = request.files.get("upload")
-        if upload and upload.filename:
-            suffix = "".join(PurePosixPath(upload.filename.lower()).suffixes[-1:])
-            if suffix not in UPLOAD_TYPES:
-                errors["upload"] = [_("Files of type %(type)s are not accepted.", type=suffix or "?")]
+        errors = _upload_type_errors(upload)
         if not errors:
             data = {"id": res_id, **{k: request.form.get(k, "") for k in ("name", "description", "format")}}
             if upload and upload.filename:
                 data["upload"] = upload
             elif res.get("url_type") != "upload" and request.form.get("url"):
                 data["url"] = request.form["url"].strip()
-            try:
-                actions.call(ctx, "resource_patch", data)
-            except ValidationError as exc:
-                errors = exc.errors
-            except StorageFull:
-                errors = {"upload": [_("The server has no room for this file right now; nothing was saved. "
-                                       "Please tell the site's administrators.")]}
-            except NotAuthorized:
-                abort(403)
-            else:
+            saved, errors = _save_resource(ctx, "resource_patch", data)
+            if saved is not None:
                 return redirect(url_for("pages.resource_read", name=pkg["name"], res_id=res_id))
     return render_template("resource_form.html", pkg=pkg, res=res, errors=errors, values=values,
                            schemas=sourceformats.schema_names())
