@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test bench soak serve browser-deps clean
+.PHONY: demo test bench soak serve test-deps cluster clean
 
 # The runtime only: the site, the API and the command line (test tools are not installed for a demo).
 $(STAMP): pyproject.toml
@@ -24,12 +24,20 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/khlang serve
 
-browser-deps:
-	bash scripts/install-browser-deps.sh
+# Chromium, Thai fonts and PostgreSQL's programs from Debian, where missing.
+test-deps:
+	bash scripts/install-test-deps.sh
 
-test: $(TEST_STAMP) browser-deps
+# The suites that must hold on both catalogue databases: CKAN clients, the permission matrix, search, the
+# DataStore and the injected faults. On PostgreSQL each test gets a new database in a throwaway cluster.
+PG_SUITES := tests/test_web_api_ckanapi.py tests/test_web_api_clients.py tests/test_security_permissions.py \
+	tests/test_catalog_search.py tests/test_web_datastore.py tests/test_catalog_datastore_q.py \
+	tests/test_fault_recovery.py tests/test_catalog_postgresql.py
+
+test: $(TEST_STAMP) test-deps
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 -q tests
+	KHLANG_TEST_BACKEND=postgresql $(BIN)/python -m pytest -n 2 -q $(PG_SUITES)
 
 bench: $(STAMP)
 	$(BIN)/python bench/search_bench.py
@@ -38,6 +46,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/spending_bench.py
 	$(BIN)/python bench/realdata_bench.py
 	$(BIN)/python bench/load.py --rows 200000
+
+# A throwaway PostgreSQL, two nodes on one shared storage folder and HAProxy on http://127.0.0.1:8080/ (docs/deploy.md).
+cluster: $(STAMP)
+	bash scripts/install-test-deps.sh --cluster
+	$(BIN)/python scripts/cluster.py
 
 # The long load test: the read mix while a 1,000,000-row file is ingested three times over.
 soak: $(STAMP)

@@ -1,10 +1,13 @@
-"""package_search latency at 10,000 and 100,000 synthetic datasets, and index build rate.
+"""package_search latency at 10,000 and 100,000 synthetic datasets, and index build rate, on SQLite and on
+PostgreSQL (a throwaway server of its own, khlang/localpg.py) in one run.
 
-Prints figures; asserts nothing. Usage: python bench/search_bench.py [--sizes 10000,100000] [--reuse]
+Prints figures; asserts nothing.
+Usage: python bench/search_bench.py [--sizes 10000,100000] [--backends sqlite,postgresql] [--reuse]
 """
 import argparse
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -32,8 +35,8 @@ OTHER = [{"q": "", "facet.field": '["organization","tags","res_format","groups"]
          {"q": "", "sort": "metadata_modified desc", "rows": 100}]
 
 
-def build(db_path, n):
-    settings = Settings(db_path=str(db_path))
+def build(db_path, n, storage):
+    settings = Settings(db_path=str(db_path), storage_dir=str(storage))
     db = catalog_db.connect(db_path)
     admin_row = create_user(db, "bench-admin", sysadmin=True)
     admin = {"id": admin_row["id"], "name": "bench-admin", "sysadmin": True}
@@ -50,11 +53,20 @@ def build(db_path, n):
     t0 = time.perf_counter()
     rebuild(ctx)
     index_s = time.perf_counter() - t0
-    db.execute("PRAGMA optimize")
-    db.execute("INSERT INTO search_trigram(search_trigram) VALUES ('optimize')")
-    db.execute("INSERT INTO search_words(search_words) VALUES ('optimize')")
+    if catalog_db.dialect(db) == "postgresql":
+        db.execute("ANALYZE")
+    else:
+        db.execute("PRAGMA optimize")
+        db.execute("INSERT INTO search_trigram(search_trigram) VALUES ('optimize')")
+        db.execute("INSERT INTO search_words(search_words) VALUES ('optimize')")
     db.close()
     return settings, create_s, index_s
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def pct(values, p):
@@ -76,43 +88,71 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--reuse", action="store_true", help="reuse bench/out databases when present")
+    ap.add_argument("--reuse", action="store_true", help="reuse bench/out SQLite databases when present")
+    ap.add_argument("--backends", default="sqlite,postgresql")
     args = ap.parse_args()
     out_dir = ROOT / "bench" / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
-    for n in [int(s) for s in args.sizes.split(",")]:
+    for backend in args.backends.split(","):
+        for n in [int(s) for s in args.sizes.split(",")]:
+            run_size(backend, n, out_dir, args)
+    print(f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def run_size(backend, n, out_dir, args):
+    print(f"\n== {backend}: {n:,} synthetic datasets ==")
+    storage = out_dir / f"search-{n}-storage"
+    if backend == "postgresql":
+        from khlang.localpg import cluster
+
+        db_path = cluster().new_database(f"search_{n}")
+        settings, create_s, index_s = build(db_path, n, storage)
+        _print_build(n, create_s, index_s)
+        size = query_one(db_path, "SELECT pg_database_size(current_database())")
+        print(f"  database size: {size / 1e6:.0f} MB")
+    else:
         db_path = out_dir / f"search-{n}.db"
-        print(f"\n== {n:,} synthetic datasets ==")
         if db_path.exists() and args.reuse:
-            settings = Settings(db_path=str(db_path))
+            settings = Settings(db_path=str(db_path), storage_dir=str(storage))
             print("  (reused existing database)")
         else:
             for p in out_dir.glob(f"search-{n}.db*"):
                 p.unlink()
-            settings, create_s, index_s = build(db_path, n)
-            print(f"  package_create (validate+write+index+activity): {n / create_s:,.0f} datasets/s ({create_s:.1f} s)")
-            print(f"  index rebuild: {n / index_s:,.0f} datasets/s ({index_s:.1f} s)")
+            settings, create_s, index_s = build(db_path, n, storage)
+            _print_build(n, create_s, index_s)
         print(f"  database size: {sum(p.stat().st_size for p in out_dir.glob(f'search-{n}.db*')) / 1e6:.0f} MB")
-        db = catalog_db.connect(str(db_path))
-        thai = [{"q": q} for q in THAI]
-        eng = [{"q": q} for q in ENGLISH]
-        for cache in (0, 512):
-            settings.search_cache_size = cache
-            ctx = Context(db=db, settings=settings, user=None, site_url="http://bench")
-            for label, params in (("thai", thai), ("english", eng), ("browse/facets/fq", OTHER)):
-                time_calls(lambda p: package_search(ctx, dict(p)), params, 1)  # warm pages, fill cache
-                ms = time_calls(lambda p: package_search(ctx, dict(p)), params, args.repeat)
-                print(f"  server-side {'cached' if cache else 'uncached':8s} {label:17s} p50 {statistics.median(ms):6.1f} ms"
-                      f"  p95 {pct(ms, 95):6.1f} ms  (n={len(ms)})")
-        for cache in (0, 512):
-            http_bench(db_path, n, cache, thai, eng, args.repeat)
-    print(f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    db = catalog_db.connect(str(db_path))
+    thai = [{"q": q} for q in THAI]
+    eng = [{"q": q} for q in ENGLISH]
+    for cache in (0, 512):
+        settings.search_cache_size = cache
+        ctx = Context(db=db, settings=settings, user=None, site_url="http://bench")
+        for label, params in (("thai", thai), ("english", eng), ("browse/facets/fq", OTHER)):
+            time_calls(lambda p: package_search(ctx, dict(p)), params, 1)  # warm pages, fill cache
+            ms = time_calls(lambda p: package_search(ctx, dict(p)), params, args.repeat)
+            print(f"  server-side {'cached' if cache else 'uncached':8s} {label:17s} p50 {statistics.median(ms):6.1f} ms"
+                  f"  p95 {pct(ms, 95):6.1f} ms  (n={len(ms)})")
+    for cache in (0, 512):
+        http_bench(db_path, storage, cache, thai, eng, args.repeat)
 
 
-def http_bench(db_path, n, cache, thai, eng, repeat):
+def _print_build(n, create_s, index_s):
+    print(f"  package_create (validate+write+index+activity): {n / create_s:,.0f} datasets/s ({create_s:.1f} s)")
+    print(f"  index rebuild: {n / index_s:,.0f} datasets/s ({index_s:.1f} s)")
+
+
+def query_one(database, sql):
+    conn = catalog_db.connect(database, migrate=False)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def http_bench(db_path, storage, cache, thai, eng, repeat):
     """The same queries through a real `khlang serve` and requests, keep-alive."""
-    port = 5900 + n % 97 + cache % 7
-    env = {**os.environ, "KHLANG_DB": str(db_path), "KHLANG_SEARCH_CACHE": str(cache)}
+    port = free_port()
+    env = {**os.environ, "KHLANG_DB": str(db_path), "KHLANG_STORAGE": str(storage), "KHLANG_SEARCH_CACHE": str(cache)}
     proc = subprocess.Popen([str(Path(sys.executable).with_name("khlang")), "serve", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -29,6 +29,9 @@ def _ignore(folder, names):
 def backup(settings, conn, dest):
     """Write catalogue and storage to the new folder `dest`; returns a summary (also saved as BACKUP.json)."""
     dest = Path(dest)
+    if store_db.dialect(conn) != "sqlite":
+        raise BackupError("khlang backup copies a SQLite catalogue; back up a PostgreSQL catalogue with pg_dump and "
+                          "the storage folder after it (docs/deploy.md)")
     if dest.exists() and any(dest.iterdir()):
         raise BackupError(f"{dest} is not empty; give a new folder")
     dest.mkdir(parents=True, exist_ok=True)
@@ -63,6 +66,9 @@ def restore(src, settings):
     """Make `src` (a backup folder) this node's catalogue and storage; both must not exist yet. Returns the
     problems `khlang check` would find in the restored copy (none when it is whole)."""
     src = Path(src)
+    if settings.db_path.startswith(("postgresql:", "postgres:")):
+        raise BackupError("khlang restore makes a SQLite catalogue; restore a PostgreSQL one with pg_restore and "
+                          "copy the storage folder (docs/deploy.md)")
     if not (src / CATALOGUE).is_file() or not (src / STORAGE).is_dir():
         raise BackupError(f"{src} is not a Khlang backup (no {CATALOGUE} and {STORAGE}/)")
     target, storage = Path(settings.db_path), Path(settings.storage_dir)

@@ -2,11 +2,16 @@
 
 Queueing is a row in `jobs` written in the same transaction as the resource change; workers (a
 thread in each web process, or `khlang jobs run`) claim a job with one conditional UPDATE, so two
-processes never run the same job.
+processes never run the same job, on one machine or on several nodes of one catalogue. A running job
+holds a lease its worker renews; a job whose worker died is failed (retry with resubmit) by any node once
+its lease runs out, or at once by a worker on the same machine that finds the process gone.
 """
 import json
 import os
 import socket
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 
 from . import auth
 from .errors import NotFound
@@ -43,20 +48,59 @@ def claim_oldest(db, table="jobs"):
             return claimed
 
 
+LEASE_S = 90          # a running job's lease
+RENEW_EVERY_S = 15    # how often its worker renews it
+
+
+def _lease_end(seconds=LEASE_S):
+    return (datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(seconds=seconds)).isoformat()
+
+
+def worker_name():
+    """This process as a job's worker: host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def claim(db, table, job_id):
     """Claim one pending row for this process (host:pid, so a killed worker is found by `orphans`), or None
     when another worker has it."""
-    return job_store.claim(db, table, job_id, now(), f"{socket.gethostname()}:{os.getpid()}")
+    return job_store.claim(db, table, job_id, now(), worker_name(), _lease_end())
 
 
 def orphans(db, table="jobs"):
-    """Ids of running rows whose worker process on this host is gone (killed mid-run)."""
-    host, out = socket.gethostname(), []
+    """Ids of running rows whose worker is gone: a process on this host that is no longer alive, or any
+    worker whose lease ran out without renewal (a node that died or was cut off)."""
+    host, out, at = socket.gethostname(), [], datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
     for row in job_store.running(db, table):
         name, _, pid = (row["worker"] or "").rpartition(":")
-        if name == host and pid.isdigit() and not process_alive(int(pid)):
+        dead_here = name == host and pid.isdigit() and not process_alive(int(pid))
+        if dead_here or (row["lease_until"] and row["lease_until"] < at):
             out.append(row["id"])
     return out
+
+
+@contextmanager
+def leased(settings, table, job_id):
+    """Renew a claimed job's lease from a thread of its own (its own connection) while the job runs."""
+    from .store import db as store_db   # a connection for the renewing thread, not the worker's own
+
+    stop = threading.Event()
+
+    def renew():
+        conn = store_db.connect(settings.db_path, migrate=False)
+        try:
+            while not stop.wait(RENEW_EVERY_S):
+                job_store.renew(conn, table, job_id, worker_name(), _lease_end())
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=renew, name=f"khlang-lease-{job_id[:8]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def claim_next(db):

@@ -22,14 +22,33 @@ def database_problem(value):
             return None if text.startswith("sqlite:///") and len(text) > len("sqlite:///") else \
                 "a SQLite URL is sqlite:///path/to/khlang.db"
         if scheme in ("postgresql", "postgres"):
-            return ("PostgreSQL is not supported by this version of Khlang yet; give the path of a SQLite file "
-                    "(nothing was created)")
-        return f"{scheme}:// is not a database Khlang can use; give the path of a SQLite file (nothing was created)"
+            return _postgresql_problem(text)
+        return (f"{scheme}:// is not a database Khlang can use; give the path of a SQLite file or a "
+                "postgresql://user:password@host:port/dbname URL (nothing was created)")
     return None
 
 
+def _postgresql_problem(url):
+    from urllib.parse import urlsplit   # only PostgreSQL settings need it; the CLI's start stays light
+    try:
+        parts = urlsplit(url)
+        parts.port   # noqa: B018  (raises on a port that is not a number)
+    except ValueError as e:
+        return f"not a PostgreSQL URL ({e}); write postgresql://user:password@host:port/dbname"
+    if not parts.hostname and "host=" not in parts.query:
+        return "the PostgreSQL URL names no host; write postgresql://user:password@host:port/dbname"
+    if not parts.path.strip("/"):
+        return "the PostgreSQL URL names no database; write postgresql://user:password@host:port/dbname"
+    return None
+
+
+def is_postgresql(value):
+    """True when a KHLANG_DB value names a PostgreSQL database rather than a SQLite file."""
+    return str(value).strip().lower().startswith(("postgresql://", "postgres://"))
+
+
 def database_path(value):
-    """The SQLite file path of a valid KHLANG_DB value (a plain path, or sqlite:///path)."""
+    """The SQLite file path (a plain path, or sqlite:///path) or PostgreSQL URL of a valid KHLANG_DB value."""
     text = str(value).strip()
     return text[len("sqlite://"):] if text.startswith("sqlite:///") else text
 
@@ -68,7 +87,10 @@ class Settings:
                 raise SettingError(f"KHLANG_DB: {problem}")
             self.db_path = database_path(self.db_path)
         if not self.storage_dir:
-            self.storage_dir = str(Path(self.db_path).resolve().parent / "storage")
+            # Beside the SQLite file; a PostgreSQL catalogue has no folder of its own (several nodes share
+            # one KHLANG_STORAGE, docs/deploy.md).
+            base = Path("data") if is_postgresql(self.db_path) else Path(self.db_path).resolve().parent
+            self.storage_dir = str(base.resolve() / "storage")
 
     @classmethod
     def from_env(cls, **overrides):

@@ -14,7 +14,7 @@ import requests
 from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 
-from catalog import gdc, harvestsources
+from catalog import gdc, harvestsources, jobs
 from catalog.context import Context
 from catalog.errors import ActionError, NotFound
 from catalog.groups import organization_create
@@ -339,5 +339,6 @@ def run_pending(settings, db, user, now):
         job = harvestsources.claim_next(db)
         if job is None:
             return n
-        run_job(settings, db, job, user)
+        with jobs.leased(settings, "harvest_jobs", job["id"]):
+            run_job(settings, db, job, user)
         n += 1

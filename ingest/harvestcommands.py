@@ -53,7 +53,8 @@ def cmd_run(args):
             print(f"{name}: a run is already going on (job {job['id']}); not started again", file=sys.stderr)
             status = 1
             continue
-        done = harvest.run_job(ctx.settings, ctx.db, claimed, ctx.user)
+        with jobs.leased(ctx.settings, "harvest_jobs", claimed["id"]):
+            done = harvest.run_job(ctx.settings, ctx.db, claimed, ctx.user)
         print(f"{name}: {done['state']} {json.dumps(done['stats'])}" + (f" error: {done['error']}" if done['error']
                                                                           else ""))
         for line in done["log"][:20]:

@@ -88,7 +88,8 @@ def run_pending(settings, db, limit=None):
         job = jobs.claim_next(db)
         if job is None:
             break
-        run_job(settings, db, job)
+        with jobs.leased(settings, "jobs", job["id"]):
+            run_job(settings, db, job)
         n += 1
     return n
 

@@ -173,7 +173,10 @@ def main(argv=None):
     try:
         return _command(args.func)(args) or 0
     except SettingError as exc:   # one line naming the setting; nothing was created
-        print(f"error: {exc}", file=sys.stderr)
+        text = str(exc)
+        if getattr(args, "db", None) and text.startswith("KHLANG_DB: "):
+            text = "--db: " + text[len("KHLANG_DB: "):]   # the setting as the user gave it
+        print(f"error: {text}", file=sys.stderr)
         return 2
     except catalog_db.SchemaTooNew as exc:
         print(f"error: {'--db' if getattr(args, 'db', None) else 'KHLANG_DB'}: {exc}", file=sys.stderr)

@@ -15,7 +15,7 @@ from pathlib import Path
 from catalog import sourceformats, tables
 from catalog.store import datastore as datastore_store
 from catalog.store import sitemeta
-from catalog.store.db import transaction
+from catalog.store.db import exclusive, transaction
 
 from . import feeds, flags, reconcile, store
 from .reconcile import NOT_ITEMISED, NOT_ITEMISED_EN, NOT_ITEMISED_TH
@@ -114,7 +114,15 @@ def _manifest(folder):
 
 
 def rebuild(settings, db, force=False):
-    """Build (unless this exact build exists) and make it live; returns its manifest."""
+    """Build (unless this exact build exists) and make it live; returns its manifest.
+
+    One node builds at a time; another asking meanwhile waits, then finds the build made (the old one is
+    served until the pointer flips)."""
+    with exclusive(db, "spending-build"):
+        return _rebuild(settings, db, force)
+
+
+def _rebuild(settings, db, force):
     rows = feed_rows(db)
     bid = build_id(rows)
     final = builds_dir(settings) / bid

@@ -4,7 +4,6 @@ the previous data is exactly as it was, and what failed can be retried."""
 import os
 import resource
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import LiveServer, assert_ckan_error, khlang_cli
+from conftest import LiveServer, assert_ckan_error, catalogue_env, khlang_cli, query
 
 ROWS_BIG = 600_000
 
@@ -35,13 +34,10 @@ def store_problems(env):
 
 def live(db_path, dataset):
     """(version, row count) of the live DataStore version of a dataset's first table."""
-    con = sqlite3.connect(db_path)
-    row = con.execute("SELECT v.version, v.row_count FROM datastore_tables t JOIN resource_versions v "
-                      "ON v.id = t.current_version_id JOIN resources r ON r.id = t.resource_id "
-                      "JOIN packages p ON p.id = r.package_id WHERE p.name = ? ORDER BY r.position LIMIT 1",
-                      (dataset,)).fetchone()
-    con.close()
-    return row
+    rows = query(db_path, "SELECT v.version, v.row_count FROM datastore_tables t JOIN resource_versions v "
+                 "ON v.id = t.current_version_id JOIN resources r ON r.id = t.resource_id "
+                 "JOIN packages p ON p.id = r.package_id WHERE p.name = ? ORDER BY r.position LIMIT 1", (dataset,))
+    return rows[0] if rows else None
 
 
 def wait_for(predicate, timeout=60, step=0.02):
@@ -61,7 +57,7 @@ def writing(storage):
 
 
 def test_kill_9_during_an_ingest_leaves_the_old_version_live_and_a_retry_loads(tmp_path):
-    env = {"KHLANG_DB": str(tmp_path / "k.db")}
+    env = catalogue_env(tmp_path)
     khlang_cli("user", "add", "admin", "--sysadmin", "--email", "a@example.go.th", "--password", "password-123", env=env)
     small = big_csv(tmp_path / "small.csv", rows=5)
     khlang_cli("ingest", str(small), "--org", "moi", "--dataset", "budget", "--resource", "rows", env=env)
@@ -169,10 +165,8 @@ def test_kill_9_during_a_background_load_marks_the_job_failed_and_a_retry_comple
         res = ckan.action.resource_create(package_id=pkg["id"], name="big", format="CSV", upload=f)
 
     def state():
-        con = sqlite3.connect(srv.db)
-        row = con.execute("SELECT state FROM jobs WHERE resource_id = ? ORDER BY created DESC", (res["id"],)).fetchone()
-        con.close()
-        return row[0] if row else None
+        rows = query(srv.db, "SELECT state FROM jobs WHERE resource_id = ? ORDER BY created DESC", (res["id"],))
+        return rows[0][0] if rows else None
 
     assert wait_for(lambda: state() == "running" and writing(srv.dir / "storage"), timeout=60)
     srv.kill9()
@@ -197,9 +191,7 @@ def test_a_corrupted_upload_is_detected_by_its_sha256(srv, tmp_path):
         res = ckan.action.resource_create(package_id=pkg["id"], name="small", format="CSV", upload=f)
     srv.wait_jobs()
     assert store_problems(srv.env)[0] == 0
-    con = sqlite3.connect(srv.db)
-    sha = con.execute("SELECT sha256 FROM resources WHERE id = ?", (res["id"],)).fetchone()[0]
-    con.close()
+    sha = query(srv.db, "SELECT sha256 FROM resources WHERE id = ?", (res["id"],))[0][0]
     stored = srv.dir / "storage" / "files" / sha[:2] / sha
     data = bytearray(stored.read_bytes())
     data[30] ^= 0x01          # one flipped bit, as a failing disk would
@@ -237,7 +229,7 @@ def test_a_full_disk_during_a_load_is_a_clean_error_and_loses_nothing(tmp_path):
     disk = _small_disk(tmp_path)
     home = disk or tmp_path / "home"
     home.mkdir(exist_ok=True)
-    env = {"KHLANG_DB": str(home / "k.db")}
+    env = catalogue_env(home)
     try:
         khlang_cli("user", "add", "admin", "--sysadmin", "--email", "a@example.go.th", "--password", "password-1",
                    env=env)

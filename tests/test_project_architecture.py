@@ -18,6 +18,8 @@ DATA_PLANE = {
     "spending/build.py", "spending/fdp.py", "spending/feeds.py", "spending/flags.py", "spending/ocds.py",
     "spending/query.py", "spending/reconcile.py", "spending/redflags.py", "spending/reference.py",
     "spending/scratch.py", "spending/synthetic.py", "catalog/health.py",
+    # Not the data plane but the PostgreSQL server itself: creating the throwaway server's databases.
+    "khlang/localpg.py",
 }
 STATEMENT = re.compile(r"^\s*\(?\s*(SELECT|INSERT INTO|UPDATE \S+ SET|DELETE FROM|CREATE|DROP|ALTER TABLE|WITH \w+ AS|"
                        r"PRAGMA|COPY|ATTACH|SET \w+ =|INSTALL|LOAD)\b")

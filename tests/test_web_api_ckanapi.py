@@ -7,7 +7,7 @@ import ckanapi
 import pytest
 import requests
 
-from conftest import assert_ckan_error
+from conftest import assert_ckan_error, query
 
 GDC = {
     "data_type": "ข้อมูลสถิติ", "objective": ["พันธกิจหน่วยงาน"], "update_frequency_unit": "ปี",
@@ -167,9 +167,7 @@ def test_get_strings_jsonp_form_posts_and_version_answers(server, site):
 
 
 def test_tokens_are_stored_hashed_and_bearer_prefix_is_not_accepted(server, site):
-    import sqlite3
-
-    rows = sqlite3.connect(server.db).execute("SELECT token_hash FROM api_tokens").fetchall()
+    rows = query(server.db, "SELECT token_hash FROM api_tokens")
     assert site["tokens"]["editor"] not in {r[0] for r in rows}
     r = requests.post(f"{server.url}/api/action/package_patch", json={"id": "budget-2565", "version": "3"},
                       headers={"Authorization": "Bearer " + site["tokens"]["editor"]})

@@ -1,10 +1,12 @@
-"""SQLite catalogue store: connections, WAL, versioned migrations, transactions."""
+"""The catalogue's database: connections (SQLite with WAL, or PostgreSQL), versioned migrations, transactions."""
+import hashlib
 import sqlite3
 import threading
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
-from ..settings import SettingError, database_problem
+from ..settings import SettingError, database_problem, is_postgresql
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30000
@@ -16,8 +18,18 @@ class SchemaTooNew(RuntimeError):
 
 
 def connect(path, *, migrate=True):
-    """Open the catalogue database with WAL, foreign keys and a busy timeout; migrate it."""
+    """Open the catalogue database (a SQLite file with WAL, foreign keys and a busy timeout, or a
+    postgresql:// URL); migrate it."""
     path = str(path)
+    if is_postgresql(path):
+        problem = database_problem(path)
+        if problem:
+            raise SettingError(f"KHLANG_DB: {problem}")
+        from . import pg   # psycopg is loaded only by catalogues on PostgreSQL
+        conn = pg.connect(path)
+        if migrate:
+            migrate_db(conn)
+        return conn
     if path != ":memory:":
         problem = database_problem(path)
         if problem or path.startswith("sqlite:"):   # a URL reaching here was not read through Settings
@@ -38,12 +50,21 @@ def connect(path, *, migrate=True):
     return conn
 
 
+def dialect(conn):
+    """"sqlite" or "postgresql": the few places whose SQL differs in meaning ask this."""
+    return getattr(conn, "dialect", "sqlite")
+
+
 def migrations():
     """The ordered list of (version, sql) migrations shipped with the code."""
     out = []
     for f in sorted(MIGRATIONS_DIR.glob("*.sql")):
         out.append((int(f.name.split("_", 1)[0]), f.read_text(encoding="utf-8")))
     return out
+
+
+def _now():
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
 def schema_version(conn):
@@ -78,42 +99,67 @@ def migrate_db(conn):
     """Apply every migration newer than the database (the catalogue's, then each component's), each in its own
     transaction."""
     with _migrate_lock:
-        current = schema_version(conn)
-        shipped = migrations()
-        newest = max((v for v, _ in shipped), default=0)
-        if current > newest:
-            raise SchemaTooNew(f"the catalogue is at migration {current}, newer than this Khlang knows ({newest}); "
-                               "run the Khlang version that migrated it, or a newer one")
-        for version, sql in shipped:
-            if version > current:
-                _apply(conn, sql, "SELECT 1 FROM schema_migrations WHERE version = ?", (version,),
-                       "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%f', 'now'))")
-        if not _components:
-            return
-        conn.execute("CREATE TABLE IF NOT EXISTS component_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "
-                     "applied_at TEXT NOT NULL, PRIMARY KEY (component, version))")
-        for component, folder in sorted(_components.items()):
-            done = {r[0] for r in conn.execute("SELECT version FROM component_migrations WHERE component = ?",
-                                               (component,))}
-            for f in sorted(folder.glob("*.sql")):
-                version = int(f.name.split("_", 1)[0])
-                if version not in done:
-                    _apply(conn, f.read_text(encoding="utf-8"),
-                           "SELECT 1 FROM component_migrations WHERE version = ? AND component = ?", (version, component),
-                           "INSERT INTO component_migrations (version, component, applied_at) "
-                           "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%f', 'now'))")
+        if dialect(conn) == "postgresql":
+            from . import pg   # only PostgreSQL catalogues get here
+            pg.lock_migrations(conn)
+            try:
+                return _migrate(conn)
+            finally:
+                pg.unlock_migrations(conn)
+        return _migrate(conn)
 
 
-def _apply(conn, sql, applied_sql, key, record_sql):
+def _migrate(conn):
+    current = schema_version(conn)
+    shipped = migrations()
+    newest = max((v for v, _ in shipped), default=0)
+    if current > newest:
+        raise SchemaTooNew(f"the catalogue is at migration {current}, newer than this Khlang knows ({newest}); "
+                           "run the Khlang version that migrated it, or a newer one")
+    for version, sql in shipped:
+        if version > current:
+            _apply(conn, _backend_sql(conn, sql, MIGRATIONS_DIR, version),
+                   "SELECT 1 FROM schema_migrations WHERE version = ?", (version,),
+                   "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, _now()))
+    if not _components:
+        return
+    conn.execute("CREATE TABLE IF NOT EXISTS component_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "
+                 "applied_at TEXT NOT NULL, PRIMARY KEY (component, version))")
+    for component, folder in sorted(_components.items()):
+        done = {r[0] for r in conn.execute("SELECT version FROM component_migrations WHERE component = ?",
+                                           (component,))}
+        for f in sorted(folder.glob("*.sql")):
+            version = int(f.name.split("_", 1)[0])
+            if version not in done:
+                _apply(conn, _backend_sql(conn, f.read_text(encoding="utf-8"), folder, version),
+                       "SELECT 1 FROM component_migrations WHERE version = ? AND component = ?", (version, component),
+                       "INSERT INTO component_migrations (version, component, applied_at) VALUES (?, ?, ?)",
+                       (version, component, _now()))
+
+
+def _backend_sql(conn, sql, folder, version):
+    """A migration's statements for this connection's database: as written on SQLite; on PostgreSQL each
+    statement's DDL translated, then the statements of `postgresql/<version>_*.sql` if there is one
+    (what only PostgreSQL needs: extensions, trigram indexes)."""
+    if dialect(conn) != "postgresql":
+        return _split_sql(sql)
+    from . import pg   # only PostgreSQL catalogues get here
+    stmts = [pg.ddl(s) for s in _split_sql(sql)]
+    for extra in sorted((Path(folder) / "postgresql").glob(f"{version:04d}_*.sql")):
+        stmts += _split_sql(extra.read_text(encoding="utf-8"))
+    return stmts
+
+
+def _apply(conn, stmts, applied_sql, key, record_sql, record):
     conn.execute("BEGIN IMMEDIATE")
     try:
         # Another process may have migrated while we waited for the lock.
         if conn.execute(applied_sql, key).fetchone():
             conn.execute("COMMIT")
             return
-        for stmt in _split_sql(sql):
+        for stmt in stmts:
             conn.execute(stmt)
-        conn.execute(record_sql, key)
+        conn.execute(record_sql, record)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -157,6 +203,61 @@ def abandon(conn):
     """Roll back a transaction a failed request left open, so the pooled connection is clean."""
     if conn.in_transaction:
         conn.rollback()
+
+
+def database_key(conn):
+    """What names this connection's database (its file, or its URL), to keep things per database."""
+    if dialect(conn) == "postgresql":
+        return conn.url
+    return conn.execute("PRAGMA database_list").fetchone()[2]
+
+
+@contextmanager
+def without_waiting(conn):
+    """Writes inside fail at once (see is_busy) rather than wait for another writer."""
+    if dialect(conn) == "postgresql":
+        conn.execute("SET lock_timeout = '1ms'")
+        try:
+            yield conn
+        finally:
+            conn.execute("SET lock_timeout = 0")
+        return
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        yield conn
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+@contextmanager
+def exclusive(conn, name):
+    """Held by one process at a time across every node of this catalogue (a PostgreSQL advisory lock, or a
+    lock file beside the SQLite database); others wait here. For long work no transaction should hold up."""
+    if dialect(conn) == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:7], "big")
+        conn.execute("SELECT pg_advisory_lock(?)", (key,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(?)", (key,))
+        return
+    import fcntl   # POSIX; the SQLite catalogue runs on one machine
+
+    import tempfile   # an in-memory database has no file to lock beside
+
+    with open(f"{database_key(conn) or Path(tempfile.gettempdir(), 'khlang-memory')}.{name}.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def is_busy(error):
+    """True when `error` means another writer holds the catalogue (try again later), on either database."""
+    if isinstance(error, sqlite3.OperationalError):
+        return True
+    return type(error).__name__ in ("LockNotAvailable", "QueryCanceled")
 
 
 def ping(conn):

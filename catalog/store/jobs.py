@@ -21,17 +21,25 @@ def oldest_pending(db, table):
     return row[0] if row else None
 
 
-def claim(db, table, job_id, ts, worker):
-    """Mark one pending row running for `worker` and commit; its row, or None when another worker has it."""
-    cur = db.execute(f"UPDATE {_queue(table)} SET state = 'running', started = ?, error = NULL, worker = ?"
-                     " WHERE id = ? AND state = 'pending'", (ts, worker, job_id))
+def claim(db, table, job_id, ts, worker, lease_until):
+    """Mark one pending row running for `worker` until `lease_until` and commit; its row, or None when another
+    worker has it."""
+    cur = db.execute(f"UPDATE {_queue(table)} SET state = 'running', started = ?, error = NULL, worker = ?, "
+                     "lease_until = ? WHERE id = ? AND state = 'pending'", (ts, worker, lease_until, job_id))
     db.commit()
     return db.execute(f"SELECT * FROM {table} WHERE id = ?", (job_id,)).fetchone() if cur.rowcount == 1 else None
 
 
 def running(db, table):
-    """(id, worker) of a queue's running rows."""
-    return db.execute(f"SELECT id, worker FROM {_queue(table)} WHERE state = 'running'").fetchall()
+    """(id, worker, lease_until) of a queue's running rows."""
+    return db.execute(f"SELECT id, worker, lease_until FROM {_queue(table)} WHERE state = 'running'").fetchall()
+
+
+def renew(db, table, job_id, worker, lease_until):
+    """Extend a running row's lease, if this worker still holds it; True when it does."""
+    cur = db.execute(f"UPDATE {_queue(table)} SET lease_until = ? WHERE id = ? AND worker = ? AND state = 'running'",
+                     (lease_until, job_id, worker))
+    return cur.rowcount == 1
 
 
 def finish_load(db, job_id, state, ts, error, report_json):

@@ -4,6 +4,12 @@ from ..querysyntax import parse
 from .searchsql import (WEIGHTS, all_terms, compile_node, fts_phrase, plain_terms, score_expr, text_condition,
                         trigram_query, variants, words_query)
 from ..thaitext import words
+from .textmatch import rewrite
+
+
+def _sql(db, sql, args=()):
+    # FTS5 MATCH and bm25() become PostgreSQL's own conditions there (textmatch); SQLite runs them as written.
+    return db.execute(*rewrite(db, sql, args))
 
 BM25_MAX_HITS = 500
 DEFAULT_SORT = "score desc, metadata_modified desc"
@@ -13,7 +19,7 @@ SORT_COLUMNS = {"score": "score", "metadata_modified": "d.metadata_modified", "m
 
 def generation(db):
     """A number that changes with every change to the index (search answers are cached per generation)."""
-    return db.execute("SELECT generation FROM search_generation WHERE id = 1").fetchone()[0]
+    return _sql(db, "SELECT generation FROM search_generation WHERE id = 1").fetchone()[0]
 
 
 def _visibility(viewer, include_private, include_drafts, include_deleted):
@@ -108,17 +114,17 @@ def _run_ranked_stream(db, terms, trigram_match, vis, rows, start):
     few restricted documents, then walk each ranking tier newest first and stop after one page.
     Returns None when the hit set is small enough for full bm25 ranking (the caller does that)."""
     vis_where, vis_args = vis
-    total = db.execute("SELECT count(*) FROM search_trigram WHERE search_trigram MATCH ?", (trigram_match,)).fetchone()[0]
+    total = _sql(db, "SELECT count(*) FROM search_trigram WHERE search_trigram MATCH ?", (trigram_match,)).fetchone()[0]
     if total <= BM25_MAX_HITS:
         return None
-    hidden = db.execute(
+    hidden = _sql(db, 
         f"SELECT count(*) FROM search_docs d WHERE {_HIDDEN} AND NOT ({vis_where}) AND d.doc_id IN (SELECT rowid FROM search_trigram WHERE search_trigram MATCH ?)",
         vis_args + [trigram_match]).fetchone()[0]
     count = total - hidden
     need = start + rows
     picked, seen = [], set()
     for sql, args in _tier_queries(terms, trigram_match):
-        cur = db.execute(sql, args)
+        cur = _sql(db, sql, args)
         while len(picked) < need:
             chunk = [r[0] for r in cur.fetchmany(256)]
             if not chunk:
@@ -127,7 +133,7 @@ def _run_ranked_stream(db, terms, trigram_match, vis, rows, start):
             seen.update(chunk)
             if fresh:
                 marks = ",".join("?" * len(fresh))
-                ok = dict(db.execute(f"SELECT d.doc_id, d.package_id FROM search_docs d WHERE d.doc_id IN ({marks}) "
+                ok = dict(_sql(db, f"SELECT d.doc_id, d.package_id FROM search_docs d WHERE d.doc_id IN ({marks}) "
                                      f"AND {vis_where}", fresh + vis_args).fetchall())
                 picked += [ok[d] for d in fresh if d in ok]
         cur.close()
@@ -165,16 +171,16 @@ _HIDDEN = "d.doc_id IN (SELECT doc_id FROM search_docs WHERE state <> 'active' O
 def _unfiltered_count(db, vis_where, vis_args):
     """Visible datasets with no query: public active ones (kept by an index) plus the caller's others."""
     # Both counts come from indexes: all documents, minus the partial index of hidden ones.
-    public = (db.execute("SELECT count(*) FROM search_docs").fetchone()[0]
-              - db.execute("SELECT count(*) FROM search_docs WHERE state <> 'active' OR private = 1").fetchone()[0])
-    extra = db.execute(f"SELECT count(*) FROM search_docs d WHERE {_HIDDEN} AND {vis_where}", vis_args).fetchone()[0]
+    public = (_sql(db, "SELECT count(*) FROM search_docs").fetchone()[0]
+              - _sql(db, "SELECT count(*) FROM search_docs WHERE state <> 'active' OR private = 1").fetchone()[0])
+    extra = _sql(db, f"SELECT count(*) FROM search_docs d WHERE {_HIDDEN} AND {vis_where}", vis_args).fetchone()[0]
     return public + extra
 
 
 def _unfiltered_facet(db, field, vis_where, vis_args):
     """Facet counts over every visible dataset: the maintained public counts plus the caller's others."""
-    counts = dict(db.execute("SELECT value, n FROM search_facet_counts WHERE field = ? AND n > 0", (field,)))
-    extra = db.execute(
+    counts = dict(_sql(db, "SELECT value, n FROM search_facet_counts WHERE field = ? AND n > 0", (field,)))
+    extra = _sql(db, 
         "SELECT st.value, count(*) FROM search_docs d JOIN search_terms st ON st.doc_id = d.doc_id AND st.field = ? "
         f"WHERE {_HIDDEN} AND {vis_where} GROUP BY st.value", [field] + vis_args)
     for value, n in extra:
@@ -198,12 +204,12 @@ def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spe
         count = _unfiltered_count(db, where, where_args)
     elif hits_kept:
         # Facets will need the hits: keep them once in a keyed temp table (this connection's own) and count it.
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS facet_hits (doc_id INTEGER PRIMARY KEY)")
-        db.execute("DELETE FROM temp.facet_hits")
-        db.execute(f"INSERT INTO temp.facet_hits SELECT d.doc_id {base}", base_args)
-        count = db.execute("SELECT count(*) FROM temp.facet_hits").fetchone()[0]
+        _sql(db, "CREATE TEMP TABLE IF NOT EXISTS facet_hits (doc_id INTEGER PRIMARY KEY)")
+        _sql(db, "DELETE FROM temp.facet_hits")
+        _sql(db, f"INSERT INTO temp.facet_hits SELECT d.doc_id {base}", base_args)
+        count = _sql(db, "SELECT count(*) FROM temp.facet_hits").fetchone()[0]
     else:
-        count = db.execute(f"SELECT count(*) {base}", base_args).fetchone()[0]
+        count = _sql(db, f"SELECT count(*) {base}", base_args).fetchone()[0]
     ids, facet_counts = [], {}
     if count and start < count:
         joins, join_args, score, score_args = [], [], "0.0", []
@@ -223,14 +229,14 @@ def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spe
         page_sql = (f"SELECT d.package_id, {score} AS score FROM {recall_join} search_docs d {' '.join(joins)} "
                     f"WHERE {where} ORDER BY {_sort_clause(sort, bool(terms))} LIMIT ? OFFSET ?")
         page_args = score_args + recall_args + join_args + where_args + [rows, start]
-        ids = [r[0] for r in db.execute(page_sql, page_args)]
+        ids = [r[0] for r in _sql(db, page_sql, page_args)]
     if facet_spec:
         fields, limit, mincount = facet_spec
         by_field = {}
         if hits_kept:
             # Each field's postings, already grouped by value in their index, probe the kept hits.
             for field in fields:
-                by_field[field] = db.execute(
+                by_field[field] = _sql(db, 
                     "SELECT st.value, count(*) FROM search_terms st JOIN temp.facet_hits h ON h.doc_id = st.doc_id "
                     "WHERE st.field = ? GROUP BY st.value", (field,)).fetchall()
         for field in fields:
@@ -238,7 +244,7 @@ def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spe
             counts = sorted(((v, n) for v, n in counts if n >= max(mincount, 1)), key=lambda vn: (-vn[1], vn[0]))
             facet_counts[field] = counts[:limit] if limit is not None and limit >= 0 else counts
     if hits_kept:
-        db.execute("DELETE FROM temp.facet_hits")
+        _sql(db, "DELETE FROM temp.facet_hits")
     return count, ids, facet_counts
 
 

@@ -33,13 +33,13 @@ def insert(db, doc, terms, counted, columns, segmented):
     # then walk FTS hits newest first and stop after one page instead of sorting every hit.
     doc_id = db.execute(
         "INSERT INTO search_docs (package_id, name, title_sort, title_words, owner_org, private, state, type, "
-        "creator_user_id, metadata_created, metadata_modified, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", doc
-    ).lastrowid
+        "creator_user_id, metadata_created, metadata_modified, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING doc_id", doc
+    ).fetchone()[0]
     bump_generation(db)
     db.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?,?,?)", [(doc_id, f, v) for f, v in terms])
     if counted:
         db.executemany("INSERT INTO search_facet_counts (field, value, n) VALUES (?, ?, 1) "
-                       "ON CONFLICT (field, value) DO UPDATE SET n = n + 1", terms)
+                       "ON CONFLICT (field, value) DO UPDATE SET n = search_facet_counts.n + 1", terms)
     db.execute("INSERT INTO search_trigram (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
                (doc_id, *columns))
     db.execute("INSERT INTO search_words (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",

@@ -192,9 +192,10 @@ def score_expr(terms, has_words, has_trigram_bm25):
     if has_trigram_bm25:
         bm.append("COALESCE(-tb.s, 0.0)")
     bm_sql = " + ".join(bm) or "0.0"
-    tiers = [f"4.0 * ({' AND '.join(part_title)})", f"4.0 * ({' AND '.join(whole_title)})"]
+    # CAST: a condition is 0 or 1 on SQLite but a boolean, not a number, on PostgreSQL.
+    tiers = [f"4.0 * CAST(({' AND '.join(part_title)}) AS INTEGER)", f"4.0 * CAST(({' AND '.join(whole_title)}) AS INTEGER)"]
     if has_words:
-        tiers.append("2.0 * (w.rid IS NOT NULL)")
+        tiers.append("2.0 * CAST((w.rid IS NOT NULL) AS INTEGER)")
     # Solr-like scores are positive; bm25 part squashed into [0, 1) so it never jumps a tier.
     sql = f"({' + '.join(tiers)} + ({bm_sql}) / (1.0 + {bm_sql}))"
     return sql, part_args + whole_args

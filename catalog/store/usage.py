@@ -3,12 +3,11 @@
 A view never waits for the write lock: counts are kept in memory and written when the catalogue is free
 (an ingest may hold the lock for a second or more), so they can lag behind, and a killed process loses
 the few it had not written yet."""
-import sqlite3
 import threading
 from collections import Counter
 from datetime import date, timedelta
 
-from .db import BUSY_TIMEOUT_MS, transaction
+from .db import database_key, is_busy, transaction, without_waiting
 
 _pending = {}   # database file -> Counter of (object_id, kind, day)
 _lock = threading.Lock()
@@ -16,7 +15,7 @@ _lock = threading.Lock()
 
 def record(db, object_id, kind):
     """Count one view or download (written now if the catalogue is free, else with a later count)."""
-    key = db.execute("PRAGMA database_list").fetchone()[2]
+    key = database_key(db)
     with _lock:
         _pending.setdefault(key, Counter())[(object_id, kind, date.today().isoformat())] += 1
     flush(db, key)
@@ -30,16 +29,15 @@ def flush(db, key):
         if counts:
             _requeue(key, counts)
         return
-    db.execute("PRAGMA busy_timeout = 0")
     try:
-        with transaction(db):
+        with without_waiting(db), transaction(db):
             db.executemany("INSERT INTO usage_counts (object_id, kind, day, count) VALUES (?, ?, ?, ?) "
                            "ON CONFLICT (object_id, kind, day) DO UPDATE SET count = usage_counts.count + excluded.count",
                            [(*k, n) for k, n in counts.items()])
-    except sqlite3.OperationalError:
+    except Exception as e:
+        if not is_busy(e):
+            raise
         _requeue(key, counts)
-    finally:
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _requeue(key, counts):

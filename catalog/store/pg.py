@@ -1,0 +1,217 @@
+"""PostgreSQL catalogue connections that take the store's SQL as written for SQLite.
+
+The store writes one dialect: `?` placeholders, `BEGIN IMMEDIATE`, `temp.` tables, rows read by name or
+position. A connection here translates those few spellings (cached per statement) and nothing else;
+what differs in meaning (full-text search, migrations' DDL) is decided where it is written."""
+import re
+import threading
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import adapt
+from psycopg.pq import TransactionStatus
+
+# Every write transaction takes this advisory lock first: writers queue as they do on SQLite (one at a
+# time, across every node), so the store's read-then-write steps keep the meaning they have there.
+WRITE_LOCK = 0x6B686C616E67   # "khlang"
+MIGRATE_LOCK = WRITE_LOCK + 1
+
+
+class Row:
+    """A result row read like sqlite3.Row: by position, by column name, `keys()`, `dict(row)`."""
+
+    __slots__ = ("_values", "_index")
+
+    def __init__(self, values, index):
+        self._values = values
+        self._index = index
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return self._values[self._index[key]]
+        return self._values[key]
+
+    def keys(self):
+        return list(self._index)
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    def __eq__(self, other):
+        return tuple(self._values) == tuple(other)
+
+    def __hash__(self):
+        return hash(tuple(self._values))
+
+    def __repr__(self):
+        return f"Row{tuple(self._values)!r}"
+
+
+def _row_factory(cursor):
+    desc = cursor.description
+    if desc is None:
+        return tuple
+    index = {c.name: i for i, c in enumerate(desc)}
+    return lambda values: Row(values, index)
+
+
+class _NumericLoader(adapt.Loader):
+    # sum() and avg() of integers come back as numeric; SQLite gives int or float, and JSON takes those.
+    def load(self, data):
+        text = bytes(data).decode()
+        return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
+_QUOTED = re.compile(r"('(?:[^']|'')*')")
+
+
+@lru_cache(maxsize=4096)
+def translate(sql, with_params):
+    """The store's SQLite spelling of one statement in PostgreSQL's, for psycopg."""
+    stripped = sql.lstrip().upper()
+    if stripped.startswith("BEGIN"):
+        return "BEGIN"
+    out = []
+    for i, part in enumerate(_QUOTED.split(sql)):
+        if with_params:
+            part = part.replace("%", "%%")
+        if i % 2 == 0:   # outside string literals
+            part = re.sub(r"\btemp\.", "pg_temp.", part)
+            part = re.sub(r"\bLIKE\b", "ILIKE", part)   # SQLite's LIKE ignores ASCII case
+            if with_params:
+                part = part.replace("?", "%s")
+        out.append(part)
+    return "".join(out)
+
+
+class Cursor:
+    """The few cursor calls the store makes, over a psycopg cursor."""
+
+    def __init__(self, cur):
+        self._cur = cur
+
+    def fetchone(self):
+        return self._cur.fetchone()
+
+    def fetchall(self):
+        return self._cur.fetchall()
+
+    def fetchmany(self, size):
+        return self._cur.fetchmany(size)
+
+    def __iter__(self):
+        return iter(self._cur)
+
+    @property
+    def rowcount(self):
+        return self._cur.rowcount
+
+    def close(self):
+        self._cur.close()
+
+
+class Connection:
+    """A PostgreSQL catalogue connection with the sqlite3.Connection calls the store uses."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url):
+        self.url = url
+        # autocommit: the store issues BEGIN itself, as it does on SQLite (isolation_level=None).
+        self._conn = psycopg.connect(url.strip(), autocommit=True, row_factory=_row_factory, connect_timeout=10,
+                                     application_name="khlang")
+        self._conn.adapters.register_loader("numeric", _NumericLoader)
+        self._lock = threading.RLock()
+
+    def execute(self, sql, params=None):
+        """Run one statement; a BEGIN also takes the catalogue's write lock."""
+        params = list(params) if params is not None else None
+        text = translate(sql, bool(params))
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute(text, params or None)
+            if text == "BEGIN":
+                try:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            return Cursor(cur)
+
+    def executemany(self, sql, seq):
+        """Run one statement once per parameter row."""
+        seq = [list(p) for p in seq]
+        if not seq:
+            return None
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.executemany(translate(sql, True), seq)
+            return Cursor(cur)
+
+    @property
+    def in_transaction(self):
+        return self._conn.info.transaction_status != TransactionStatus.IDLE
+
+    def commit(self):
+        if self.in_transaction:
+            self._conn.execute("COMMIT")
+
+    def rollback(self):
+        if self.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def close(self):
+        self._conn.close()
+
+    @property
+    def closed(self):
+        return self._conn.closed
+
+
+def describe(url):
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"postgresql://{user}{host}{port}{parts.path}"
+
+
+def connect(url):
+    """Open a connection, or SettingError naming what is wrong (unreachable, refused, no such database)."""
+    from ..settings import SettingError   # settings imports nothing from the store; this keeps it that way
+
+    try:
+        return Connection(url)
+    except psycopg.OperationalError as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise SettingError(f"KHLANG_DB: cannot open the PostgreSQL catalogue {describe(url)}: {reason}") from None
+
+
+def ddl(sql):
+    """One migration statement, written for SQLite, in PostgreSQL's terms."""
+    fts = re.match(r"CREATE VIRTUAL TABLE (\w+) USING fts5\(([^)]*)\)", sql.strip(), re.S)
+    if fts:
+        # The FTS5 tables become plain tables: the text stays, searched by pg_trgm (catalog/store/textmatch.py).
+        name, args = fts.groups()
+        cols = [a.strip() for a in args.split(",") if "=" not in a]
+        alltext = " || ' | ' || ".join(cols)
+        return (f"CREATE TABLE {name} (rowid BIGINT PRIMARY KEY, "
+                + ", ".join(f"{c} TEXT NOT NULL DEFAULT ''" for c in cols)
+                + f", alltext TEXT GENERATED ALWAYS AS (' ' || {alltext} || ' ') STORED)")
+    sql = re.sub(r"\bINTEGER PRIMARY KEY\b", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", sql)
+    sql = re.sub(r"\bINTEGER\b", "BIGINT", sql)
+    return re.sub(r"\bREAL\b", "DOUBLE PRECISION", sql)
+
+
+def lock_migrations(conn):
+    """Hold the migration lock for this session: one node migrates, the others wait and find it done."""
+    conn.execute("SELECT pg_advisory_lock(?)", (MIGRATE_LOCK,))
+
+
+def unlock_migrations(conn):
+    conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATE_LOCK,))

@@ -1,0 +1,193 @@
+"""The search index's full-text SQL on PostgreSQL: FTS5 MATCH and bm25() turned into pg_trgm-indexed LIKEs.
+
+The search compiler (searchsql) writes FTS5 MATCH text: quoted phrases joined by AND/OR, in parentheses,
+with `{column} :` filters. SQLite runs it as written. On PostgreSQL each phrase becomes a LIKE over the
+same text (substrings for search_trigram, whole space-separated words for search_words), and bm25()
+becomes FTS5's own formula (k1 = 1.2, b = 0.75, the same column weights and token counts), so both
+databases find and rank the same datasets."""
+import math
+import re
+import threading
+
+K1, B = 1.2, 0.75
+COLUMNS = ("title", "tags", "org", "res", "notes")
+# ascii tokenizer: every code point but ASCII punctuation, space and control characters is part of a word.
+_WORD_RUN = r"[^\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+"
+_TOKEN = re.compile(r'"((?:[^"]|"")*)"|\{([^}]*)\}|(\()|(\))|(AND|OR)\b|(:)|(\s+)')
+_MATCH = re.compile(r"\b(search_trigram|search_words) MATCH \?")
+_BM25 = re.compile(r"\bbm25\((search_trigram|search_words), ([0-9., ]+)\)")
+_stats = {}
+_stats_lock = threading.Lock()
+
+
+def parse(match):
+    """[(phrase, columns or None)] joined as a tree: ("phrase", text, cols) | ("and"|"or", [children])."""
+    tokens = []
+    for m in _TOKEN.finditer(match):
+        if m.group(7):
+            continue
+        if m.group(1) is not None:
+            tokens.append(("phrase", m.group(1).replace('""', '"')))
+        elif m.group(2) is not None:
+            tokens.append(("cols", tuple(m.group(2).split())))
+        else:
+            tokens.append(("op", m.group(0)))
+    tree, rest = _or(tokens, None)
+    if rest:
+        raise ValueError(f"cannot read the search expression {match!r}")
+    return tree
+
+
+def _or(tokens, cols):
+    left, tokens = _and(tokens, cols)
+    items = [left]
+    while tokens and tokens[0] == ("op", "OR"):
+        node, tokens = _and(tokens[1:], cols)
+        items.append(node)
+    return (items[0] if len(items) == 1 else ("or", items)), tokens
+
+
+def _and(tokens, cols):
+    left, tokens = _unit(tokens, cols)
+    items = [left]
+    while tokens and tokens[0] == ("op", "AND"):
+        node, tokens = _unit(tokens[1:], cols)
+        items.append(node)
+    return (items[0] if len(items) == 1 else ("and", items)), tokens
+
+
+def _unit(tokens, cols):
+    kind, value = tokens[0]
+    if kind == "phrase":
+        return ("phrase", value, cols), tokens[1:]
+    if kind == "cols":
+        if tokens[1:2] != [("op", ":")]:
+            raise ValueError("a column filter needs ':'")
+        return _unit(tokens[2:], value)
+    if (kind, value) == ("op", "("):
+        node, rest = _or(tokens[1:], cols)
+        if not rest or rest[0] != ("op", ")"):
+            raise ValueError("unbalanced parentheses")
+        return node, rest[1:]
+    raise ValueError(f"unexpected {value!r}")
+
+
+def _like(text):
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _phrase_sql(table, alias, phrase, cols):
+    """SQL and args true when a row of `table` holds the phrase (in one of `cols`, or anywhere)."""
+    if table == "search_trigram":
+        if len(phrase) < 3:   # FTS5's trigram tokenizer matches nothing shorter than a trigram
+            return "FALSE", []
+        where = [f"{alias}.{c}" for c in cols] if cols else [f"{alias}.alltext"]
+        pattern = "%" + _like(phrase) + "%"
+    else:
+        where = [f"(' ' || {alias}.{c} || ' ')" for c in cols] if cols else [f"{alias}.alltext"]
+        pattern = "% " + _like(phrase) + " %"
+    return "(" + " OR ".join(f"{w} LIKE ?" for w in where) + ")", [pattern] * len(where)
+
+
+def _tree_sql(table, alias, node):
+    if node[0] == "phrase":
+        return _phrase_sql(table, alias, node[1], node[2])
+    parts = [_tree_sql(table, alias, child) for child in node[1]]
+    return "(" + f" {node[0].upper()} ".join(p for p, _ in parts) + ")", [a for _, args in parts for a in args]
+
+
+def _phrases(node):
+    return [node] if node[0] == "phrase" else [p for child in node[1] for p in _phrases(child)]
+
+
+def _tokens_sql(table, column):
+    if table == "search_trigram":
+        return f"greatest(char_length({column}) - 2, 0)", []
+    return f"regexp_count({column}, ?)", [_WORD_RUN]
+
+
+def _occurrences_sql(table, column, phrase):
+    if table == "search_trigram":
+        return (f"((char_length({column}) - char_length(replace({column}, ?, ''))) / ?::float)",
+                [phrase, float(len(phrase))])
+    return f"regexp_count(' ' || {column} || ' ', ?)", [" " + re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", phrase) + "(?= )"]
+
+
+def _table_stats(db, table):
+    """(rows, average tokens per row) of a text table, kept per index generation."""
+    generation = db.execute("SELECT generation FROM search_generation WHERE id = 1").fetchone()[0]
+    key = (getattr(db, "url", ""), table)
+    with _stats_lock:
+        hit = _stats.get(key)
+    if hit and hit[0] == generation:
+        return hit[1]
+    tokens, args = zip(*(_tokens_sql(table, c) for c in COLUMNS))
+    rows, total = db.execute(f"SELECT count(*), COALESCE(sum({' + '.join(tokens)}), 0) FROM {table}",
+                             [a for part in args for a in part]).fetchone()
+    stats = (rows, (total / rows) if rows else 0.0)
+    with _stats_lock:
+        _stats[key] = (generation, stats)
+    return stats
+
+
+def _bm25_sql(db, table, alias, weights, match):
+    """FTS5's bm25() of one row against a MATCH text, as a SQL expression (negative: better is lower)."""
+    rows, avgdl = _table_stats(db, table)
+    tokens = [_tokens_sql(table, f"{alias}.{c}") for c in COLUMNS]
+    length_sql = "(" + " + ".join(t for t, _ in tokens) + ")"
+    length_args = [a for _, args in tokens for a in args]
+    terms, args = [], []
+    for _, phrase, cols in _phrases(parse(match)):
+        cond, cond_args = _phrase_sql(table, "x", phrase, cols)
+        hits = db.execute(f"SELECT count(*) FROM {table} x WHERE {cond}", cond_args).fetchone()[0]
+        idf = math.log((rows - hits + 0.5) / (hits + 0.5)) if rows else 0.0
+        idf = idf if idf > 0 else 1e-6
+        freq, freq_args = [], []
+        for column, weight in zip(COLUMNS, weights):
+            if cols and column not in cols:
+                continue
+            occ, occ_args = _occurrences_sql(table, f"{alias}.{column}", phrase)
+            freq.append(f"{weight} * {occ}")
+            freq_args += occ_args
+        f = "(" + " + ".join(freq) + ")"
+        norm = f"{K1} * (1 - {B} + {B} * {length_sql} / {avgdl or 1.0})"
+        terms.append(f"{idf!r} * ({f} * {K1 + 1}) / ({f} + {norm})")
+        args += freq_args + freq_args + length_args
+    return "(-(" + " + ".join(terms) + "))", args
+
+
+def rewrite(db, sql, args):
+    """A search statement with FTS5 MATCH and bm25() in PostgreSQL's terms (unchanged on SQLite)."""
+    if getattr(db, "dialect", "sqlite") != "postgresql" or ("MATCH" not in sql and "bm25(" not in sql):
+        return sql, args
+    args = list(args)
+    marks = [m.start() for m in re.finditer(r"\?", sql)]
+    matches = [(m.start(), m.end(), m.group(1), marks.index(m.end() - 1)) for m in _MATCH.finditer(sql)]
+    edits = []   # (start, end, new sql, index of the first replaced ?, how many ? it replaced, new args)
+    for start, end, table, mark in matches:
+        alias = _alias(sql, start, table)
+        cond, cond_args = _tree_sql(table, alias, parse(args[mark]))
+        edits.append((start, end, cond, mark, 1, cond_args))
+    for m in _BM25.finditer(sql):
+        table = m.group(1)
+        start, end, _, mark = next(x for x in matches if x[0] > m.start() and x[2] == table)
+        weights = [float(w) for w in m.group(2).split(",")]
+        expr, expr_args = _bm25_sql(db, table, _alias(sql, start, table), weights, args[mark])
+        before = sum(1 for p in marks if p < m.start())
+        edits.append((m.start(), m.end(), expr, before, 0, expr_args))
+    out_sql, out_args, pos, used = [], [], 0, 0
+    for start, end, new, mark, n, new_args in sorted(edits):
+        out_sql.append(sql[pos:start] + new)
+        out_args += args[used:mark] + new_args
+        used, pos = mark + n, end
+    out_sql.append(sql[pos:])
+    out_args += args[used:]
+    return "".join(out_sql), out_args
+
+
+def _alias(sql, match_at, table):
+    """The name the row of `table` has in the FROM clause nearest before position `match_at`."""
+    found = None
+    for m in re.finditer(rf"\bFROM {table}(?:\s+(?!WHERE\b)(\w+))?", sql[:match_at]):
+        found = m.group(1) or table
+    return found or table

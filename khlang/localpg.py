@@ -1,0 +1,107 @@
+"""A throwaway PostgreSQL server of Khlang's own: initdb into a temporary folder, started on a loopback port,
+databases made from a migrated template, removed when the process that started it ends.
+
+The tests use one per test process (a new database per test); `make cluster` uses one for its nodes.
+Nothing needs to be running beforehand; PostgreSQL's programs come from Debian's package
+(scripts/install-test-deps.sh installs it where missing)."""
+import atexit
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+TEMPLATE = "khlang_template"
+_lock = threading.Lock()
+_cluster = None
+
+
+def bindir():
+    """The folder of initdb and pg_ctl: pg_config's, else the newest of Debian's /usr/lib/postgresql/*/bin."""
+    found = shutil.which("pg_config")
+    if found:
+        out = subprocess.run([found, "--bindir"], capture_output=True, text=True).stdout.strip()
+        if out and Path(out, "initdb").exists():
+            return Path(out)
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
+    if not candidates:
+        raise RuntimeError("PostgreSQL is not installed: run scripts/install-test-deps.sh (Debian's postgresql)")
+    return Path(candidates[-1]).parent
+
+
+class Cluster:
+    """One PostgreSQL server of our own, as the `postgres` user when we are root (initdb refuses root)."""
+
+    def __init__(self, port=None):
+        self.bin = bindir()
+        self.dir = Path(tempfile.mkdtemp(prefix="khlang-pg-"))
+        self.data = self.dir / "data"
+        self.port = port or _free_port()
+        self.user = "postgres"
+        self._as = []
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+        else:
+            self.user = pwd.getpwuid(os.geteuid()).pw_name
+        # C.UTF-8: Thai letters, vowels and tone marks are word characters for pg_trgm; collation stays bytewise.
+        self._run("initdb", "-D", str(self.data), "-E", "UTF8", "--locale=C.UTF-8", "--lc-collate=C",
+                  "-A", "trust", "-U", self.user)
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "server.log"), "-w", "-o",
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                  "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start")
+        self.url = f"postgresql://{self.user}@127.0.0.1:{self.port}"
+        self._names = itertools.count()
+        self._admin(f"CREATE DATABASE {TEMPLATE}")
+        # Loaded only once a server is started (the CLI imports nothing of the catalogue at start).
+        import spending  # noqa: F401  (its migrations join the catalogue's)
+        from catalog.store import db as catalog_db
+
+        catalog_db.connect(f"{self.url}/{TEMPLATE}").close()
+
+    def _run(self, program, *args):
+        out = subprocess.run([*self._as, str(self.bin / program), *args], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"{program} failed: {out.stdout}{out.stderr}")
+
+    def _admin(self, sql):
+        import psycopg   # only once a server is running
+
+        with psycopg.connect(f"{self.url}/postgres", autocommit=True) as conn:
+            conn.execute(sql)
+
+    def new_database(self, name=None):
+        """The URL of a new catalogue database, already migrated (a copy of the template)."""
+        name = name or f"t{os.getpid()}_{next(self._names)}"
+        self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
+        return f"{self.url}/{name}"
+
+    def stop(self):
+        subprocess.run([*self._as, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def cluster():
+    """This process's cluster, started on first use and stopped when the process exits."""
+    global _cluster
+    with _lock:
+        if _cluster is None:
+            started = time.time()
+            _cluster = Cluster()
+            atexit.register(_cluster.stop)
+            _cluster.started_in = time.time() - started
+        return _cluster
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,157 @@
+"""The catalogue on PostgreSQL: the same search answers as SQLite, clear refusals of a database it cannot use,
+and several nodes (real `khlang serve` processes) on one catalogue and one storage folder.
+
+The node and lease tests run in both passes of `make test` (two processes on one SQLite file, or two nodes
+on one PostgreSQL database); the rest need the test cluster and run in the PostgreSQL pass."""
+import re
+from dataclasses import replace
+
+import pytest
+import requests
+
+import spending  # noqa: F401  (spending's migrations join the catalogue's)
+from catalog import actions
+from catalog.context import Context
+from catalog.demo import seed_demo, synthetic_datasets
+from catalog.settings import SettingError, Settings
+from catalog.store import db as catalog_db
+from catalog.users import create_user
+from conftest import BACKEND, LiveServer, big_csv_bytes, free_port, run_cli
+from khlang.localpg import cluster
+
+on_postgresql = pytest.mark.skipif(BACKEND != "postgresql", reason="runs in the PostgreSQL pass of make test")
+
+QUERIES = [
+    {"q": "โรงเรียน"}, {"q": "งบประมาณ"}, {"q": "กรุงเทพ"}, {"q": "กทม"}, {"q": "งบ"}, {"q": "ป"},
+    {"q": "งบประมาณ โรงเรียน"}, {"q": "2565"}, {"q": "budget"}, {"q": "open data"}, {"q": "สถิติ", "start": 10},
+    {"q": "title:งบประมาณ"}, {"q": "notes:รายงาน"}, {"q": "tags:การศึกษา"}, {"q": "งบ*"},
+    {"q": "ข้อมูล", "rows": 50}, {"q": "ข้อมูล", "sort": "metadata_modified desc"},
+    {"q": "จังหวัด", "sort": "title_string asc", "rows": 20}, {"q": "", "sort": "name asc", "start": 100},
+    {"q": "โรงพยาบาล", "fq": "res_format:CSV"},
+    {"q": "ภาษี", "facet.field": '["organization", "tags", "groups"]', "facet.limit": 5},
+    {"fq": "organization:* -tags:งบประมาณ", "facet.field": '["res_format"]'},
+    {"q": "metadata_modified:[2000-01-01T00:00:00Z TO NOW]", "rows": 3},
+    {"q": "จังหวัด"}, {"q": "จังหวัด", "start": 40}, {"q": "จังหวัด สถิติ"},   # hit sets past bm25's 500
+]
+
+
+def _catalogue(database, folder):
+    settings = Settings(db_path=database, storage_dir=str(folder / "storage"))
+    db = catalog_db.connect(database)
+    row = create_user(db, "root", email="root@example.go.th", password="password-123", sysadmin=True)
+    admin = {"id": row["id"], "name": "root", "sysadmin": True}
+    seed_demo(db, settings, sysadmin=admin, uploads=False)
+    synthetic_datasets(db, settings, sysadmin=admin, count=700)
+    return Context(db=db, settings=settings, user=None, site_url="http://t"), admin
+
+
+def _answer(ctx, params):
+    out = actions.call(ctx, "package_search", dict(params))
+    return out["count"], [p["name"] for p in out["results"]], out.get("search_facets")
+
+
+@on_postgresql
+def test_both_databases_find_and_rank_the_same_datasets_for_thai_queries(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    lite, admin = _catalogue(str(tmp_path / "a" / "k.db"), tmp_path / "a")
+    pg, _ = _catalogue(cluster().new_database(), tmp_path / "b")
+    for params in QUERIES:
+        assert _answer(lite, params) == _answer(pg, params), params
+    # The signed-in sysadmin sees private datasets too.
+    for params in ({"q": "จังหวัด", "include_private": True}, {"q": "", "include_private": True, "rows": 30}):
+        assert _answer(replace(lite, user=admin), params) == _answer(replace(pg, user=admin), params), params
+    assert _answer(pg, {"q": "จังหวัด"})[0] > 500   # ranked tier by tier, without bm25
+
+
+@on_postgresql
+def test_an_unreachable_database_or_wrong_password_is_one_line_naming_the_setting(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = cluster().url
+    port = free_port()
+    for url in (f"postgresql://nobody@127.0.0.1:{port}/khlang", base + "/no_such_database",
+                base.replace("postgresql://", "postgresql://intruder:wrong@") + "/postgres"):
+        out = run_cli("migrate", env={"KHLANG_DB": url}, check=False)
+        assert out.returncode == 2 and out.stderr.startswith("error: KHLANG_DB: cannot open the PostgreSQL catalogue")
+        assert out.stderr.count("\n") == 1 and "wrong" not in out.stderr   # the password is never echoed
+    assert list(tmp_path.iterdir()) == []
+
+
+@on_postgresql
+def test_a_postgresql_catalogue_migrated_by_a_newer_khlang_is_left_alone():
+    url = cluster().new_database()
+    db = catalog_db.connect(url)
+    db.execute("INSERT INTO schema_migrations VALUES (9999, 'later')")
+    with pytest.raises(catalog_db.SchemaTooNew):
+        catalog_db.connect(url)
+    out = run_cli("check", "--db", url, check=False)
+    assert out.returncode == 2 and "newer than this Khlang knows" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_a_url_with_no_database_is_refused_before_connecting():
+    with pytest.raises(SettingError, match="names no database"):
+        Settings(db_path="postgresql://khlang@db.example:5432/")
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory):
+    first = LiveServer(tmp_path_factory.mktemp("node1"))
+    second = LiveServer(tmp_path_factory.mktemp("node2"), join=first)
+    yield first, second
+    second.stop()
+    first.stop()
+
+
+def test_a_dataset_made_on_one_node_is_shown_and_found_on_the_other_at_once(nodes):
+    one, two = nodes
+    assert two.ckan().action.package_search(q="อ่างเก็บน้ำ")["count"] == 0   # the other node's cache is now warm
+    one.admin().action.organization_create(name="rid")
+    one.admin().action.package_create(name="reservoirs", title="ระดับน้ำในอ่างเก็บน้ำ", owner_org="rid")
+    assert two.ckan().action.package_show(id="reservoirs")["title"] == "ระดับน้ำในอ่างเก็บน้ำ"
+    found = two.ckan().action.package_search(q="อ่างเก็บน้ำ")
+    assert found["count"] == 1 and found["results"][0]["name"] == "reservoirs"
+
+
+def test_an_upload_on_one_node_is_loaded_and_queryable_on_the_other(nodes):
+    one, two = nodes
+    one.admin().action.organization_create(name="upl")
+    one.admin().action.package_create(name="uploaded", owner_org="upl")
+    res = requests.post(f"{one.url}/api/3/action/resource_create", headers={"Authorization": one.admin_token},
+                        data={"package_id": "uploaded", "name": "rows", "format": "CSV"},
+                        files={"upload": ("rows.csv", big_csv_bytes(40))}).json()["result"]
+    one.wait_jobs()
+    out = two.ckan().action.datastore_search(resource_id=res["id"], limit=2, sort="id")
+    assert out["total"] == 40 and [r["province"] for r in out["records"]] == ["จังหวัดที่ 0", "จังหวัดที่ 1"]
+
+
+def test_a_login_on_one_node_is_a_session_on_the_other(nodes):
+    one, two = nodes
+    one.user_with_token("somchai")
+    browser = requests.Session()
+    page = browser.get(f"{one.url}/user/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = browser.post(f"{one.url}/user/login", data={"login": "somchai", "password": "password-123",
+                                                     "csrf_token": token}, allow_redirects=False)
+    assert r.status_code == 302
+    assert browser.get(f"{two.url}/dashboard", allow_redirects=False).status_code == 200
+    assert requests.get(f"{two.url}/dashboard", allow_redirects=False).status_code == 302   # no cookie, no session
+
+
+def test_a_job_whose_node_died_is_failed_by_any_node_once_its_lease_runs_out(make_ctx, admin, db):
+    from catalog import jobs
+    from catalog.store import jobs as job_store
+
+    ctx = make_ctx(admin)
+    actions.call(ctx, "organization_create", {"name": "org"})
+    pkg = actions.call(ctx, "package_create", {"name": "ds", "owner_org": "org",
+                                               "resources": [{"name": "r", "url": "http://x/r.csv"}]})
+    res_id = pkg["resources"][0]["id"]
+    for jid in ("gone", "alive"):
+        job_store.insert_load(db, jid, res_id, "2026-01-01T00:00:00", "0" * 64, None)
+    # Two workers on another machine: one stopped renewing a minute ago, one renewed just now.
+    job_store.claim(db, "jobs", "gone", "2026-01-01T00:00:01", "node-b:4242", jobs._lease_end(-60))
+    job_store.claim(db, "jobs", "alive", "2026-01-01T00:00:01", "node-b:4243", jobs._lease_end())
+    assert jobs.orphans(db) == ["gone"]
+    jobs.fail_orphans(db)
+    states = {r[0]: r[1] for r in db.execute("SELECT id, state FROM jobs")}
+    assert states == {"gone": "error", "alive": "running"}
