@@ -47,6 +47,19 @@ def is_postgresql(value):
     return str(value).strip().lower().startswith(("postgresql://", "postgres://"))
 
 
+def database_label(value):
+    """A KHLANG_DB value fit for messages and logs: a PostgreSQL URL without its password."""
+    text = str(value).strip()
+    if not is_postgresql(text):
+        return text
+    from urllib.parse import urlsplit   # only PostgreSQL settings need it
+
+    parts = urlsplit(text)
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"postgresql://{user}{parts.hostname or 'localhost'}{port}{parts.path}"
+
+
 def database_path(value):
     """The SQLite file path (a plain path, or sqlite:///path) or PostgreSQL URL of a valid KHLANG_DB value."""
     text = str(value).strip()

@@ -75,6 +75,9 @@ def build_parser():
 
     mg = with_db(sub.add_parser("migrate", help="apply the migrations the catalogue lacks (serve does this at start)"))
     mg.set_defaults(func="khlang.commands:cmd_migrate")
+    cp = with_db(sub.add_parser("copy-to", help="copy this SQLite catalogue into a new PostgreSQL database"))
+    cp.add_argument("url", help="postgresql://user:password@host:port/dbname of a new, empty database")
+    cp.set_defaults(func="khlang.commands:cmd_copy_to")
 
     bk = with_db(sub.add_parser("backup", help="snapshot the catalogue and storage into a new folder (while serving)"))
     bk.add_argument("dest", help="a new, empty folder")

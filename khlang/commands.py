@@ -8,7 +8,7 @@ import time
 
 from catalog.context import Context
 from catalog.errors import ValidationError
-from catalog.settings import Settings
+from catalog.settings import Settings, database_label, database_problem, is_postgresql
 from catalog.store import db as catalog_db
 from catalog.store import packages as package_store
 from catalog.store.users import get_user
@@ -50,7 +50,7 @@ def cmd_serve(args):
     # The Thai dictionary (about 1 s) loads beside the server starting, not in the first visitor's search.
     threading.Thread(target=words, args=("ภาษีไปไหน",), name="khlang-dictionary", daemon=True).start()
     start_thread(settings)  # background loads of uploaded files (CKAN xloader's job)
-    print(f"Khlang serving {settings.db_path} on http://{args.host}:{args.port}/", flush=True)
+    print(f"Khlang serving {database_label(settings.db_path)} on http://{args.host}:{args.port}/", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="khlang",
           # Above Flask's own limit, so an oversized upload gets the API's 413 envelope; still a hard stop.
           max_request_body_size=settings.max_upload_mb * 1024 * 1024 + 4 * 1024 * 1024)
@@ -209,7 +209,31 @@ def cmd_migrate(args):
     db = catalog_db.connect(settings.db_path)
     versions = catalog_db.versions(db)
     db.close()
-    print(f"{settings.db_path}: " + ", ".join(f"{part} at migration {v}" for part, v in versions.items()))
+    print(f"{database_label(settings.db_path)}: " + ", ".join(f"{part} at migration {v}" for part, v in versions.items()))
+    return 0
+
+
+def cmd_copy_to(args):
+    """Copy this SQLite catalogue, every table, into a new PostgreSQL database (then point KHLANG_DB at it)."""
+    from catalog.store import transfer   # only this command copies catalogues
+
+    settings = _settings(args)
+    problem = database_problem(args.url)
+    if problem or not is_postgresql(args.url):
+        print(f"error: URL: {problem or 'give the postgresql:// URL of a new, empty database'}", file=sys.stderr)
+        return 2
+    src = catalog_db.connect(settings.db_path)
+    dst = catalog_db.connect(args.url)
+    try:
+        counts = transfer.copy_catalogue(src, dst, progress=lambda table, n: print(f"  {table}: {n:,} rows"))
+    except transfer.TransferError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        src.close()
+        dst.close()
+    print(f"copied {sum(counts.values()):,} rows of {len(counts)} tables into {database_label(args.url)}; "
+          f"serve it with KHLANG_DB set to that URL and KHLANG_STORAGE={settings.storage_dir}")
     return 0
 
 

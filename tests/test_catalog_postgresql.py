@@ -155,3 +155,34 @@ def test_a_job_whose_node_died_is_failed_by_any_node_once_its_lease_runs_out(mak
     jobs.fail_orphans(db)
     states = {r[0]: r[1] for r in db.execute("SELECT id, state FROM jobs")}
     assert states == {"gone": "error", "alive": "running"}
+
+
+@on_postgresql
+def test_a_sqlite_catalogue_copied_to_postgresql_answers_the_same(tmp_path):
+    settings = Settings(db_path=str(tmp_path / "k.db"), storage_dir=str(tmp_path / "storage"))
+    lite = catalog_db.connect(settings.db_path)
+    row = create_user(lite, "root", email="root@example.go.th", password="password-123", sysadmin=True)
+    admin = {"id": row["id"], "name": "root", "sysadmin": True}
+    sqlite_ctx = Context(db=lite, settings=settings, user=admin, site_url="http://t")
+    actions.call(sqlite_ctx, "organization_create", {"name": "moi", "title": "กระทรวงมหาดไทย"})
+    for i, title in enumerate(["งบประมาณจังหวัดเชียงใหม่", "โรงเรียนในสังกัด", "งบประมาณโรงเรียน"]):
+        actions.call(sqlite_ctx, "package_create", {"name": f"ds-{i}", "title": title, "owner_org": "moi",
+                                                    "private": i == 1, "tags": [{"name": "งบประมาณ"}]})
+    table = actions.call(sqlite_ctx, "datastore_create", {
+        "resource": {"package_id": "ds-0", "name": "rows"}, "fields": [{"id": "amphoe", "type": "text"}],
+        "records": [{"amphoe": "เมือง"}, {"amphoe": "สันทราย"}]})
+    url = cluster().new_database()
+    out = run_cli("copy-to", url, "--db", settings.db_path)
+    assert "copied" in out.stdout and "password" not in out.stdout
+    pg_ctx = replace(sqlite_ctx, db=catalog_db.connect(url))
+    for name, params in (("package_search", {"q": "งบประมาณ", "include_private": True}),
+                         ("package_show", {"id": "ds-1"}), ("organization_show", {"id": "moi"}),
+                         ("package_activity_list", {"id": "ds-0"}),
+                         ("datastore_search", {"resource_id": table["resource_id"]})):
+        assert actions.call(pg_ctx, name, dict(params)) == actions.call(sqlite_ctx, name, dict(params)), name
+    # The copy is a working catalogue: a new dataset's index entry gets an id after the copied ones.
+    actions.call(pg_ctx, "package_create", {"name": "ds-new", "title": "งบประมาณใหม่", "owner_org": "moi"})
+    found = actions.call(pg_ctx, "package_search", {"q": "งบประมาณ", "sort": "metadata_created desc"})
+    assert [p["name"] for p in found["results"]] == ["ds-new", "ds-2", "ds-0"]
+    out = run_cli("copy-to", url, "--db", settings.db_path, check=False)
+    assert out.returncode == 2 and "new, empty database" in out.stderr

@@ -6,11 +6,12 @@ what differs in meaning (full-text search, migrations' DDL) is decided where it 
 import re
 import threading
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import adapt
 from psycopg.pq import TransactionStatus
+
+from ..settings import SettingError, database_label
 
 # Every write transaction takes this advisory lock first: writers queue as they do on SQLite (one at a
 # time, across every node), so the store's read-then-write steps keep the meaning they have there.
@@ -122,8 +123,11 @@ class Connection:
     def __init__(self, url):
         self.url = url
         # autocommit: the store issues BEGIN itself, as it does on SQLite (isolation_level=None).
+        # random_page_cost 1.1: the catalogue is small and cached; at the default (4, for spinning disks) the
+        # planner reads every row for a common Thai word (90 ms at 10,000 datasets) instead of its trigram
+        # index (20 ms).
         self._conn = psycopg.connect(url.strip(), autocommit=True, row_factory=_row_factory, connect_timeout=10,
-                                     application_name="khlang")
+                                     application_name="khlang", options="-c random_page_cost=1.1")
         self._conn.adapters.register_loader("numeric", _NumericLoader)
         self._lock = threading.RLock()
 
@@ -152,6 +156,16 @@ class Connection:
             cur.executemany(translate(sql, True), seq)
             return Cursor(cur)
 
+    def copy_rows(self, table, columns, rows):
+        """Write many rows into a table with COPY (the bulk path); returns how many."""
+        n = 0
+        with self._lock, self._conn.cursor() as cur:
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(tuple(row))
+                    n += 1
+        return n
+
     @property
     def in_transaction(self):
         return self._conn.info.transaction_status != TransactionStatus.IDLE
@@ -172,24 +186,13 @@ class Connection:
         return self._conn.closed
 
 
-def describe(url):
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    user = f"{parts.username}@" if parts.username else ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"postgresql://{user}{host}{port}{parts.path}"
-
-
 def connect(url):
     """Open a connection, or SettingError naming what is wrong (unreachable, refused, no such database)."""
-    from ..settings import SettingError   # settings imports nothing from the store; this keeps it that way
-
     try:
         return Connection(url)
     except psycopg.OperationalError as e:
         reason = " ".join(str(e).split()) or type(e).__name__
-        raise SettingError(f"KHLANG_DB: cannot open the PostgreSQL catalogue {describe(url)}: {reason}") from None
+        raise SettingError(f"KHLANG_DB: cannot open the PostgreSQL catalogue {database_label(url)}: {reason}") from None
 
 
 def ddl(sql):

@@ -1,5 +1,7 @@
 """The search index's rows: search_docs (one per dataset), search_terms (exact values, for fq and facets),
 search_facet_counts (public counts kept up to date), and the trigram and word FTS5 tables."""
+from .db import dialect
+from .textmatch import count_row
 
 
 def doc_of(db, package_id):
@@ -16,6 +18,11 @@ def segmented_of(db, doc_id):
 
 def drop(db, doc):
     """Remove an index entry (a doc_of row); the facet counts follow."""
+    if dialect(db) == "postgresql":
+        for table in ("search_trigram", "search_words"):
+            row = db.execute(f"SELECT title, tags, org, res, notes FROM {table} WHERE rowid = ?", (doc[0],)).fetchone()
+            if row:
+                count_row(db, table, tuple(row), -1)
     # A public, active dataset leaving the index no longer counts.
     if doc[1] == "active" and not doc[2]:
         db.execute("UPDATE search_facet_counts SET n = n - 1 WHERE (field, value) IN "
@@ -44,6 +51,8 @@ def insert(db, doc, terms, counted, columns, segmented):
                (doc_id, *columns))
     db.execute("INSERT INTO search_words (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
                (doc_id, *segmented))
+    count_row(db, "search_trigram", columns, 1)
+    count_row(db, "search_words", segmented, 1)
 
 
 def bump_generation(db):

@@ -7,17 +7,15 @@ becomes FTS5's own formula (k1 = 1.2, b = 0.75, the same column weights and toke
 databases find and rank the same datasets."""
 import math
 import re
-import threading
 
 K1, B = 1.2, 0.75
 COLUMNS = ("title", "tags", "org", "res", "notes")
 # ascii tokenizer: every code point but ASCII punctuation, space and control characters is part of a word.
 _WORD_RUN = r"[^\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+"
+_WORD_RUN_RE = re.compile(r"[^\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
 _TOKEN = re.compile(r'"((?:[^"]|"")*)"|\{([^}]*)\}|(\()|(\))|(AND|OR)\b|(:)|(\s+)')
 _MATCH = re.compile(r"\b(search_trigram|search_words) MATCH \?")
 _BM25 = re.compile(r"\bbm25\((search_trigram|search_words), ([0-9., ]+)\)")
-_stats = {}
-_stats_lock = threading.Lock()
 
 
 def parse(match):
@@ -86,7 +84,9 @@ def _phrase_sql(table, alias, phrase, cols):
     else:
         where = [f"(' ' || {alias}.{c} || ' ')" for c in cols] if cols else [f"{alias}.alltext"]
         pattern = "% " + _like(phrase) + " %"
-    return "(" + " OR ".join(f"{w} LIKE ?" for w in where) + ")", [pattern] * len(where)
+    # ~~ is LIKE, spelled so the connection leaves it case-sensitive (not ILIKE): the text is already folded,
+    # and ILIKE folds every row again (twice the time).
+    return "(" + " OR ".join(f"{w} ~~ ?" for w in where) + ")", [pattern] * len(where)
 
 
 def _tree_sql(table, alias, node):
@@ -114,20 +114,31 @@ def _occurrences_sql(table, column, phrase):
 
 
 def _table_stats(db, table):
-    """(rows, average tokens per row) of a text table, kept per index generation."""
-    generation = db.execute("SELECT generation FROM search_generation WHERE id = 1").fetchone()[0]
-    key = (getattr(db, "url", ""), table)
-    with _stats_lock:
-        hit = _stats.get(key)
-    if hit and hit[0] == generation:
-        return hit[1]
-    tokens, args = zip(*(_tokens_sql(table, c) for c in COLUMNS))
-    rows, total = db.execute(f"SELECT count(*), COALESCE(sum({' + '.join(tokens)}), 0) FROM {table}",
-                             [a for part in args for a in part]).fetchone()
-    stats = (rows, (total / rows) if rows else 0.0)
-    with _stats_lock:
-        _stats[key] = (generation, stats)
-    return stats
+    """(rows, average tokens per row) of a text table, from the totals every index write keeps."""
+    docs, tokens = db.execute("SELECT docs, tokens FROM search_text_stats WHERE name = ?", (table,)).fetchone()
+    return docs, (tokens / docs) if docs else 0.0
+
+
+def token_count(table, columns):
+    """How many tokens FTS5 counts in a row's columns: trigrams, or runs of word characters (ascii tokenizer)."""
+    if table == "search_trigram":
+        return sum(max(len(c) - 2, 0) for c in columns)
+    return sum(len(_WORD_RUN_RE.findall(c)) for c in columns)
+
+
+def count_row(db, table, columns, sign):
+    """Add (sign=1) or remove (sign=-1) one row's share of a text table's totals (PostgreSQL only)."""
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        db.execute("UPDATE search_text_stats SET docs = docs + ?, tokens = tokens + ? WHERE name = ?",
+                   (sign, sign * token_count(table, columns), table))
+
+
+def recount(db):
+    """Sum the totals afresh from the text tables (after a bulk copy)."""
+    for table in ("search_trigram", "search_words"):
+        tokens, args = zip(*(_tokens_sql(table, c) for c in COLUMNS))
+        db.execute(f"UPDATE search_text_stats SET (docs, tokens) = (SELECT count(*), COALESCE(sum({' + '.join(tokens)}), 0) "
+                   f"FROM {table}) WHERE name = ?", [a for part in args for a in part] + [table])
 
 
 def _bm25_sql(db, table, alias, weights, match):

@@ -1,0 +1,1 @@
+-- Nothing on SQLite (FTS5 keeps these totals itself); PostgreSQL's part is postgresql/0015_search_text_stats.sql.
