@@ -167,6 +167,16 @@ def assert_cube_error(response, status, message=None):
     return body
 
 
+def wait_for(predicate, timeout=60, step=0.02):
+    """True once predicate() holds, False if it did not within `timeout` seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

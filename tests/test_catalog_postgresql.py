@@ -16,7 +16,7 @@ from catalog.demo import seed_demo, synthetic_datasets
 from catalog.settings import SettingError, Settings
 from catalog.store import db as catalog_db
 from catalog.users import create_user
-from conftest import BACKEND, LiveServer, big_csv_bytes, free_port, run_cli
+from conftest import BACKEND, LiveServer, big_csv_bytes, free_port, query, run_cli, wait_for
 from khlang.localpg import cluster
 
 on_postgresql = pytest.mark.skipif(BACKEND != "postgresql", reason="runs in the PostgreSQL pass of make test")
@@ -186,3 +186,37 @@ def test_a_sqlite_catalogue_copied_to_postgresql_answers_the_same(tmp_path):
     assert [p["name"] for p in found["results"]] == ["ds-new", "ds-2", "ds-0"]
     out = run_cli("copy-to", url, "--db", settings.db_path, check=False)
     assert out.returncode == 2 and "new, empty database" in out.stderr
+
+
+@on_postgresql
+def test_kill_9_of_a_node_during_a_background_load_loses_nothing_and_the_other_node_retries_it(tmp_path):
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    one = LiveServer(tmp_path / "one")
+    two = LiveServer(tmp_path / "two", join=one)
+    try:
+        admin = one.admin()
+        admin.action.organization_create(name="org")
+        admin.action.package_create(name="big", owner_org="org")
+        res = requests.post(f"{one.url}/api/3/action/resource_create", headers={"Authorization": one.admin_token},
+                            data={"package_id": "big", "name": "rows", "format": "CSV"},
+                            files={"upload": ("rows.csv", big_csv_bytes(600_000))}).json()["result"]
+
+        def job():
+            rows = query(one.db, "SELECT state, worker FROM jobs WHERE resource_id = ? ORDER BY created DESC",
+                         (res["id"],))
+            return rows[0] if rows else (None, None)
+
+        assert wait_for(lambda: job()[0] == "running", timeout=60)
+        if not job()[1].endswith(f":{one.proc.pid}"):   # node two's worker took it: kill that node instead
+            one, two = two, one
+        one.kill9()
+        # The surviving node finds the dead worker's job and fails it; nothing of it became live.
+        assert wait_for(lambda: job()[0] == "error", timeout=60)
+        assert two.ckan().action.xloader_status(resource_id=res["id"])["status"] == "error"
+        two.admin().action.xloader_submit(resource_id=res["id"])
+        two.wait_jobs(timeout=240)
+        assert two.ckan().action.datastore_search(resource_id=res["id"], limit=0)["total"] == 600_000
+    finally:
+        one.stop()
+        two.stop()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import LiveServer, assert_ckan_error, catalogue_env, khlang_cli, query
+from conftest import LiveServer, assert_ckan_error, catalogue_env, khlang_cli, query, wait_for
 
 ROWS_BIG = 600_000
 
@@ -38,15 +38,6 @@ def live(db_path, dataset):
                  "ON v.id = t.current_version_id JOIN resources r ON r.id = t.resource_id "
                  "JOIN packages p ON p.id = r.package_id WHERE p.name = ? ORDER BY r.position LIMIT 1", (dataset,))
     return rows[0] if rows else None
-
-
-def wait_for(predicate, timeout=60, step=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 def writing(storage):

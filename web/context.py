@@ -21,6 +21,8 @@ def get_db():
     if conns is None:
         conns = _local.conns = {}
     conn = conns.get(settings.db_path)
+    if conn is not None and getattr(conn, "closed", False):   # a PostgreSQL server restarted under us
+        conn = None
     if conn is None:
         conn = conns[settings.db_path] = catalog_db.connect(settings.db_path, migrate=False)
     return conn

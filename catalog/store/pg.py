@@ -183,7 +183,8 @@ class Connection:
 
     @property
     def closed(self):
-        return self._conn.closed
+        """True once closed, or broken (the server went away): the caller opens a new connection."""
+        return self._conn.closed or self._conn.broken
 
 
 def connect(url):

@@ -11,6 +11,7 @@ def _sql(db, sql, args=()):
     # FTS5 MATCH and bm25() become PostgreSQL's own conditions there (textmatch); SQLite runs them as written.
     return db.execute(*rewrite(db, sql, args))
 
+
 BM25_MAX_HITS = 500
 DEFAULT_SORT = "score desc, metadata_modified desc"
 SORT_COLUMNS = {"score": "score", "metadata_modified": "d.metadata_modified", "metadata_created": "d.metadata_created",
