@@ -250,7 +250,7 @@ def cmd_backup(args):
         return 2
     finally:
         db.close()
-    print(f"backed up {settings.db_path} and {settings.storage_dir} to {args.dest} "
+    print(f"backed up {database_label(settings.db_path)} and {settings.storage_dir} to {args.dest} "
           f"({summary['files']:,} files, {summary['seconds']} s)")
     return 0
 
@@ -267,7 +267,7 @@ def cmd_restore(args):
         return 2
     for p in problems:
         print(f"{p['kind']} {p['what']}: {p['detail']}", file=sys.stderr)
-    print(f"restored {args.src} into {settings.db_path}" + (" and checked it whole" if not problems
+    print(f"restored {args.src} into {database_label(settings.db_path)}" + (" and checked it whole" if not problems
                                                              else f"; {len(problems)} problem(s) found"))
     return 1 if problems else 0
 

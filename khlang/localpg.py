@@ -77,10 +77,10 @@ class Cluster:
         with psycopg.connect(f"{self.url}/postgres", autocommit=True) as conn:
             conn.execute(sql)
 
-    def new_database(self, name=None):
-        """The URL of a new catalogue database, already migrated (a copy of the template)."""
+    def new_database(self, name=None, empty=False):
+        """The URL of a new catalogue database, already migrated (a copy of the template), or `empty`."""
         name = name or f"t{os.getpid()}_{next(self._names)}"
-        self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
+        self._admin(f"CREATE DATABASE {name} TEMPLATE {'template1' if empty else TEMPLATE} STRATEGY FILE_COPY")
         return f"{self.url}/{name}"
 
     def stop(self):

@@ -229,6 +229,7 @@ class LiveServer:
 
     def __init__(self, tmp, env=None, join=None):
         self.dir = Path(tmp)
+        self.dir.mkdir(parents=True, exist_ok=True)
         self.env = {**(join.env if join else catalogue_env(self.dir)), **(env or {})}
         self.db = self.env["KHLANG_DB"]
         self.port = free_port()

@@ -265,6 +265,41 @@ def ping(conn):
     return conn.execute("SELECT 1").fetchone()[0] == 1
 
 
+def dump(conn, dest_path, read):
+    """A consistent pg_dump of a PostgreSQL catalogue at `dest_path`, taken while others keep writing; returns
+    read(conn) as seen at the very moment the dump shows."""
+    # Only PostgreSQL backups run a program and load psycopg.
+    import subprocess
+    from . import pg
+
+    with pg.snapshot(conn) as snapshot_id:
+        seen = read(conn)
+        out = subprocess.run([pg.program("pg_dump"), "--format=custom", "--no-owner", f"--snapshot={snapshot_id}",
+                              f"--file={dest_path}", "--dbname", conn.url], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"pg_dump failed: {out.stderr.strip()}")
+    return seen
+
+
+def undump(conn, src_path):
+    """Load a dump() into the empty PostgreSQL database of `conn`."""
+    # Only PostgreSQL restores run a program and load psycopg.
+    import subprocess
+    from . import pg
+
+    out = subprocess.run([pg.program("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction",
+                          "--dbname", conn.url, str(src_path)], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"pg_restore failed: {out.stderr.strip()}")
+
+
+def is_empty(conn):
+    """True when no catalogue was ever made in this database (no migration applied)."""
+    if dialect(conn) == "postgresql":
+        return conn.execute("SELECT to_regclass('schema_migrations') IS NULL").fetchone()[0]
+    return not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").fetchone()
+
+
 def backup(conn, dest_path):
     """A consistent copy of the whole database at `dest_path`, taken while others keep reading and writing
     (SQLite's online backup: pages copied in steps, restarted when a writer changes one already copied)."""

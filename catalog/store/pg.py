@@ -5,6 +5,7 @@ position. A connection here translates those few spellings (cached per statement
 what differs in meaning (full-text search, migrations' DDL) is decided where it is written."""
 import re
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 import psycopg
@@ -194,6 +195,32 @@ def connect(url):
     except psycopg.OperationalError as e:
         reason = " ".join(str(e).split()) or type(e).__name__
         raise SettingError(f"KHLANG_DB: cannot open the PostgreSQL catalogue {database_label(url)}: {reason}") from None
+
+
+def program(name):
+    """The path of one of PostgreSQL's programs (pg_dump, pg_restore): on PATH, else the newest of Debian's."""
+    # The programs are looked for only by backup and restore.
+    import glob
+    import shutil
+
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+    if not candidates:
+        raise FileNotFoundError(f"{name} is not installed (Debian's postgresql-client)")
+    return candidates[-1]
+
+
+@contextmanager
+def snapshot(conn):
+    """A repeatable-read transaction whose snapshot pg_dump can share (its id): what is read inside it and
+    what pg_dump --snapshot writes are the same moment of the catalogue."""
+    conn._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    try:
+        yield conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+    finally:
+        conn._conn.execute("COMMIT")
 
 
 def ddl(sql):
