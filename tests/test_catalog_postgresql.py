@@ -279,3 +279,19 @@ def _everything(env):
         return {"datasets": {p["name"]: p for p in found}, "rows": rows}
     finally:
         db.close()
+
+
+@on_postgresql
+def test_a_sqlite_backup_restores_into_an_empty_postgresql_database(tmp_path):
+    from tests.test_catalog_backup import EGP
+
+    lite = {"KHLANG_DB": str(tmp_path / "one" / "k.db"), "KHLANG_STORAGE": str(tmp_path / "one" / "storage")}
+    run_cli("ingest", EGP, "--org", "cgd", "--dataset", "egp", "--source", "egp-csv", env=lite)
+    run_cli("backup", tmp_path / "snap", env=lite)
+    new = {"KHLANG_DB": cluster().new_database(empty=True), "KHLANG_STORAGE": str(tmp_path / "two" / "storage")}
+    assert "checked it whole" in run_cli("restore", tmp_path / "snap", env=new).stdout
+    assert _everything(new) == _everything(lite)
+    dumped = {"KHLANG_DB": str(tmp_path / "three" / "k.db"), "KHLANG_STORAGE": str(tmp_path / "three" / "storage")}
+    run_cli("backup", tmp_path / "snap-pg", env=new)
+    out = run_cli("restore", tmp_path / "snap-pg", env=dumped, check=False)
+    assert out.returncode == 2 and "restores into a PostgreSQL database" in out.stderr
