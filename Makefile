@@ -40,12 +40,14 @@ test: $(TEST_STAMP) test-deps
 	KHLANG_TEST_BACKEND=postgresql $(BIN)/python -m pytest -n 2 -q $(PG_SUITES)
 
 bench: $(STAMP)
+	bash scripts/install-test-deps.sh --cluster
 	$(BIN)/python bench/search_bench.py
 	$(BIN)/python bench/web_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/spending_bench.py
 	$(BIN)/python bench/realdata_bench.py
 	$(BIN)/python bench/load.py --rows 200000
+	$(BIN)/python bench/load.py --rows 200000 --cluster
 
 # A throwaway PostgreSQL, two nodes on one shared storage folder and HAProxy on http://127.0.0.1:8080/ (docs/deploy.md).
 cluster: $(STAMP)

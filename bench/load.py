@@ -3,13 +3,13 @@ loads a large file into the same store. Prints throughput, p50/p95/p99 and error
 
     python bench/load.py                 # long form: 1,000,000-row ingest (make soak)
     python bench/load.py --rows 100000 --clients 3 --json    # short form, run by the test suite
+    python bench/load.py --rows 200000 --cluster             # two nodes on PostgreSQL behind HAProxy
 """
 import argparse
 import json
 import os
 import random
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -18,6 +18,11 @@ import time
 from pathlib import Path
 
 import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from catalog.store import db as catalog_db  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -48,12 +53,38 @@ def wait_idle(db_path, timeout=300):
     """Until the server's background loads of the demo uploads are done."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        con = sqlite3.connect(db_path)
+        con = catalog_db.connect(db_path, migrate=False)
         busy = con.execute("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')").fetchone()[0]
         con.close()
         if not busy:
             return
         time.sleep(0.2)
+
+
+def start_site(env, workdir, nodes):
+    """(base URL, processes): one `khlang serve`, or `nodes` of them behind HAProxy on one catalogue."""
+    procs, ports = [], []
+    for i in range(nodes):
+        port = free_port()
+        log = open(Path(workdir) / f"server{i + 1}.log", "w")
+        procs.append(subprocess.Popen([str(BIN / "khlang"), "serve", "--port", str(port)], env={**os.environ, **env},
+                                      stdout=log, stderr=subprocess.STDOUT))
+        ports.append(port)
+    if nodes > 1:
+        from khlang.localpg import start_proxy
+
+        port = free_port()
+        procs.append(start_proxy(ports, port, workdir))
+        ports = [port] + ports
+    for p in reversed(ports):   # the nodes, then the proxy (503 until its first checks pass)
+        for _ in range(600):
+            try:
+                if requests.get(f"http://127.0.0.1:{p}/healthz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+    return f"http://127.0.0.1:{ports[0]}", procs
 
 
 def targets(base):
@@ -124,22 +155,16 @@ def summary(results, seconds):
     return out
 
 
-def run(rows, clients, contracts, workdir, rounds=1):
-    env = {"KHLANG_DB": str(Path(workdir) / "khlang.db")}
+def run(rows, clients, contracts, workdir, rounds=1, cluster=False):
+    env = {"KHLANG_DB": str(Path(workdir) / "khlang.db"), "KHLANG_STORAGE": str(Path(workdir) / "storage")}
+    if cluster:
+        from khlang.localpg import cluster as pg_cluster
+
+        env.update(KHLANG_DB=pg_cluster().new_database("load"), KHLANG_TRUSTED_PROXIES="1")
     khlang(env, "user", "add", "admin", "--sysadmin", "--email", "admin@example.go.th", "--password", "load-pass-1")
     khlang(env, "seed-demo", "--synthetic", "--contracts", str(contracts))
-    port = free_port()
-    log = open(Path(workdir) / "server.log", "w")
-    server = subprocess.Popen([str(BIN / "khlang"), "serve", "--port", str(port)], env={**os.environ, **env},
-                              stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    base, procs = start_site(env, workdir, 2 if cluster else 1)
     try:
-        for _ in range(300):
-            try:
-                requests.get(f"{base}/api/3", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
         wait_idle(env["KHLANG_DB"])
         mix = targets(base)
         warm = random.Random(0)
@@ -175,15 +200,17 @@ def run(rows, clients, contracts, workdir, rounds=1):
         out.update({"clients": clients, "ingest_rows": rows, "ingest_rounds": len(ingest_s),
                     "ingest_seconds": ingest_s[0] if len(ingest_s) == 1 else ingest_s,
                     "ingest_exit": ingest.returncode, "ingest_error": ingest.stderr[-500:] if ingest.returncode else "",
-                    "rows_loaded": total, "server_alive": server.poll() is None})
+                    "rows_loaded": total, "server_alive": all(p.poll() is None for p in procs),
+                    "site": "2 nodes on PostgreSQL behind HAProxy" if cluster else "1 node on SQLite"})
         return out
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
 
 
 def main():
@@ -192,10 +219,11 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--contracts", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=1, help="ingest the file this many times, one after another")
+    ap.add_argument("--cluster", action="store_true", help="two nodes on a throwaway PostgreSQL behind HAProxy")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="khlang-load-") as tmp:
-        out = run(args.rows, args.clients, args.contracts, tmp, args.rounds)
+        out = run(args.rows, args.clients, args.contracts, tmp, args.rounds, args.cluster)
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
         return

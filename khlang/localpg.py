@@ -89,6 +89,37 @@ class Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+HAPROXY = """global
+  maxconn 2000
+defaults
+  mode http
+  option forwardfor
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+frontend khlang
+  bind 127.0.0.1:{port}
+  default_backend nodes
+backend nodes
+  balance roundrobin
+  option httpchk GET /healthz
+  http-check expect status 200
+{servers}
+"""
+
+
+def start_proxy(ports, port, folder):
+    """HAProxy on 127.0.0.1:`port`, round robin over nodes on `ports`, checking each one's /healthz."""
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not Path(haproxy).exists():
+        raise RuntimeError("haproxy is not installed: run scripts/install-test-deps.sh --cluster")
+    servers = "\n".join(f"  server node{i + 1} 127.0.0.1:{p} check inter 2s" for i, p in enumerate(ports))
+    cfg = Path(folder) / "haproxy.cfg"
+    cfg.write_text(HAPROXY.format(port=port, servers=servers), encoding="utf-8")
+    return subprocess.Popen([haproxy, "-f", str(cfg), "-db"], stdout=open(Path(folder) / "haproxy.log", "w"),
+                            stderr=subprocess.STDOUT)
+
+
 def cluster():
     """This process's cluster, started on first use and stopped when the process exits."""
     global _cluster

@@ -21,26 +21,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from khlang.localpg import Cluster  # noqa: E402
-
-HAPROXY = """global
-  maxconn 2000
-defaults
-  mode http
-  option forwardfor
-  timeout connect 5s
-  timeout client 300s
-  timeout server 300s
-frontend khlang
-  bind 127.0.0.1:{port}
-  default_backend nodes
-backend nodes
-  balance roundrobin
-  option httpchk GET /healthz
-  http-check expect status 200
-{servers}
-"""
-
+from khlang.localpg import Cluster, start_proxy  # noqa: E402
 
 def free_port():
     with socket.socket() as s:
@@ -72,9 +53,6 @@ def main():
     ap.add_argument("--nodes", type=int, default=2)
     ap.add_argument("--folder", default=str(ROOT / "data" / "cluster"), help="the shared storage folder's parent")
     args = ap.parse_args()
-    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    if not Path(haproxy).exists():
-        raise SystemExit("haproxy is not installed: run scripts/install-test-deps.sh --cluster")
     folder = Path(args.folder).resolve()
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -98,11 +76,7 @@ def main():
             wait_up(f"http://127.0.0.1:{port}/healthz", proc, f"node {i + 1}")
             ports.append(port)
             print(f"node {i + 1}: http://127.0.0.1:{port} (log {log.name})", flush=True)
-        servers = "\n".join(f"  server node{i + 1} 127.0.0.1:{p} check inter 2s" for i, p in enumerate(ports))
-        cfg = folder / "haproxy.cfg"
-        cfg.write_text(HAPROXY.format(port=args.port, servers=servers), encoding="utf-8")
-        proxy = subprocess.Popen([haproxy, "-f", str(cfg), "-db"], stdout=open(folder / "haproxy.log", "w"),
-                                 stderr=subprocess.STDOUT)
+        proxy = start_proxy(ports, args.port, folder)
         procs.append(proxy)
         wait_up(f"http://127.0.0.1:{args.port}/healthz", proxy, "haproxy")
         print(f"\nKhlang on {args.nodes} nodes: http://127.0.0.1:{args.port}/  (admin / admin-pass-1; Ctrl-C stops)",
