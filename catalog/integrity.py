@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from . import storage, tables
+from .settings import database_label
 from .store import datastore as datastore_store
 
 _LEFTOVER = re.compile(r"^(?:\.load-|\.upload-|khlang-ingest-)(\d+)-")
@@ -54,7 +55,7 @@ def check(settings, db):
     problems = []
     result = datastore_store.integrity_check(db)
     if result != "ok":
-        problems.append({"kind": "catalogue", "what": settings.db_path, "detail": result})
+        problems.append({"kind": "catalogue", "what": database_label(settings.db_path), "detail": result})
     for sha in datastore_store.file_shas(db):
         path = storage.path_for(settings, sha)
         if not path.exists():
