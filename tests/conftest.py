@@ -53,7 +53,7 @@ def dangerous(html):
 
 
 def catalogue_db(folder):
-    """A new, empty catalogue for one test: `folder`/khlang.db, or a new database in the test cluster."""
+    """A new catalogue for one test: `folder`/khlang.db, or a new migrated database in the test cluster."""
     if BACKEND != "postgresql":
         return str(Path(folder) / "khlang.db")
     from khlang.localpg import cluster
