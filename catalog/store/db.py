@@ -272,7 +272,7 @@ def dump(conn, dest_path, read):
     import subprocess
     from . import pg
 
-    with pg.snapshot(conn) as snapshot_id:
+    with conn.snapshot() as snapshot_id:
         seen = read(conn)
         out = subprocess.run([pg.program("pg_dump"), "--format=custom", "--no-owner", f"--snapshot={snapshot_id}",
                               f"--file={dest_path}", "--dbname", conn.url], capture_output=True, text=True)

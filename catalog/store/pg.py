@@ -90,32 +90,6 @@ def translate(sql, with_params):
     return "".join(out)
 
 
-class Cursor:
-    """The few cursor calls the store makes, over a psycopg cursor."""
-
-    def __init__(self, cur):
-        self._cur = cur
-
-    def fetchone(self):
-        return self._cur.fetchone()
-
-    def fetchall(self):
-        return self._cur.fetchall()
-
-    def fetchmany(self, size):
-        return self._cur.fetchmany(size)
-
-    def __iter__(self):
-        return iter(self._cur)
-
-    @property
-    def rowcount(self):
-        return self._cur.rowcount
-
-    def close(self):
-        self._cur.close()
-
-
 class Connection:
     """A PostgreSQL catalogue connection with the sqlite3.Connection calls the store uses."""
 
@@ -145,7 +119,7 @@ class Connection:
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
-            return Cursor(cur)
+            return cur
 
     def executemany(self, sql, seq):
         """Run one statement once per parameter row."""
@@ -155,7 +129,7 @@ class Connection:
         with self._lock:
             cur = self._conn.cursor()
             cur.executemany(translate(sql, True), seq)
-            return Cursor(cur)
+            return cur
 
     def copy_rows(self, table, columns, rows):
         """Write many rows into a table with COPY (the bulk path); returns how many."""
@@ -178,6 +152,17 @@ class Connection:
     def rollback(self):
         if self.in_transaction:
             self._conn.execute("ROLLBACK")
+
+    @contextmanager
+    def snapshot(self):
+        """A repeatable-read transaction whose snapshot pg_dump can share (its id): what is read inside it and
+        what pg_dump --snapshot writes are the same moment of the catalogue."""
+        with self._lock:
+            self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")   # no write lock: it only reads
+            try:
+                yield self._conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            finally:
+                self._conn.execute("COMMIT")
 
     def close(self):
         self._conn.close()
@@ -210,17 +195,6 @@ def program(name):
     if not candidates:
         raise FileNotFoundError(f"{name} is not installed (Debian's postgresql-client)")
     return candidates[-1]
-
-
-@contextmanager
-def snapshot(conn):
-    """A repeatable-read transaction whose snapshot pg_dump can share (its id): what is read inside it and
-    what pg_dump --snapshot writes are the same moment of the catalogue."""
-    conn._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-    try:
-        yield conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
-    finally:
-        conn._conn.execute("COMMIT")
 
 
 def ddl(sql):
