@@ -37,21 +37,21 @@ def parse(match):
 
 
 def _or(tokens, cols):
-    left, tokens = _and(tokens, cols)
-    items = [left]
-    while tokens and tokens[0] == ("op", "OR"):
-        node, tokens = _and(tokens[1:], cols)
-        items.append(node)
-    return (items[0] if len(items) == 1 else ("or", items)), tokens
+    return _joined(tokens, cols, "OR", _and)
 
 
 def _and(tokens, cols):
-    left, tokens = _unit(tokens, cols)
-    items = [left]
-    while tokens and tokens[0] == ("op", "AND"):
-        node, tokens = _unit(tokens[1:], cols)
+    return _joined(tokens, cols, "AND", _unit)
+
+
+def _joined(tokens, cols, op, operand):
+    """Operands joined by one operator (AND binds tighter than OR, as in FTS5): a node and the tokens left."""
+    node, tokens = operand(tokens, cols)
+    items = [node]
+    while tokens and tokens[0] == ("op", op):
+        node, tokens = operand(tokens[1:], cols)
         items.append(node)
-    return (items[0] if len(items) == 1 else ("and", items)), tokens
+    return (items[0] if len(items) == 1 else (op.lower(), items)), tokens
 
 
 def _unit(tokens, cols):
