@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from catalog.store import db as catalog_db  # noqa: E402
+from khlang.localpg import start_site, stop_site  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -32,12 +32,6 @@ def khlang(env, *args):
     if out.returncode:
         raise SystemExit(f"khlang {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
     return out.stdout
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_csv(path, rows):
@@ -59,32 +53,6 @@ def wait_idle(db_path, timeout=300):
         if not busy:
             return
         time.sleep(0.2)
-
-
-def start_site(env, workdir, nodes):
-    """(base URL, processes): one `khlang serve`, or `nodes` of them behind HAProxy on one catalogue."""
-    procs, ports = [], []
-    for i in range(nodes):
-        port = free_port()
-        log = open(Path(workdir) / f"server{i + 1}.log", "w")
-        procs.append(subprocess.Popen([str(BIN / "khlang"), "serve", "--port", str(port)], env={**os.environ, **env},
-                                      stdout=log, stderr=subprocess.STDOUT))
-        ports.append(port)
-    if nodes > 1:
-        from khlang.localpg import start_proxy
-
-        port = free_port()
-        procs.append(start_proxy(ports, port, workdir))
-        ports = [port] + ports
-    for p in reversed(ports):   # the nodes, then the proxy (503 until its first checks pass)
-        for _ in range(600):
-            try:
-                if requests.get(f"http://127.0.0.1:{p}/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-    return f"http://127.0.0.1:{ports[0]}", procs
 
 
 def targets(base):
@@ -163,7 +131,7 @@ def run(rows, clients, contracts, workdir, rounds=1, cluster=False):
         env.update(KHLANG_DB=pg_cluster().new_database("load"), KHLANG_TRUSTED_PROXIES="1")
     khlang(env, "user", "add", "admin", "--sysadmin", "--email", "admin@example.go.th", "--password", "load-pass-1")
     khlang(env, "seed-demo", "--synthetic", "--contracts", str(contracts))
-    base, procs = start_site(env, workdir, 2 if cluster else 1)
+    base, _, procs = start_site(env, workdir, 2 if cluster else 1)
     try:
         wait_idle(env["KHLANG_DB"])
         mix = targets(base)
@@ -204,13 +172,7 @@ def run(rows, clients, contracts, workdir, rounds=1, cluster=False):
                     "site": "2 nodes on PostgreSQL behind HAProxy" if cluster else "1 node on SQLite"})
         return out
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_site(procs)
 
 
 def main():

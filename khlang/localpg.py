@@ -12,6 +12,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -118,6 +119,56 @@ def start_proxy(ports, port, folder):
     cfg.write_text(HAPROXY.format(port=port, servers=servers), encoding="utf-8")
     return subprocess.Popen([haproxy, "-f", str(cfg), "-db"], stdout=open(Path(folder) / "haproxy.log", "w"),
                             stderr=subprocess.STDOUT)
+
+
+def start_site(env, folder, nodes, port=None):
+    """(site URL, node URLs, processes): `khlang serve` with `env`, alone, or as `nodes` nodes behind HAProxy on
+    `port`; returns once each answers /healthz with 200 (the proxy: once its first checks pass)."""
+    khlang = str(Path(sys.executable).with_name("khlang"))
+    procs, ports = [], []
+    for i in range(nodes):
+        ports.append(_free_port())
+        log = open(Path(folder) / f"node{i + 1}.log", "w")
+        procs.append(subprocess.Popen([khlang, "serve", "--port", str(ports[-1])], env={**os.environ, **env},
+                                      stdout=log, stderr=subprocess.STDOUT))
+    for proc, p in zip(procs, ports):
+        _wait_healthy(f"http://127.0.0.1:{p}/healthz", proc)
+    site = ports[0]
+    if nodes > 1:
+        site = port or _free_port()
+        procs.append(start_proxy(ports, site, folder))
+        _wait_healthy(f"http://127.0.0.1:{site}/healthz", procs[-1])
+    return f"http://127.0.0.1:{site}", [f"http://127.0.0.1:{p}" for p in ports], procs
+
+
+def stop_site(procs):
+    """Stop what start_site started, the proxy first."""
+    for proc in reversed(procs):
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _wait_healthy(url, proc, timeout=120):
+    # Only a site's start-up asks over HTTP.
+    import urllib.error
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} stopped at start (exit {proc.returncode})")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing answered 200 at {url}")
 
 
 def cluster():

@@ -9,38 +9,15 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from khlang.localpg import Cluster, start_proxy  # noqa: E402
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_up(url, proc, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} stopped at start (exit {proc.returncode})")
-        try:
-            if requests.get(url, timeout=1).status_code < 500:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{what} did not answer at {url}")
+from khlang.localpg import Cluster, start_site, stop_site  # noqa: E402
 
 
 def khlang(env, *args):
@@ -66,21 +43,10 @@ def main():
         khlang(env, "seed-demo")
         khlang(env, "user", "add", "admin", "--sysadmin", "--email", "admin@example.go.th", "--password",
                "admin-pass-1")
-        ports = []
-        for i in range(args.nodes):
-            port = free_port()
-            log = open(folder / f"node{i + 1}.log", "w")
-            proc = subprocess.Popen([str(Path(sys.executable).with_name("khlang")), "serve", "--port", str(port)],
-                                    env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-            procs.append(proc)
-            wait_up(f"http://127.0.0.1:{port}/healthz", proc, f"node {i + 1}")
-            ports.append(port)
-            print(f"node {i + 1}: http://127.0.0.1:{port} (log {log.name})", flush=True)
-        proxy = start_proxy(ports, args.port, folder)
-        procs.append(proxy)
-        wait_up(f"http://127.0.0.1:{args.port}/healthz", proxy, "haproxy")
-        print(f"\nKhlang on {args.nodes} nodes: http://127.0.0.1:{args.port}/  (admin / admin-pass-1; Ctrl-C stops)",
-              flush=True)
+        site, nodes, procs = start_site(env, folder, args.nodes, args.port)
+        for i, node in enumerate(nodes):
+            print(f"node {i + 1}: {node} (log {folder / f'node{i + 1}.log'})", flush=True)
+        print(f"\nKhlang on {args.nodes} nodes: {site}/  (admin / admin-pass-1; Ctrl-C stops)", flush=True)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
@@ -89,13 +55,7 @@ def main():
         except KeyboardInterrupt:
             pass
     finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_site(procs)
         pg.stop()
 
 
