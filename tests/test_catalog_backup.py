@@ -16,6 +16,29 @@ EGP = REAL_DATA / "dga-egp-contract-fy2568-sample" / "dga-egp-contract-2568-250.
 MOF = REAL_DATA / "govspending-bbgfproject-moi-2559-2562" / "ministry_budget_vs_spent_2547-2562.json"
 
 
+def backup_while_writing(srv, dest):
+    """`khlang backup` of a running server's catalogue while a client keeps creating datasets on it;
+    (the backup's output, the status of every create)."""
+    stop, written = threading.Event(), []
+
+    def keep_writing():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            r = requests.post(f"{srv.url}/api/3/action/package_create", timeout=30,
+                              headers={"Authorization": srv.admin_token},
+                              json={"name": f"during-{n}", "owner_org": "cgd", "notes": "เขียนระหว่างสำรอง"})
+            written.append(r.status_code)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        return run_cli("backup", dest, env=srv.env), written
+    finally:
+        stop.set()
+        writer.join()
+
+
 def _rows(db_path, sql):
     con = sqlite3.connect(db_path)
     try:
@@ -41,24 +64,7 @@ def test_a_backup_taken_while_serving_restores_into_a_new_node_whole(tmp_path):
         run_cli("ingest", EGP, "--org", "cgd", "--dataset", "egp", "--source", "egp-csv", env=srv.env)
         run_cli("ingest", MOF, "--org", "mof", "--dataset", "mof-totals", "--source", "mof-ministry", env=srv.env)
         before = set(_dicts(srv.db))
-        stop, written = threading.Event(), []
-
-        def keep_writing():
-            n = 0
-            while not stop.is_set():
-                n += 1
-                r = requests.post(f"{srv.url}/api/3/action/package_create", timeout=30,
-                                  headers={"Authorization": srv.admin_token},
-                                  json={"name": f"during-{n}", "owner_org": "cgd", "notes": "เขียนระหว่างสำรอง"})
-                written.append(r.status_code)
-
-        writer = threading.Thread(target=keep_writing)
-        writer.start()
-        try:
-            out = run_cli("backup", tmp_path / "snap", env=srv.env)
-        finally:
-            stop.set()
-            writer.join()
+        out, written = backup_while_writing(srv, tmp_path / "snap")
         assert "backed up" in out.stdout and set(written) == {200} and written
         assert requests.get(f"{srv.url}/healthz", timeout=10).status_code == 200
     finally:

@@ -4,7 +4,6 @@ and several nodes (real `khlang serve` processes) on one catalogue and one stora
 The node and lease tests run in both passes of `make test` (two processes on one SQLite file, or two nodes
 on one PostgreSQL database); the rest need the test cluster and run in the PostgreSQL pass."""
 import re
-import threading
 from dataclasses import replace
 
 import pytest
@@ -223,28 +222,13 @@ def test_kill_9_of_a_node_during_a_background_load_loses_nothing_and_the_other_n
 
 @on_postgresql
 def test_a_postgresql_backup_taken_while_serving_restores_into_a_new_node_whole(tmp_path):
-    from tests.test_catalog_backup import EGP, MOF
+    from tests.test_catalog_backup import EGP, MOF, backup_while_writing
 
     srv = LiveServer(tmp_path / "node")
     try:
         run_cli("ingest", EGP, "--org", "cgd", "--dataset", "egp", "--source", "egp-csv", env=srv.env)
         run_cli("ingest", MOF, "--org", "mof", "--dataset", "mof-totals", "--source", "mof-ministry", env=srv.env)
-        stop, written = threading.Event(), []
-
-        def keep_writing():
-            while not stop.is_set():
-                r = requests.post(f"{srv.url}/api/3/action/package_create", timeout=30,
-                                  headers={"Authorization": srv.admin_token},
-                                  json={"name": f"during-{len(written)}", "owner_org": "cgd"})
-                written.append(r.status_code)
-
-        writer = threading.Thread(target=keep_writing)
-        writer.start()
-        try:
-            out = run_cli("backup", tmp_path / "snap", env=srv.env)
-        finally:
-            stop.set()
-            writer.join()
+        out, written = backup_while_writing(srv, tmp_path / "snap")
         assert "backed up" in out.stdout and written and set(written) == {200}
         assert (tmp_path / "snap" / "catalogue.pgdump").is_file()
     finally:
