@@ -158,6 +158,20 @@ def test_a_job_whose_node_died_is_failed_by_any_node_once_its_lease_runs_out(mak
 
 
 @on_postgresql
+def test_the_phrase_counts_kept_for_ranking_follow_every_index_write(make_ctx, admin, db):
+    from catalog.store.textmatch import document_frequency
+
+    ctx = make_ctx(admin)
+    actions.call(ctx, "organization_create", {"name": "org"})
+    actions.call(ctx, "package_create", {"name": "ds-a", "title": "สถิติโรงเรียน", "owner_org": "org"})
+    assert document_frequency(db, "search_trigram", "โรงเรียน", None) == 1
+    actions.call(ctx, "package_create", {"name": "ds-b", "title": "โรงเรียนเอกชน", "owner_org": "org"})
+    assert document_frequency(db, "search_trigram", "โรงเรียน", None) == 2
+    actions.call(ctx, "package_patch", {"id": "ds-a", "title": "สถิติอื่น"})
+    assert document_frequency(db, "search_trigram", "โรงเรียน", None) == 1
+
+
+@on_postgresql
 def test_a_sqlite_catalogue_copied_to_postgresql_answers_the_same(tmp_path):
     settings = Settings(db_path=str(tmp_path / "k.db"), storage_dir=str(tmp_path / "storage"))
     lite = catalog_db.connect(settings.db_path)

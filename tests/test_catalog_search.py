@@ -179,6 +179,19 @@ def test_large_result_sets_keep_the_ranking_tiers_without_bm25(catalogue, make_c
     assert names(search(make_ctx(), q="ยา"))[0] == "hospital-drugs"
 
 
+def test_large_result_set_pages_skip_newer_hidden_datasets_and_repeat_none(catalogue, make_ctx, monkeypatch):
+    from catalog.store import search as search_module
+
+    catalogue.settings.search_cache_size = 0
+    for i in range(4):   # newest of all, so every ranking tier meets them before any visible match
+        actions.call(catalogue, "package_create", {"name": f"hidden-school-{i}", "title": f"โรงเรียนภายใน {i}",
+                                                   "owner_org": "opec", "private": True})
+    monkeypatch.setattr(search_module, "BM25_MAX_HITS", 0)
+    anon = make_ctx()
+    count = search(anon, q="โรงเรียน")["count"]
+    walked = [n for start in range(count) for n in names(search(anon, q="โรงเรียน", rows=1, start=start))]
+    assert sorted(walked) == ["bkk-notes-only", "private-schools", "school-budget"]
+
 def test_facet_counts_follow_edits_deletes_and_privacy(catalogue, make_ctx):
     def tag_counts(ctx, **extra):
         return search(ctx, **{"facet.field": '["tags"]'}, **extra)["facets"]["tags"]

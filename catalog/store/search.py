@@ -115,17 +115,21 @@ def _run_ranked_stream(db, terms, trigram_match, vis, rows, start):
     few restricted documents, then walk each ranking tier newest first and stop after one page.
     Returns None when the hit set is small enough for full bm25 ranking (the caller does that)."""
     vis_where, vis_args = vis
-    total = _sql(db, "SELECT count(*) FROM search_trigram WHERE search_trigram MATCH ?", (trigram_match,)).fetchone()[0]
+    # One pass over the hits counts them and the few the viewer may not see (a hashed lookup per hit): the
+    # text match, the costly part on PostgreSQL, is run once.
+    total, hidden = _sql(db,
+        "SELECT count(*), COALESCE(sum(CASE WHEN rowid IN "
+        f"(SELECT d.doc_id FROM search_docs d WHERE {_HIDDEN} AND NOT ({vis_where})) THEN 1 ELSE 0 END), 0) "
+        "FROM search_trigram WHERE search_trigram MATCH ?", vis_args + [trigram_match]).fetchone()
     if total <= BM25_MAX_HITS:
         return None
-    hidden = _sql(db, 
-        f"SELECT count(*) FROM search_docs d WHERE {_HIDDEN} AND NOT ({vis_where}) AND d.doc_id IN (SELECT rowid FROM search_trigram WHERE search_trigram MATCH ?)",
-        vis_args + [trigram_match]).fetchone()[0]
     count = total - hidden
     need = start + rows
     picked, seen = [], set()
     for sql, args in _tier_queries(terms, trigram_match):
-        cur = _sql(db, sql, args)
+        # Enough rows for the page even if every hidden hit and every one already picked comes first; the
+        # limit lets PostgreSQL walk its rowid index newest first and stop, as SQLite's cursor does.
+        cur = _sql(db, sql + " LIMIT ?", args + [need + hidden + len(seen)])
         while len(picked) < need:
             chunk = [r[0] for r in cur.fetchmany(256)]
             if not chunk:

@@ -141,6 +141,28 @@ def recount(db):
                    f"FROM {table}) WHERE name = ?", [a for part in args for a in part] + [table])
 
 
+_frequencies = {}   # (database, index generation) -> {(table, phrase, columns): rows holding the phrase}
+
+
+def document_frequency(db, table, phrase, cols):
+    """How many rows of a text table hold the phrase (bm25's idf), kept until the index next changes."""
+    # Counting is a pass over every hit (tens of milliseconds for a common word at 100,000 datasets); the
+    # generation changes with every index write on any node, so a kept count is never stale.
+    generation = db.execute("SELECT generation FROM search_generation WHERE id = 1").fetchone()[0]
+    key = (db.url, generation)
+    counts = _frequencies.get(key)
+    if counts is None:
+        _frequencies.clear()
+        counts = _frequencies[key] = {}
+    found = counts.get((table, phrase, cols))
+    if found is None:
+        cond, cond_args = _phrase_sql(table, "x", phrase, cols)
+        found = db.execute(f"SELECT count(*) FROM {table} x WHERE {cond}", cond_args).fetchone()[0]
+        if len(counts) < 10000 and not db.in_transaction:   # an uncommitted write may yet be rolled back
+            counts[(table, phrase, cols)] = found
+    return found
+
+
 def _bm25_sql(db, table, alias, weights, match):
     """FTS5's bm25() of one row against a MATCH text, as a SQL expression (negative: better is lower)."""
     rows, avgdl = _table_stats(db, table)
@@ -149,8 +171,7 @@ def _bm25_sql(db, table, alias, weights, match):
     length_args = [a for _, args in tokens for a in args]
     terms, args = [], []
     for _, phrase, cols in _phrases(parse(match)):
-        cond, cond_args = _phrase_sql(table, "x", phrase, cols)
-        hits = db.execute(f"SELECT count(*) FROM {table} x WHERE {cond}", cond_args).fetchone()[0]
+        hits = document_frequency(db, table, phrase, cols)
         idf = math.log((rows - hits + 0.5) / (hits + 0.5)) if rows else 0.0
         idf = idf if idf > 0 else 1e-6
         freq, freq_args = [], []
