@@ -6,6 +6,7 @@ on one PostgreSQL database); the rest need the test cluster and run in the Postg
 import re
 from dataclasses import replace
 
+import ckanapi
 import pytest
 import requests
 
@@ -212,7 +213,7 @@ def test_kill_9_of_a_node_during_a_background_load_loses_nothing_and_the_other_n
         admin.action.package_create(name="big", owner_org="org")
         res = requests.post(f"{one.url}/api/3/action/resource_create", headers={"Authorization": one.admin_token},
                             data={"package_id": "big", "name": "rows", "format": "CSV"},
-                            files={"upload": ("rows.csv", big_csv_bytes(600_000))}).json()["result"]
+                            files={"upload": ("rows.csv", big_csv_bytes(1_500_000))}).json()["result"]
 
         def job():
             rows = query(one.db, "SELECT state, worker FROM jobs WHERE resource_id = ? ORDER BY created DESC",
@@ -226,9 +227,11 @@ def test_kill_9_of_a_node_during_a_background_load_loses_nothing_and_the_other_n
         # The surviving node finds the dead worker's job and fails it; nothing of it became live.
         assert wait_for(lambda: job()[0] == "error", timeout=60)
         assert two.ckan().action.xloader_status(resource_id=res["id"])["status"] == "error"
+        with pytest.raises(ckanapi.NotFound):   # no table of the half-done load was published
+            two.ckan().action.datastore_search(resource_id=res["id"], limit=0)
         two.admin().action.xloader_submit(resource_id=res["id"])
         two.wait_jobs(timeout=240)
-        assert two.ckan().action.datastore_search(resource_id=res["id"], limit=0)["total"] == 600_000
+        assert two.ckan().action.datastore_search(resource_id=res["id"], limit=0)["total"] == 1_500_000
     finally:
         one.stop()
         two.stop()
