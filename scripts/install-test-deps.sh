@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Installs from Debian, where missing: for the tests, Chromium and Thai fonts (Playwright cannot download its own
-# browser here) and PostgreSQL's server programs for the throwaway clusters (khlang/localpg.py); with --cluster,
-# only PostgreSQL and HAProxy (make cluster).
+# browser here), PostgreSQL's server programs for the throwaway clusters (khlang/localpg.py) and HAProxy (make
+# cluster and its test); with --cluster, only PostgreSQL and HAProxy.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-if [ "${1:-}" = "--cluster" ]; then
-  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
-else
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+if [ "${1:-}" != "--cluster" ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   fc-list :lang=th 2>/dev/null | grep -q . || need+=(fonts-thai-tlwg)
 fi
