@@ -1,11 +1,12 @@
 """CKAN DataStore reads on versioned Parquet tables: lookups, search, info, versions, dumps.
 
 Writes (create, upsert, delete) live in datastore_loads; user SQL in datastore_sql."""
+import itertools
 import json
 import re
 from urllib.parse import urlencode
 
-from . import actionschema, auth, tables, tabular
+from . import actionschema, auth, exports, tables, tabular
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, as_json_object, as_list, get_or_bust
 from .store import datastore as datastore_store
@@ -117,7 +118,7 @@ def _text_sql(fields, q):
     return " AND ".join(conds) or "true", args, (" + ".join(rank) or "0") + " + 0.0", rank_args
 
 
-CONSTANT_RANK = "1.0"   # a per-column q ranks every match alike: no sort on it
+CONSTANT_RANK = "1"   # a per-column q ranks every match alike: no sort on it (an integer, served as 1)
 
 
 def _contains(column_sql):
@@ -173,8 +174,17 @@ def _split_sort(text):
     return items + [current]
 
 
-def search(ctx, data):
-    """Run a datastore_search; returns (result dict, fields, rows as lists)."""
+class Plan:
+    """One datastore_search as SQL: `inner` selects the `wanted` columns (then any sort-only ones) of the rows
+    that match; `order` sorts them. Values in `args`, identifiers from the table's own fields."""
+
+    def __init__(self, res_row, ver, wanted, types, inner, args, order):
+        self.res_row, self.ver, self.wanted, self.types = res_row, ver, wanted, types
+        self.inner, self.args, self.order = inner, args, order
+
+
+def plan(ctx, data):
+    """The SQL of a datastore_search (its paging aside), after checking every parameter."""
     unknown = [k for k in data if k not in SEARCH_PARAMS]
     if unknown:
         raise ValidationError({k: [f'invalid value "{k}"'] for k in unknown})
@@ -183,8 +193,6 @@ def search(ctx, data):
     version = as_int(data, "version", None, minimum=1)
     ver = require_table(ctx, res_row["id"], version)
     fields = version_fields(ver)
-    limit = as_int(data, "limit", ROWS_DEFAULT, maximum=ROWS_MAX)
-    offset = as_int(data, "offset", 0)
     filters = as_json_object(data, "filters", {}) or {}
     where, args = filters_sql(fields, filters)
     q = data.get("q") or data.get("full_text")
@@ -220,24 +228,34 @@ def search(ctx, data):
         order, hidden = ", ".join(f"{quote_ident(w)} ASC" for w in wanted), []
     select += "".join(f", {quote_ident(n)}" for n in hidden)
     src = tables.scan(ctx.settings, ver["parquet_sha256"])
-    cur = tables.reader(ctx.settings)
     inner = f"SELECT {'DISTINCT ' if distinct else ''}{select} FROM {src} WHERE {where}"
     if "rank" in order and "rank" not in wanted:
         inner = f"SELECT {'DISTINCT ' if distinct else ''}{select}, ({rank_sql}) AS rank FROM {src} WHERE {where}"
         sel_args = sel_args + rank_args
-    rows = cur.execute(f"SELECT * FROM ({inner}) ORDER BY {order} LIMIT ? OFFSET ?",
-                       sel_args + args + [limit, offset]).fetchall()
-    rows = [[tables.jsonable(v) for v in r[:len(wanted)]] for r in rows]
-    result = {"resource_id": res_row["id"], "fields": [{"id": w, "type": types[w], **_info(fields, w)} for w in wanted],
+    return Plan(res_row, ver, wanted, types, inner, sel_args + args, order)
+
+
+def search(ctx, data):
+    """Run a datastore_search; returns (result dict, fields, rows as lists)."""
+    p = plan(ctx, data)
+    limit = as_int(data, "limit", ROWS_DEFAULT, maximum=ROWS_MAX)
+    offset = as_int(data, "offset", 0)
+    cur = tables.reader(ctx.settings)
+    rows = cur.execute(f"SELECT * FROM ({p.inner}) ORDER BY {p.order} LIMIT ? OFFSET ?",
+                       p.args + [limit, offset]).fetchall()
+    rows = [[tables.jsonable(v) for v in r[:len(p.wanted)]] for r in rows]
+    fields = version_fields(p.ver)
+    result = {"resource_id": p.res_row["id"],
+              "fields": [{"id": w, "type": p.types[w], **_info(fields, w)} for w in p.wanted],
               "limit": limit, "offset": offset, "include_total": as_bool(data, "include_total", True),
-              "records_format": data.get("records_format") or "objects", "version": ver["version"]}
+              "records_format": data.get("records_format") or "objects", "version": p.ver["version"]}
     for key in ("q", "filters", "sort", "distinct"):
         if key in data:
             result[key] = data[key]
     if result["include_total"]:
-        result["total"] = cur.execute(f"SELECT count(*) FROM ({inner})", sel_args + args).fetchone()[0]
+        result["total"] = cur.execute(f"SELECT count(*) FROM ({p.inner})", p.args).fetchone()[0]
         result["total_was_estimated"] = False
-    return result, wanted, rows
+    return result, p.wanted, rows
 
 
 def _info(fields, fid):
@@ -326,6 +344,11 @@ def dump(ctx, resource_id, params):
         raise NotFound("DataStore resource not found") from None
     limit = as_int(params, "limit", None)
     query = {k: params[k] for k in ("q", "filters", "fields", "sort", "distinct", "version") if params.get(k)}
+    bom = as_bool(params, "bom", False)
+    if fmt in exports.FORMATS:
+        fast = _duckdb_dump(ctx, res_row, query, fmt, bom, limit, as_int(params, "offset", 0))
+        if fast is not None:
+            return f"{res_row['id']}.{fmt}", tabular.MEDIA[fmt], fast
     # A small first page, so the download starts at once; then full pages.
     first_size = DUMP_FIRST_PAGE if limit is None else min(DUMP_FIRST_PAGE, limit)
     first, wanted, rows = search(ctx, {"resource_id": res_row["id"], **query, "offset": as_int(params, "offset", 0),
@@ -343,5 +366,31 @@ def dump(ctx, resource_id, params):
             yield more
             got, offset, full = got + len(more), offset + len(more), len(more) == page
 
-    bom = as_bool(params, "bom", False)
     return f"{res_row['id']}.{fmt}", tabular.MEDIA[fmt], tabular.stream(fmt, wanted, batches(), bom=bom)
+
+
+def _duckdb_dump(ctx, res_row, query, fmt, bom, limit, offset):
+    """The byte chunks of a CSV/TSV/JSON download written by DuckDB (catalog/exports.py), or None when a column's
+    type needs the row-by-row writer."""
+    p = plan(ctx, {"resource_id": res_row["id"], **query})
+    columns = [(quote_ident(w), tables.duck_type(p.types[w])) for w in p.wanted]
+    if not exports.supports(d for _, d in columns):
+        return None
+    # Version files are written in _id order and DuckDB keeps a scan's order: the default order needs no sort,
+    # so the rows stream out as they are read instead of after all of them are sorted.
+    in_file_order = p.order == "_id ASC" and not as_bool(query, "distinct", False)
+    source = (f"SELECT {', '.join(c for c, _ in columns)} FROM ({p.inner})"
+              + ("" if in_file_order else f" ORDER BY {p.order}")
+              + (" LIMIT ?" if limit is not None else "") + " OFFSET ?")
+    args = p.args + ([limit] if limit is not None else []) + [offset]
+    body = exports.lines(ctx.settings, exports.query(columns, fmt, source), args)
+    if fmt != "json":
+        return itertools.chain([tabular.opening(fmt, p.wanted, bom)], body)
+    return itertools.chain([tabular.opening(fmt, p.wanted)], _json_records(body), [tabular.JSON_CLOSING])
+
+
+def _json_records(body):
+    # Each JSON record comes after a comma; the first one's is dropped.
+    first = next(body, b"")
+    yield first[1:]
+    yield from body

@@ -4,8 +4,10 @@ Each process holds two DuckDB connections: a writer (our own SQL only, may touch
 reader locked down to the Parquet folder (no other files, no extensions, settings locked), from which
 every request and every user SQL query takes its own cursor.
 """
+import atexit
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
 from decimal import Decimal
@@ -27,6 +29,7 @@ CANONICAL = {"VARCHAR": "text", "BIGINT": "int", "DECIMAL(38,6)": "numeric", "DO
              "DATE": "date", "TIME": "time", "TIMESTAMP": "timestamp", "JSON": "json", "VARCHAR[]": "_text",
              "BIGINT[]": "_int", "DOUBLE[]": "_numeric"}
 ROW_GROUP_ROWS = 16384
+READER_MEMORY = "256MB"
 _lock = threading.Lock()
 _conns = {}
 
@@ -68,7 +71,11 @@ def _connections(settings):
             parquet_dir(settings).mkdir(parents=True, exist_ok=True)
             cfg = {"autoload_known_extensions": False, "autoinstall_known_extensions": False, "threads": 2}
             writer = duckdb.connect(config=dict(cfg))
-            reader = duckdb.connect(config=dict(cfg))
+            # Reads share one bounded buffer pool: a sorted download of a million rows spills to a local
+            # folder instead of growing the server by the table's size.
+            spill = os.path.join(tempfile.gettempdir(), f"khlang-duckdb-{os.getpid()}")   # DuckDB's own file names
+            atexit.register(shutil.rmtree, spill, True)   # would collide between processes
+            reader = duckdb.connect(config={**cfg, "memory_limit": READER_MEMORY, "temp_directory": spill})
             reader.execute(f"SET allowed_directories = ['{key}/']")
             reader.execute("SET enable_external_access = false")
             reader.execute("SET lock_configuration = true")

@@ -38,13 +38,24 @@ def delimited_text(rows, delimiter=","):
     return buf.getvalue()
 
 
+JSON_CLOSING = b"]}"
+
+
+def opening(fmt, header, bom=False):
+    """The bytes a CSV/TSV/JSON download starts with: the header line (with Excel's byte-order mark when `bom`),
+    or the JSON object up to its first record."""
+    if fmt == "json":
+        return ('{"fields": ' + json.dumps([{"id": h} for h in header], ensure_ascii=False) + ', "records": [').encode()
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\r\n")
+    w.writerow([_cell(h) for h in header])   # a column name can be a formula too
+    return (("\ufeff" if bom else "") + buf.getvalue()).encode("utf-8")
+
+
 def stream(fmt, header, batches, bom=False):
     """Yield the bytes of a download in `fmt` from batches of row lists (bounded memory)."""
     if fmt in ("csv", "tsv"):
-        buf = io.StringIO()
-        w = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\r\n")
-        w.writerow([_cell(h) for h in header])   # a column name can be a formula too
-        yield (("\ufeff" if bom else "") + buf.getvalue()).encode("utf-8")
+        yield opening(fmt, header, bom)
         for rows in batches:
             buf = io.StringIO()
             w = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\r\n")
@@ -52,13 +63,13 @@ def stream(fmt, header, batches, bom=False):
                 w.writerow([_cell(v) for v in r])
             yield buf.getvalue().encode("utf-8")
     elif fmt == "json":
-        yield ('{"fields": ' + json.dumps([{"id": h} for h in header], ensure_ascii=False) + ', "records": [').encode()
+        yield opening(fmt, header)
         first = True
         for rows in batches:
             for r in rows:
                 yield (("" if first else ",") + json.dumps(r, ensure_ascii=False, default=str)).encode("utf-8")
                 first = False
-        yield b"]}"
+        yield JSON_CLOSING
     elif fmt == "xml":
         yield b'<data xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
         for rows in batches:

@@ -17,7 +17,7 @@ DATA_PLANE = {
     "ingest/sourcefile.py", "ingest/validation.py",
     "spending/build.py", "spending/fdp.py", "spending/feeds.py", "spending/flags.py", "spending/ocds.py",
     "spending/query.py", "spending/reconcile.py", "spending/redflags.py", "spending/reference.py",
-    "spending/scratch.py", "spending/synthetic.py", "catalog/health.py",
+    "spending/scratch.py", "spending/synthetic.py", "catalog/health.py", "catalog/exports.py",
     # Not the data plane but the PostgreSQL server itself: creating the throwaway server's databases.
     "khlang/localpg.py",
 }
