@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/web_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/export_bench.py
+	$(BIN)/python bench/peers_bench.py
 	$(BIN)/python bench/spending_bench.py
 	$(BIN)/python bench/realdata_bench.py
 	$(BIN)/python bench/load.py --rows 200000

@@ -178,9 +178,10 @@ class Plan:
     """One datastore_search as SQL: `inner` selects the `wanted` columns (then any sort-only ones) of the rows
     that match; `order` sorts them. Values in `args`, identifiers from the table's own fields."""
 
-    def __init__(self, res_row, ver, wanted, types, inner, args, order):
+    def __init__(self, res_row, ver, wanted, types, inner, args, order, distinct):
         self.res_row, self.ver, self.wanted, self.types = res_row, ver, wanted, types
         self.inner, self.args, self.order = inner, args, order
+        self.in_file_order = order == "_id ASC" and not distinct   # DISTINCT does not keep the scan's order
 
 
 def plan(ctx, data):
@@ -232,7 +233,7 @@ def plan(ctx, data):
     if "rank" in order and "rank" not in wanted:
         inner = f"SELECT {'DISTINCT ' if distinct else ''}{select}, ({rank_sql}) AS rank FROM {src} WHERE {where}"
         sel_args = sel_args + rank_args
-    return Plan(res_row, ver, wanted, types, inner, sel_args + args, order)
+    return Plan(res_row, ver, wanted, types, inner, sel_args + args, order, distinct)
 
 
 def search(ctx, data):
@@ -376,11 +377,10 @@ def _duckdb_dump(ctx, res_row, query, fmt, bom, limit, offset):
     columns = [(quote_ident(w), tables.duck_type(p.types[w])) for w in p.wanted]
     if not exports.supports(d for _, d in columns):
         return None
-    # Version files are written in _id order and DuckDB keeps a scan's order: the default order needs no sort,
-    # so the rows stream out as they are read instead of after all of them are sorted.
-    in_file_order = p.order == "_id ASC" and not as_bool(query, "distinct", False)
+    # _id order is the version file's own, and DuckDB keeps a scan's order: the rows stream out as they are
+    # read instead of after all of them are sorted.
     source = (f"SELECT {', '.join(c for c, _ in columns)} FROM ({p.inner})"
-              + ("" if in_file_order else f" ORDER BY {p.order}")
+              + ("" if p.in_file_order else f" ORDER BY {p.order}")
               + (" LIMIT ?" if limit is not None else "") + " OFFSET ?")
     args = p.args + ([limit] if limit is not None else []) + [offset]
     body = exports.lines(ctx.settings, exports.query(columns, fmt, source), args)
