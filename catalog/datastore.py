@@ -383,18 +383,22 @@ def dump(ctx, resource_id, params):
 
 
 def _duckdb_dump(ctx, res_row, query, fmt, bom, limit, offset):
-    """The byte chunks of a CSV/TSV/JSON download written by DuckDB (catalog/exports.py), or None when a column's
-    type needs the row-by-row writer."""
+    """The byte chunks of a CSV/TSV/JSON/XLSX download written by DuckDB (catalog/exports.py), or None when a
+    column's type needs the row-by-row writer."""
     p = plan(ctx, {"resource_id": res_row["id"], **query})
     columns = [(quote_ident(w), tables.duck_type(p.types[w])) for w in p.wanted]
     if not exports.supports(d for _, d in columns):
         return None
+    if fmt == "xlsx":   # a sheet holds at most this many rows under its header, in Excel and elsewhere
+        limit = min(limit, exports.XLSX_MAX_ROWS) if limit is not None else exports.XLSX_MAX_ROWS
     # _id order is the version file's own, and DuckDB keeps a scan's order: the rows stream out as they are
     # read instead of after all of them are sorted.
     source = (f"SELECT {', '.join(c for c, _ in columns)} FROM ({p.inner})"
               + ("" if p.in_file_order else f" ORDER BY {p.order}")
               + (" LIMIT ?" if limit is not None else "") + " OFFSET ?")
     args = p.args + ([limit] if limit is not None else []) + [offset]
+    if fmt == "xlsx":
+        return exports.xlsx(p.wanted, exports.lines(ctx.settings, exports.xlsx_query(columns, source), args))
     body = exports.lines(ctx.settings, exports.query(columns, fmt, source), args)
     if fmt != "json":
         return itertools.chain([tabular.opening(fmt, p.wanted, bom)], body)

@@ -1,11 +1,17 @@
-"""Whole-table CSV, TSV and JSON downloads written by DuckDB: one query whose rows come out as finished lines,
-handed to the response batch by batch as Arrow buffers (no Python per row or per cell, bounded memory, the first
-bytes at once). Every cell is written exactly as the row-by-row writer (tabular.stream) writes it: Excel's
-formula guard, minimal quoting, JSON escapes, numbers and dates in Python's spelling."""
+"""Whole-table CSV, TSV, JSON and XLSX downloads written by DuckDB: one query whose rows come out as finished
+lines, handed to the response batch by batch as Arrow buffers (no Python per row or per cell, bounded memory, the
+first bytes at once; an XLSX sheet is zipped as its rows come). Every cell is written as the row-by-row writer
+(tabular.stream) writes it: Excel's formula guard, minimal quoting, JSON escapes, numbers and dates in Python's
+spelling; in a sheet, the same cells of the same types."""
+import zipfile
+from xml.sax.saxutils import escape
+
 from . import tables
+from .params import xml_safe
 
 BATCH_ROWS = 16384
-FORMATS = ("csv", "tsv", "json")
+XLSX_MAX_ROWS = 1_048_575   # Excel's 1,048,576 rows, the header's included
+FORMATS = ("csv", "tsv", "json", "xlsx")
 
 # How Python spells each type's values (tables.jsonable, then str/repr), as DuckDB SQL over the column {c}.
 # A table with another type (lists) takes the row path.
@@ -103,3 +109,131 @@ def _batches(relation):
         data = column.buffers()[2]
         if data is not None:
             yield bytes(memoryview(data)[offsets[column.offset]:offsets[column.offset + len(column)]])
+
+
+# XLSX: the sheet's rows are written by DuckDB as XML lines like any other format, and zipped as they come.
+_XLSX_PARTS = {
+    "[Content_Types].xml":
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>',
+    "_rels/.rels":
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml":
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="data" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels":
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'worksheet" Target="worksheets/sheet1.xml"/>'
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'styles" Target="styles.xml"/></Relationships>',
+    "xl/styles.xml":
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>',
+}
+_SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+               '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+_SHEET_TAIL = "</sheetData></worksheet>"
+
+
+def _column_letters(index):
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _xml_text(sql):
+    # Characters XML cannot carry are dropped (params.xml_safe), then & < > escaped.
+    kept = f"regexp_replace({sql}, '[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x{{fffe}}\\x{{ffff}}]', '', 'g')"
+    # A CR written as itself would be read back as LF (XML's line ends): it goes as a character reference.
+    return f"replace(replace(replace(replace({kept}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), chr(13), '&#13;')"
+
+
+def _xlsx_cell(column, duck, letters):
+    """A cell as tabular's XLSX writer types it: numbers stay numbers; text, dates, booleans and JSON are text."""
+    ref = f"'{letters}' || k_row"
+    text = f"'<c r=\"' || {ref} || '\" t=\"inlineStr\"><is><t xml:space=\"preserve\">' || {{}} || '</t></is></c>'"
+    if duck in ("BIGINT", "DOUBLE", "DECIMAL(38,6)"):
+        number = f"'<c r=\"' || {ref} || '\"><v>' || {_VALUES[duck].format(c=column)} || '</v></c>'"
+        if duck == "DOUBLE":   # a spreadsheet has no NaN or infinity: those are written as their text
+            return f"CASE WHEN isnan({column}) OR isinf({column}) THEN {text.format(_VALUES[duck].format(c=column))} ELSE {number} END"
+        return number
+    spelled = f"CAST({column} AS VARCHAR)" if duck in _TEXT else _VALUES[duck].format(c=column)
+    # An empty text is no cell at all, as a spreadsheet holds it.
+    return f"CASE WHEN {spelled} <> '' THEN {text.format(_xml_text(spelled))} END"
+
+
+def xlsx_query(columns, source):
+    """SQL of one sheet row (XML) per row of `source`, numbered from 2 (row 1 is the header)."""
+    names = [f"k{i}" for i in range(len(columns))]
+    cells = [f"coalesce({_xlsx_cell(n, str(d).upper(), _column_letters(i))}, '')"
+             for i, (n, (_, d)) in enumerate(zip(names, columns))]
+    # The source's columns are renamed by position: no name of the table's can meet the row number's.
+    return (f"SELECT concat('<row r=\"', k_row, '\">', {', '.join(cells)}, '</row>') AS line "
+            f"FROM (SELECT *, row_number() OVER () + 1 AS k_row FROM ({source}) AS s({', '.join(names)}))")
+
+
+class _Sink:
+    """A write-only file for zipfile: it keeps what is written until the response takes it."""
+
+    def __init__(self):
+        self.parts = []
+
+    def write(self, data):
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self):
+        pass
+
+    def take(self):
+        out, self.parts = b"".join(self.parts), []
+        return out
+
+
+def xlsx(header, body):
+    """The bytes of a one-sheet workbook, in chunks as it is zipped: the header row, then the rows `body`
+    yields (from xlsx_query)."""
+    sink = _Sink()
+    # A stream cannot seek: zipfile writes each entry's sizes after its data. Level 1: the sheet's XML is
+    # large and repetitive, and it compresses at the speed the rows are made.
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, text in _XLSX_PARTS.items():
+            zf.writestr(name, text)
+        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            cells = "".join(f'<c r="{_column_letters(i)}1" t="inlineStr"><is><t xml:space="preserve">'
+                            f'{escape(xml_safe(str(h)), {chr(13): "&#13;"})}</t></is></c>'
+                            for i, h in enumerate(header))
+            sheet.write(f'{_SHEET_HEAD}<row r="1">{cells}</row>'.encode("utf-8"))
+            yield sink.take()
+            for chunk in body:
+                sheet.write(chunk)
+                out = sink.take()
+                if out:
+                    yield out
+            sheet.write(_SHEET_TAIL.encode())
+    yield sink.take()

@@ -1,9 +1,13 @@
 """CSV, TSV and JSON downloads written by DuckDB (catalog/exports.py) are byte for byte what the row-by-row
-writer writes, for every column type, filter, q, field choice, sort and page; XML, XLSX and list columns keep the
-row path."""
+writer writes, for every column type, filter, q, field choice, sort and page (XLSX: the same cells and types);
+XML and list columns keep the row path."""
+import io
 import json
+import math
+import warnings
 
 import pytest
+from openpyxl import load_workbook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +16,7 @@ from tests.conftest import sysadmin_site
 
 TEXT = ["=SUM(A1)", "+66 2 123 4567", "-5", "@home", "\tแท็บ", "\rคืน", 'เขาว่า "ดี"', "ก,ข", "บรรทัด\nใหม่",
         "ถนนลาดยาง", "", None, "'ขึ้นต้นด้วยอัญประกาศ", " เว้นวรรค", "ซ่อมถนน 100%", "a\tb", "C:\\งาน\\ถนน",
-        "ระฆัง\x07 ฟอร์ม\x0c ถอย\x08 \x1f", "</script>\u2028"]
+        "ระฆัง\x07 ฟอร์ม\x0c ถอย\x08 \x1f", "</script>\u2028", "ก & ข <ค> ]]>"]
 FLOATS = [0.1, 100.0, 1e16, 1e20, 1.5e-7, -0.0, 2.5, 1 / 3, 123456789012345680.0, None, -42.75, float("nan"),
           float("inf"), float("-inf")]
 NUMERIC = ["1234.50", "1234", "0.000001", "-5.25", "12345678901234567890.123456", None, "0"]
@@ -103,6 +107,46 @@ def test_a_json_download_is_one_json_document_with_every_value(table, monkeypatc
     assert doc["records"][17][1] == "ระฆัง\x07 ฟอร์ม\x0c ถอย\x08 \x1f" and doc["records"][0][1] == "=SUM(A1)"
     assert _both(ctx, rid, {"format": "json", "limit": "0"}, monkeypatch)[0] == b'{"fields": [' + \
         b", ".join(b'{"id": "%s"}' % n.encode() for n in ["_id", *NAMES]) + b'], "records": []}'
+
+
+def _sheet(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # openpyxl's own note on a workbook it did not write
+        book = load_workbook(io.BytesIO(data), read_only=True)
+    rows = [list(row) for row in book["data"].iter_rows(values_only=True)]
+    # openpyxl pads rows to the width its own sheets declare up front; a streamed sheet cannot know it yet.
+    return [r[:max([i + 1 for i, c in enumerate(r) if c is not None], default=0)] for r in rows]
+
+
+@pytest.mark.parametrize("params", [{}, {"q": "ถนน", "sort": "f desc"}, {"fields": "doc,money,name", "limit": "40"},
+                                    {"filters": json.dumps({"ok": "true"}), "offset": "3"}])
+def test_an_xlsx_download_holds_the_cells_the_row_writer_writes(table, monkeypatch, params):
+    ctx, rid = table
+    fast, rows = _both(ctx, rid, {"format": "xlsx", **params}, monkeypatch)
+    fast, rows = _sheet(fast), _sheet(rows)
+    # A spreadsheet has no NaN or infinity: DuckDB's sheet writes them as text, openpyxl's as nothing; openpyxl
+    # writes CR as itself, which XML reads back as LF, where DuckDB's sheet keeps it (as &#13;); floats are
+    # written to 15 or 16 digits by openpyxl, to the shortest that reads back exactly by DuckDB. A number stays a
+    # number and a text a text (100.0 may read back as 100: a spreadsheet has one kind of number).
+    def cell(c, ours):
+        if ours and c in ("nan", "inf", "-inf") or isinstance(c, float) and not math.isfinite(c):
+            return None
+        if isinstance(c, (int, float)):
+            return ("number", pytest.approx(c, rel=1e-15))
+        return c.replace("\r", "\n") if ours and isinstance(c, str) else c
+
+    assert [[cell(c, True) for c in r] for r in fast] == [[cell(c, False) for c in r] for r in rows]
+    if not params:
+        assert fast[0] == ["_id", *NAMES] and any("\rคืน" in str(c) for r in fast for c in r)
+    assert all(c != "=SUM(A1)" or isinstance(c, str) for r in fast for c in r)   # text stays text, never a formula
+
+
+def test_an_xlsx_sheet_stops_at_the_rows_a_spreadsheet_holds(table, monkeypatch):
+    ctx, rid = table
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 5)   # Excel's 1,048,575, made small
+    assert len(_sheet(_download(ctx, rid, {"format": "xlsx"}))) == 1 + 5
+    assert len(_sheet(_download(ctx, rid, {"format": "xlsx", "limit": "3"}))) == 1 + 3
+    assert _download(ctx, rid, {"format": "csv"}).count(b"\r\n") == 1 + 90   # CSV holds every row
 
 
 def test_lists_and_other_formats_take_the_row_writer(tmp_path, monkeypatch):
