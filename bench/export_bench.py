@@ -1,7 +1,7 @@
 """Whole-table downloads of a 1,000,000-row e-GP-style Thai table from a real `khlang serve`: time to the first
 byte, whole time and MB/s for each format, the server's memory during and after, beside two references measured
 in the same run: DuckDB's own COPY of the same version file to a CSV file (the floor) and the row-by-row writer
-(the path CSV, JSON and XLSX took before catalog/exports.py, and XML still takes), in-process.
+(the path every format took before catalog/exports.py, and tables with list columns still take), in-process.
 
 Prints figures; asserts nothing.
 Usage: python bench/export_bench.py [--rows 1000000]
@@ -89,7 +89,7 @@ def main():
             cases = [("csv", {}), ("csv with BOM", {"bom": "true"}), ("tsv", {"format": "tsv"}),
                      ("csv, one province", {"filters": '{"province": "จังหวัดที่ 7"}'}),
                      ("csv, q ถนน", {"q": "ถนน"}), ("csv, sorted project_money desc", {"sort": "project_money desc"}),
-                     ("json", {"format": "json"}), ("xlsx", {"format": "xlsx"}), ("xml, 100,000 rows (row writer)", {"format": "xml", "limit": 100000})]
+                     ("json", {"format": "json"}), ("xlsx", {"format": "xlsx"}), ("xml", {"format": "xml"})]
             for label, params in cases:
                 download(url, {**params, "limit": 1000})   # warm: imports, the version file's footer
                 first_ms, seconds, size = download(url, params)

@@ -387,7 +387,8 @@ def _duckdb_dump(ctx, res_row, query, fmt, bom, limit, offset):
     column's type needs the row-by-row writer."""
     p = plan(ctx, {"resource_id": res_row["id"], **query})
     columns = [(quote_ident(w), tables.duck_type(p.types[w])) for w in p.wanted]
-    if not exports.supports(d for _, d in columns):
+    # XML names each row by its first column, which the row writer takes as _id whatever it is.
+    if not exports.supports(d for _, d in columns) or (fmt == "xml" and p.wanted[0] != "_id"):
         return None
     if fmt == "xlsx":   # a sheet holds at most this many rows under its header, in Excel and elsewhere
         limit = min(limit, exports.XLSX_MAX_ROWS) if limit is not None else exports.XLSX_MAX_ROWS
@@ -399,6 +400,9 @@ def _duckdb_dump(ctx, res_row, query, fmt, bom, limit, offset):
     args = p.args + ([limit] if limit is not None else []) + [offset]
     if fmt == "xlsx":
         return exports.xlsx(p.wanted, exports.lines(ctx.settings, exports.xlsx_query(columns, source), args))
+    if fmt == "xml":
+        body = exports.lines(ctx.settings, exports.xml_query(columns, p.wanted, source), args)
+        return itertools.chain([tabular.XML_OPENING], body, [tabular.XML_CLOSING])
     body = exports.lines(ctx.settings, exports.query(columns, fmt, source), args)
     if fmt != "json":
         return itertools.chain([tabular.opening(fmt, p.wanted, bom)], body)

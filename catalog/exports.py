@@ -8,10 +8,11 @@ from xml.sax.saxutils import escape
 
 from . import tables
 from .params import xml_safe
+from .tabular import xml_tag
 
 BATCH_ROWS = 16384
 XLSX_MAX_ROWS = 1_048_575   # Excel's 1,048,576 rows, the header's included
-FORMATS = ("csv", "tsv", "json", "xlsx")
+FORMATS = ("csv", "tsv", "json", "xml", "xlsx")
 
 # How Python spells each type's values (tables.jsonable, then str/repr), as DuckDB SQL over the column {c}.
 # A table with another type (lists) takes the row path.
@@ -166,11 +167,28 @@ def _column_letters(index):
     return letters
 
 
-def _xml_text(sql):
+def _xml_text(sql, keep_cr=True):
     # Characters XML cannot carry are dropped (params.xml_safe), then & < > escaped.
     kept = f"regexp_replace({sql}, '[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x{{fffe}}\\x{{ffff}}]', '', 'g')"
-    # A CR written as itself would be read back as LF (XML's line ends): it goes as a character reference.
-    return f"replace(replace(replace(replace({kept}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), chr(13), '&#13;')"
+    escaped = f"replace(replace(replace({kept}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+    # A CR written as itself would be read back as LF (XML's line ends): a sheet keeps it as a character reference.
+    return f"replace({escaped}, chr(13), '&#13;')" if keep_cr else escaped
+
+
+def xml_query(columns, header, source):
+    """SQL of one <row> line per row of `source` as tabular's XML writer writes it; the first column is _id."""
+    names = [f"k{i}" for i in range(len(columns))]
+    cells = []
+    for name, (_, duck), tag in zip(names[1:], columns[1:], header[1:]):
+        duck = str(duck).upper()
+        tag = xml_tag(tag)
+        # str() of what the row writer holds: booleans as Python spells them, the rest as in a CSV
+        spelled = ("CAST({c} AS VARCHAR)" if duck in _TEXT else
+                   "CASE WHEN {c} THEN 'True' ELSE 'False' END" if duck == "BOOLEAN" else _VALUES[duck]).format(c=name)
+        cells.append(f"CASE WHEN {name} IS NULL THEN '<{tag} xsi:nil=\"true\"/>' "
+                     f"ELSE '<{tag}>' || {_xml_text(spelled, keep_cr=False)} || '</{tag}>' END")
+    return (f"SELECT concat('<row _id=\"', k0, '\">', {', '.join(cells) or chr(39) * 2}, '</row>', chr(10)) AS line "
+            f"FROM ({source}) AS s({', '.join(names)})")
 
 
 def _xlsx_cell(column, duck, letters):

@@ -39,6 +39,14 @@ def delimited_text(rows, delimiter=","):
 
 
 JSON_CLOSING = b"]}"
+XML_OPENING = b'<data xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+XML_CLOSING = b"</data>\n"
+
+
+def xml_tag(name):
+    """A column name as an XML element name: other characters become _, and it never starts with a digit or -."""
+    tag = "".join(c if c.isalnum() or c in "_-" else "_" for c in name) or "field"
+    return "f_" + tag if tag[0].isdigit() or tag[0] == "-" else tag
 
 
 def opening(fmt, header, bom=False):
@@ -71,15 +79,13 @@ def stream(fmt, header, batches, bom=False):
                 first = False
         yield JSON_CLOSING
     elif fmt == "xml":
-        yield b'<data xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+        yield XML_OPENING
+        tags = [xml_tag(h) for h in header[1:]]
         for rows in batches:
             out = []
             for r in rows:
                 cells = []
-                for h, v in zip(header[1:], r[1:]):
-                    tag = "".join(c if c.isalnum() or c in "_-" else "_" for c in h) or "field"
-                    if tag[0].isdigit() or tag[0] == "-":
-                        tag = "f_" + tag
+                for tag, v in zip(tags, r[1:]):
                     if v is None:
                         cells.append(f'<{tag} xsi:nil="true"/>')
                     else:
@@ -87,7 +93,7 @@ def stream(fmt, header, batches, bom=False):
                         cells.append(f"<{tag}>{escape(xml_safe(text))}</{tag}>")
                 out.append(f"<row _id={quoteattr(str(r[0]))}>{''.join(cells)}</row>\n")
             yield "".join(out).encode("utf-8")
-        yield b"</data>\n"
+        yield XML_CLOSING
     elif fmt == "xlsx":
         yield _xlsx(header, batches)
     else:

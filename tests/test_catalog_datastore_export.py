@@ -1,6 +1,6 @@
-"""CSV, TSV and JSON downloads written by DuckDB (catalog/exports.py) are byte for byte what the row-by-row
+"""CSV, TSV, JSON and XML downloads written by DuckDB (catalog/exports.py) are byte for byte what the row-by-row
 writer writes, for every column type, filter, q, field choice, sort and page (XLSX: the same cells and types);
-XML and list columns keep the row path."""
+list columns keep the row path."""
 import io
 import json
 import math
@@ -59,7 +59,7 @@ def _both(ctx, rid, params, monkeypatch):
 
 
 NAMES = [n for n, _ in FIELDS]
-PARAMS = st.fixed_dictionaries({"format": st.sampled_from(["csv", "tsv", "json"])}, optional={
+PARAMS = st.fixed_dictionaries({"format": st.sampled_from(["csv", "tsv", "json", "xml"])}, optional={
     "bom": st.sampled_from(["true", "false"]),
     "fields": st.lists(st.sampled_from(["_id", *NAMES]), min_size=1, max_size=4, unique=True).map(",".join),
     "sort": st.tuples(st.sampled_from(NAMES), st.sampled_from(["asc", "desc"])).map(lambda s: f"{s[0]} {s[1]}, _id"),
@@ -70,7 +70,7 @@ PARAMS = st.fixed_dictionaries({"format": st.sampled_from(["csv", "tsv", "json"]
 })
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=160, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(PARAMS)
 def test_duckdb_writes_the_same_bytes_as_the_row_writer(table, monkeypatch, params):
     ctx, rid = table
