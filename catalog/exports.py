@@ -1,8 +1,8 @@
-"""Whole-table CSV, TSV, JSON and XLSX downloads written by DuckDB: one query whose rows come out as finished
+"""Whole-table CSV, TSV, JSON, XML and XLSX downloads written by DuckDB: one query whose rows come out as finished
 lines, handed to the response batch by batch as Arrow buffers (no Python per row or per cell, bounded memory, the
 first bytes at once; an XLSX sheet is zipped as its rows come). Every cell is written as the row-by-row writer
-(tabular.stream) writes it: Excel's formula guard, minimal quoting, JSON escapes, numbers and dates in Python's
-spelling; in a sheet, the same cells of the same types."""
+(tabular.stream) writes it: Excel's formula guard, minimal quoting, JSON and XML escapes, numbers and dates in
+Python's spelling; in a sheet, the same cells of the same types."""
 import zipfile
 from xml.sax.saxutils import escape
 

@@ -73,8 +73,9 @@ def _connections(settings):
             writer = duckdb.connect(config=dict(cfg))
             # Reads share one bounded buffer pool: a sorted download of a million rows spills to a local
             # folder instead of growing the server by the table's size.
-            spill = os.path.join(tempfile.gettempdir(), f"khlang-duckdb-{os.getpid()}")   # DuckDB's own file names
-            atexit.register(shutil.rmtree, spill, True)   # would collide between processes
+            # A spill folder per process: DuckDB's own file names in it would collide between processes.
+            spill = os.path.join(tempfile.gettempdir(), f"khlang-duckdb-{os.getpid()}")
+            atexit.register(shutil.rmtree, spill, True)
             reader = duckdb.connect(config={**cfg, "memory_limit": READER_MEMORY, "temp_directory": spill})
             reader.execute(f"SET allowed_directories = ['{key}/']")
             reader.execute("SET enable_external_access = false")

@@ -51,7 +51,7 @@ def xml_tag(name):
 
 def opening(fmt, header, bom=False):
     """The bytes a CSV/TSV/JSON download starts with: the header line (with Excel's byte-order mark when `bom`),
-    or the JSON object up to its first record."""
+    or the JSON object up to its first record (XML starts with XML_OPENING)."""
     if fmt == "json":
         return ('{"fields": ' + json.dumps([{"id": h} for h in header], ensure_ascii=False) + ', "records": [').encode()
     buf = io.StringIO()
