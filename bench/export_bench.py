@@ -106,7 +106,7 @@ def floor(env, rid, work):
     # The references read the catalogue in-process, after the server stopped.
     import duckdb
 
-    from catalog import datastore, exports
+    from catalog import datastore, datastore_dumps, exports
     from catalog.context import Context
     from catalog.settings import Settings
     from catalog.store import db as catalog_db
@@ -125,7 +125,7 @@ def floor(env, rid, work):
           f"{out.stat().st_size / 1e6 / seconds:6.1f} MB/s")
     exports.supports = lambda types: False
     t = time.perf_counter()
-    size = sum(len(c) for c in datastore.dump(ctx, rid, {})[2])
+    size = sum(len(c) for c in datastore_dumps.dump(ctx, rid, {})[2])
     seconds = time.perf_counter() - t
     print(f"  before: row-by-row CSV, in-process  whole {seconds:6.2f} s  {size / 1e6:6.1f} MB  "
           f"{size / 1e6 / seconds:6.1f} MB/s")

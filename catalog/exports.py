@@ -3,10 +3,11 @@ lines, handed to the response batch by batch as Arrow buffers (no Python per row
 first bytes at once; an XLSX sheet is zipped as its rows come). Every cell is written as the row-by-row writer
 (tabular.stream) writes it: Excel's formula guard, minimal quoting, JSON and XML escapes, numbers and dates in
 Python's spelling; in a sheet, the same cells of the same types."""
+import itertools
 import zipfile
 from xml.sax.saxutils import escape
 
-from . import tables
+from . import tables, tabular
 from .params import xml_safe
 from .tabular import xml_tag
 
@@ -58,8 +59,8 @@ def _quoted(cell, delimiter):
 def _json_string(column):
     text = f"CAST({column} AS VARCHAR)"
     escaped = text
-    for char, escape in _JSON_ESCAPES:
-        escaped = f"replace({escaped}, chr({ord(char)}), '{escape}')"
+    for char, replacement in _JSON_ESCAPES:
+        escaped = f"replace({escaped}, chr({ord(char)}), '{replacement}')"
     # Most text needs no escape: the chain of replaces runs only on what does.
     needs = "regexp_matches(" + text + r", '[\x00-\x1f\"\\\\]')"
     return f"chr(34) || (CASE WHEN {needs} THEN {escaped} ELSE {text} END) || chr(34)"
@@ -76,23 +77,50 @@ def _json_value(column, duck):
     return _VALUES[duck].format(c=column)
 
 
-def query(columns, fmt, source):
-    """SQL of one finished line per row of `source`, whose columns are (quoted name, DuckDB type) pairs, in order:
-    a CSV/TSV row ending in CR LF, or a JSON record (a list) after a comma."""
-    columns = [(c, str(d).upper()) for c, d in columns]
-    names = [f"c{i}" for i in range(len(columns))]
+def _renamed(source, count):
+    # The source's columns renamed by position: the SQL below never meets a name of the table's.
+    return f"({source}) AS s({', '.join(f'k{i}' for i in range(count))})"
+
+
+def _delimited_query(types, fmt, source):
+    """SQL of one finished line per row of `source`: a CSV/TSV row ending in CR LF, or a JSON record (a list)
+    after a comma."""
+    keys = [f"k{i}" for i in range(len(types))]
     if fmt == "json":
-        cells = [f"coalesce({_json_value(c, d)}, 'null') AS {n}" for (c, d), n in zip(columns, names)]
-        return (f"SELECT concat(',[', {', chr(44), chr(32), '.join(names)}, ']') AS line "
-                f"FROM (SELECT {', '.join(cells)} FROM ({source}))")
+        cells = [f"coalesce({_json_value(k, d)}, 'null') AS {k}" for k, d in zip(keys, types)]
+        return (f"SELECT concat(',[', {', chr(44), chr(32), '.join(keys)}, ']') AS line "
+                f"FROM (SELECT {', '.join(cells)} FROM {_renamed(source, len(types))})")
     delimiter = "chr(9)" if fmt == "tsv" else "','"
     # In steps, each naming the cells of the one before: a cell is computed once, not once per test on it.
-    spelled = [f"{_guarded(c) if d in _TEXT else _VALUES[d].format(c=c)} AS {n}" for (c, d), n in zip(columns, names)]
-    quoted = [f"coalesce({_quoted(n, delimiter) if d in _TEXT else n}, '') AS {n}" for (_, d), n in zip(columns, names)]
+    spelled = [f"{_guarded(k) if d in _TEXT else _VALUES[d].format(c=k)} AS {k}" for k, d in zip(keys, types)]
+    quoted = [f"coalesce({_quoted(k, delimiter) if d in _TEXT else k}, '') AS {k}" for k, d in zip(keys, types)]
     # csv writes a lone empty field as "" so that the line is not blank.
-    cells = names if len(names) > 1 else ["CASE WHEN c0 = '' THEN chr(34) || chr(34) ELSE c0 END"]
+    cells = keys if len(keys) > 1 else ["CASE WHEN k0 = '' THEN chr(34) || chr(34) ELSE k0 END"]
     return (f"SELECT concat({f', {delimiter}, '.join(cells)}, chr(13), chr(10)) AS line "
-            f"FROM (SELECT {', '.join(quoted)} FROM (SELECT {', '.join(spelled)} FROM ({source})))")
+            f"FROM (SELECT {', '.join(quoted)} FROM (SELECT {', '.join(spelled)} FROM {_renamed(source, len(types))}))")
+
+
+def download(settings, fmt, header, duck_types, source, args, bom=False):
+    """The byte chunks of a download in `fmt` of the rows `source` selects (its columns: `header`, of
+    `duck_types`, in order). The query is bound now (a bad one fails before a response begins) and runs as the
+    chunks are read."""
+    types = [str(d).upper() for d in duck_types]
+    if fmt == "xlsx":
+        return _xlsx(header, lines(settings, _xlsx_query(types, source), args))
+    if fmt == "xml":
+        body = lines(settings, _xml_query(types, header, source), args)
+        return itertools.chain([tabular.XML_OPENING], body, [tabular.XML_CLOSING])
+    body = lines(settings, _delimited_query(types, fmt, source), args)
+    if fmt != "json":
+        return itertools.chain([tabular.opening(fmt, header, bom)], body)
+    return itertools.chain([tabular.opening(fmt, header)], _json_records(body), [tabular.JSON_CLOSING])
+
+
+def _json_records(body):
+    # Each JSON record comes after a comma; the first one's is dropped.
+    first = next(body, b"")
+    yield first[1:]
+    yield from body
 
 
 def lines(settings, select_sql, args):
@@ -175,20 +203,20 @@ def _xml_text(sql, keep_cr=True):
     return f"replace({escaped}, chr(13), '&#13;')" if keep_cr else escaped
 
 
-def xml_query(columns, header, source):
+def _xml_query(types, header, source):
     """SQL of one <row> line per row of `source` as tabular's XML writer writes it; the first column is _id."""
-    names = [f"k{i}" for i in range(len(columns))]
     cells = []
-    for name, (_, duck), tag in zip(names[1:], columns[1:], header[1:]):
-        duck = str(duck).upper()
-        tag = xml_tag(tag)
+    for i, (duck, name) in enumerate(zip(types, header)):
+        if i == 0:
+            continue
+        key, tag = f"k{i}", xml_tag(name)
         # str() of what the row writer holds: booleans as Python spells them, the rest as in a CSV
         spelled = ("CAST({c} AS VARCHAR)" if duck in _TEXT else
-                   "CASE WHEN {c} THEN 'True' ELSE 'False' END" if duck == "BOOLEAN" else _VALUES[duck]).format(c=name)
-        cells.append(f"CASE WHEN {name} IS NULL THEN '<{tag} xsi:nil=\"true\"/>' "
+                   "CASE WHEN {c} THEN 'True' ELSE 'False' END" if duck == "BOOLEAN" else _VALUES[duck]).format(c=key)
+        cells.append(f"CASE WHEN {key} IS NULL THEN '<{tag} xsi:nil=\"true\"/>' "
                      f"ELSE '<{tag}>' || {_xml_text(spelled, keep_cr=False)} || '</{tag}>' END")
     return (f"SELECT concat('<row _id=\"', k0, '\">', {', '.join(cells) or chr(39) * 2}, '</row>', chr(10)) AS line "
-            f"FROM ({source}) AS s({', '.join(names)})")
+            f"FROM {_renamed(source, len(types))}")
 
 
 def _xlsx_cell(column, duck, letters):
@@ -205,14 +233,11 @@ def _xlsx_cell(column, duck, letters):
     return f"CASE WHEN {spelled} <> '' THEN {text.format(_xml_text(spelled))} END"
 
 
-def xlsx_query(columns, source):
+def _xlsx_query(types, source):
     """SQL of one sheet row (XML) per row of `source`, numbered from 2 (row 1 is the header)."""
-    names = [f"k{i}" for i in range(len(columns))]
-    cells = [f"coalesce({_xlsx_cell(n, str(d).upper(), _column_letters(i))}, '')"
-             for i, (n, (_, d)) in enumerate(zip(names, columns))]
-    # The source's columns are renamed by position: no name of the table's can meet the row number's.
+    cells = [f"coalesce({_xlsx_cell(f'k{i}', d, _column_letters(i))}, '')" for i, d in enumerate(types)]
     return (f"SELECT concat('<row r=\"', k_row, '\">', {', '.join(cells)}, '</row>') AS line "
-            f"FROM (SELECT *, row_number() OVER () + 1 AS k_row FROM ({source}) AS s({', '.join(names)}))")
+            f"FROM (SELECT *, row_number() OVER () + 1 AS k_row FROM {_renamed(source, len(types))})")
 
 
 class _Sink:
@@ -233,9 +258,9 @@ class _Sink:
         return out
 
 
-def xlsx(header, body):
+def _xlsx(header, body):
     """The bytes of a one-sheet workbook, in chunks as it is zipped: the header row, then the rows `body`
-    yields (from xlsx_query)."""
+    yields (from _xlsx_query)."""
     sink = _Sink()
     # A stream cannot seek: zipfile writes each entry's sizes after its data. Level 1: the sheet's XML is
     # large and repetitive, and it compresses at the speed the rows are made.

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog import actions, datastore, exports
+from catalog import actions, datastore_dumps, exports
 from tests.conftest import sysadmin_site
 
 TEXT = ["=SUM(A1)", "+66 2 123 4567", "-5", "@home", "\tแท็บ", "\rคืน", 'เขาว่า "ดี"', "ก,ข", "บรรทัด\nใหม่",
@@ -46,7 +46,7 @@ def table(tmp_path_factory):
 
 
 def _download(ctx, rid, params):
-    _, _, chunks = datastore.dump(ctx, rid, dict(params))
+    _, _, chunks = datastore_dumps.dump(ctx, rid, dict(params))
     return b"".join(chunks)
 
 

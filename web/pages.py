@@ -3,7 +3,7 @@ import json
 
 from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
 
-from catalog import actions, auth, comments, datastore, dicts, gdc, resources
+from catalog import actions, auth, comments, datastore_dumps, dicts, gdc, resources
 from catalog.store import usage
 from catalog.errors import ActionError, NotAuthorized, NotFound, ValidationError
 
@@ -264,7 +264,7 @@ def datastore_dump(resource_id):
     ctx = get_context()
     params = request.args.to_dict()
     try:
-        filename, media, chunks = datastore.dump(ctx, resource_id, params)
+        filename, media, chunks = datastore_dumps.dump(ctx, resource_id, params)
     except NotFound:
         return Response("DataStore resource not found", status=404, content_type="text/plain; charset=utf-8")
     except ValidationError as exc:
