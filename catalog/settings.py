@@ -91,6 +91,7 @@ class Settings:
     sql_timeout_s: float = 10.0
     sql_memory_mb: int = 2048
     trusted_proxies: int = 0   # reverse proxies in front that set X-Forwarded-For/-Proto
+    db_pool_size: int = 10   # PostgreSQL connections a node's requests share (at least its threads)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -121,6 +122,7 @@ class Settings:
             "sql_timeout_s": float(env.get("KHLANG_SQL_TIMEOUT", "10")),
             "sql_memory_mb": int(env.get("KHLANG_SQL_MEMORY_MB", "2048")),
             "trusted_proxies": int(env.get("KHLANG_TRUSTED_PROXIES", "0")),
+            "db_pool_size": int(env.get("KHLANG_DB_POOL", "10")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

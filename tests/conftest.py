@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from flask import Flask
+from flask.testing import FlaskClient
 
 import spending  # noqa: F401  (registers spending's own migrations before any test opens a catalogue)
 
@@ -24,6 +26,17 @@ REAL_DATA = ROOT / "data" / "real"
 # `make test` runs the suite on SQLite, then the suites that must hold on both (PG_SUITES in the Makefile)
 # with KHLANG_TEST_BACKEND=postgresql: each test's catalogue is then a new database in a throwaway cluster.
 BACKEND = os.environ.get("KHLANG_TEST_BACKEND", "sqlite")
+
+
+class ClosingClient(FlaskClient):
+    """Flask's test client reading each body whole and closing it, as a WSGI server does once a response is
+    sent: a streamed download gives its pooled PostgreSQL connection back then (web/context.py)."""
+
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
+Flask.test_client_class = ClosingClient
 
 
 class _Tags(HTMLParser):

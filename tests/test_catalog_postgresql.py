@@ -4,6 +4,7 @@ and several nodes (real `khlang serve` processes) on one catalogue and one stora
 The node and lease tests run in both passes of `make test` (two processes on one SQLite file, or two nodes
 on one PostgreSQL database); the rest need the test cluster and run in the PostgreSQL pass."""
 import re
+import threading
 from dataclasses import replace
 
 import ckanapi
@@ -296,3 +297,59 @@ def test_a_sqlite_backup_restores_into_an_empty_postgresql_database(tmp_path):
     run_cli("backup", tmp_path / "snap-pg", env=new)
     out = run_cli("restore", tmp_path / "snap-pg", env=dumped, check=False)
     assert out.returncode == 2 and "restores into a PostgreSQL database" in out.stderr
+
+
+@on_postgresql
+def test_a_node_shares_a_bounded_pool_and_answers_again_once_postgresql_restarts_under_it(tmp_path):
+    from khlang.localpg import Cluster
+
+    own = Cluster()   # restarted mid-test: a server of its own, so no other test's connections drop
+    try:
+        url = own.new_database()
+        srv = LiveServer(tmp_path, env={"KHLANG_DB": url, "KHLANG_STORAGE": str(tmp_path / "storage"),
+                                        "KHLANG_DB_POOL": "3", "KHLANG_THREADS": "12"})
+        try:
+            srv.admin().action.organization_create(name="pool")
+            srv.admin().action.package_create(name="reservoirs", title="ระดับน้ำในอ่างเก็บน้ำ", owner_org="pool")
+            peak, answers = [0], []
+
+            def connections():
+                rows = query(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                  "AND application_name = 'khlang' AND pid <> pg_backend_pid()")
+                return rows[0][0]
+
+            idle = connections()   # the pool's first connection and the background loader's own
+
+            def search():
+                answers.append(requests.get(f"{srv.url}/api/3/action/package_search", params={"q": "อ่างเก็บน้ำ"},
+                                            timeout=60).json()["result"]["count"])
+
+            workers = [threading.Thread(target=search) for _ in range(36)]
+            for t in workers:
+                t.start()
+            while any(t.is_alive() for t in workers):
+                peak[0] = max(peak[0], connections())
+            for t in workers:
+                t.join()
+            assert answers == [1] * 36
+            assert peak[0] <= idle - 1 + 3   # twelve threads at work, never more than the pool's three
+            metrics = requests.get(f"{srv.url}/metrics", timeout=10).text
+            assert re.search(r'^khlang_db_pool\{state="open"\} [123]\.0$', metrics, re.M), metrics
+
+            res = requests.post(f"{srv.url}/api/3/action/resource_create", headers={"Authorization": srv.admin_token},
+                                data={"package_id": "reservoirs", "name": "rows", "format": "CSV"},
+                                files={"upload": ("rows.csv", big_csv_bytes(40))}).json()["result"]
+            srv.wait_jobs()
+            for fmt in ("csv", "json", "xlsx") * 3:   # streamed bodies give their connections back once sent
+                got = requests.get(f"{srv.url}/datastore/dump/{res['id']}", params={"format": fmt}, timeout=20)
+                assert got.status_code == 200 and len(got.content) > 1000
+
+            own.restart()
+            assert srv.ckan().action.package_search(q="อ่างเก็บน้ำ")["count"] == 1   # no failed request
+            assert requests.get(f"{srv.url}/healthz", timeout=10).status_code == 200
+            srv.admin().action.package_patch(id="reservoirs", notes="หลังเริ่มใหม่")
+            assert srv.ckan().action.package_show(id="reservoirs")["notes"] == "หลังเริ่มใหม่"
+        finally:
+            srv.stop()
+    finally:
+        own.stop()

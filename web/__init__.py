@@ -12,7 +12,7 @@ from catalog.store import db as catalog_db
 
 from . import (api, cubes, errors, explorer, i18n, links, machine, markup, operations, pages, participation,
                publisher, ratelimit)
-from .context import end_request, page_globals
+from .context import end_request, hold_db_until_sent, page_globals
 
 
 def create_app(test_config=None):
@@ -51,6 +51,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     app.after_request(_security_headers)
     app.after_request(_retry_after)
+    app.after_request(hold_db_until_sent)
     app.teardown_appcontext(end_request)
     return app
 

@@ -15,8 +15,15 @@ _local = threading.local()
 
 
 def get_db():
-    """This thread's catalogue connection (kept open per thread so SQLite's page cache stays warm)."""
+    """This request's catalogue connection: taken from the node's pool on PostgreSQL, given back when the
+    response is sent; on SQLite this thread's own (kept open so SQLite's page cache stays warm)."""
     settings = current_app.config["SETTINGS"]
+    pool = catalog_db.pool(settings.db_path, settings.db_pool_size)
+    if pool is not None:
+        if "pooled_db" not in g:
+            g.pooled_db = pool.take()
+            g.db_pool = pool
+        return g.pooled_db
     conns = getattr(_local, "conns", None)
     if conns is None:
         conns = _local.conns = {}
@@ -76,8 +83,23 @@ def page_globals():
             "site": ctx.settings}
 
 
+def hold_db_until_sent(response):
+    """A streamed body still reads the catalogue after the view returns: its pooled connection goes back when
+    the response is closed, not before (other responses give theirs back at teardown)."""
+    # A file sent as it is (send_file) needs no connection, and Werkzeug hands it to the server without the
+    # response's own close(), so it gives its connection back at teardown too.
+    if response.is_streamed and not response.direct_passthrough and "pooled_db" in g:
+        conn = g.pop("pooled_db")
+        pool = g.pop("db_pool")
+        response.call_on_close(lambda: pool.give(conn))
+    return response
+
+
 def end_request(exc):
-    """Roll back whatever a failed request left open on its pooled connection."""
+    """Roll back whatever a failed request left open; give back a pooled connection no response took."""
     ctx = g.pop("ctx", None)
-    if ctx is not None:
+    conn = g.pop("pooled_db", None)
+    if conn is not None:
+        g.pop("db_pool").give(conn)
+    elif ctx is not None:
         catalog_db.abandon(ctx.db)

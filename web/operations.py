@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from catalog import health
+from catalog.store import db as catalog_db
 
 from .api import json_response
 from .context import get_db
@@ -28,6 +29,8 @@ class Metrics:
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
         self.jobs = Gauge("khlang_jobs", "Background work by queue (jobs: DataStore loads; harvest_jobs) and state",
                           ["queue", "state"], registry=self.registry)
+        self.pool = Gauge("khlang_db_pool", "PostgreSQL connection pool: connections open, in use, requests waiting",
+                          ["state"], registry=self.registry)
 
 
 @bp.route("/healthz")
@@ -46,6 +49,13 @@ def metrics():
     m.jobs.clear()
     for (queue, state), n in health.job_counts(get_db()).items():
         m.jobs.labels(queue, state).set(n)
+    settings = current_app.config["SETTINGS"]
+    pool = catalog_db.pool(settings.db_path, settings.db_pool_size)
+    if pool is not None:   # PostgreSQL only: a SQLite node keeps one connection per thread
+        stats = pool.stats()
+        m.pool.labels("open").set(stats.get("pool_size", 0))
+        m.pool.labels("idle").set(stats.get("pool_available", 0))
+        m.pool.labels("waiting").set(stats.get("requests_waiting", 0))
     return Response(generate_latest(m.registry), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -50,6 +50,27 @@ def connect(path, *, migrate=True):
     return conn
 
 
+_pools = {}
+_pools_lock = threading.Lock()
+
+
+def pool(path, size):
+    """The process's shared pool of PostgreSQL connections for this URL (made on first use), or None for a
+    SQLite file, whose connections stay one per thread."""
+    path = str(path)
+    if not is_postgresql(path):
+        return None
+    with _pools_lock:
+        found = _pools.get(path)
+        if found is None:
+            problem = database_problem(path)
+            if problem:
+                raise SettingError(f"KHLANG_DB: {problem}")
+            from . import pg   # psycopg is loaded only by catalogues on PostgreSQL
+            found = _pools[path] = pg.Pool(path, size)
+        return found
+
+
 def dialect(conn):
     """"sqlite" or "postgresql": the few places whose SQL differs in meaning ask this."""
     return getattr(conn, "dialect", "sqlite")

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 import psycopg
+import psycopg_pool
 from psycopg import adapt
 from psycopg.pq import TransactionStatus
 
@@ -90,20 +91,29 @@ def translate(sql, with_params):
     return "".join(out)
 
 
+# autocommit: the store issues BEGIN itself, as it does on SQLite (isolation_level=None).
+# random_page_cost 1.1: the catalogue is small and cached; at the default (4, for spinning disks) the planner
+# reads every row for a common Thai word (90 ms at 10,000 datasets) instead of its trigram index (20 ms).
+_OPTIONS = {"autocommit": True, "connect_timeout": 10, "application_name": "khlang",
+            "options": "-c random_page_cost=1.1"}
+
+
+def _configure(raw):
+    raw.row_factory = _row_factory
+    raw.adapters.register_loader("numeric", _NumericLoader)
+
+
 class Connection:
     """A PostgreSQL catalogue connection with the sqlite3.Connection calls the store uses."""
 
     dialect = "postgresql"
 
-    def __init__(self, url):
+    def __init__(self, url, raw=None):
         self.url = url
-        # autocommit: the store issues BEGIN itself, as it does on SQLite (isolation_level=None).
-        # random_page_cost 1.1: the catalogue is small and cached; at the default (4, for spinning disks) the
-        # planner reads every row for a common Thai word (90 ms at 10,000 datasets) instead of its trigram
-        # index (20 ms).
-        self._conn = psycopg.connect(url.strip(), autocommit=True, row_factory=_row_factory, connect_timeout=10,
-                                     application_name="khlang", options="-c random_page_cost=1.1")
-        self._conn.adapters.register_loader("numeric", _NumericLoader)
+        if raw is None:
+            raw = psycopg.connect(url.strip(), **_OPTIONS)
+            _configure(raw)
+        self._conn = raw
         self._lock = threading.RLock()
 
     def execute(self, sql, params=None):
@@ -170,7 +180,7 @@ class Connection:
     @property
     def closed(self):
         """True once closed, or broken (the server went away): the caller opens a new connection."""
-        return self._conn.closed or self._conn.broken
+        return self._conn is None or self._conn.closed or self._conn.broken
 
 
 def connect(url):
@@ -180,6 +190,45 @@ def connect(url):
     except psycopg.OperationalError as e:
         reason = " ".join(str(e).split()) or type(e).__name__
         raise SettingError(f"KHLANG_DB: cannot open the PostgreSQL catalogue {database_label(url)}: {reason}") from None
+
+
+class Pool:
+    """A node's PostgreSQL connections (psycopg_pool): each request takes one and gives it back, so a node
+    holds at most `size` connections however many threads it runs, and a connection the server dropped (a
+    restart, an idle timeout) is found by a check when taken and replaced instead of failing a request."""
+
+    def __init__(self, url, size):
+        self.url = url
+        self._pool = psycopg_pool.ConnectionPool(
+            url.strip(), min_size=1, max_size=max(1, size), kwargs=_OPTIONS, configure=_configure,
+            check=psycopg_pool.ConnectionPool.check_connection, timeout=30, name="khlang", open=False)
+        try:
+            self._pool.open(wait=True, timeout=15)
+        except psycopg_pool.PoolTimeout:
+            self._pool.close()
+            connect(url).close()   # says why in one line (SettingError), as a single connection would
+            raise
+
+    def take(self):
+        """A connection of the pool's, for one request (waits up to 30 s when all are in use)."""
+        return Connection(self.url, self._pool.getconn())
+
+    def give(self, conn):
+        """Give a taken connection back, rolled back if a transaction was left open."""
+        raw, conn._conn = conn._conn, None
+        if not raw.closed and not raw.broken and raw.info.transaction_status != TransactionStatus.IDLE:
+            try:
+                raw.execute("ROLLBACK")
+            except psycopg.Error:
+                pass   # the pool discards a broken connection
+        self._pool.putconn(raw)
+
+    def stats(self):
+        """The pool's counters (psycopg_pool's get_stats): connections open, in use, requests waiting."""
+        return self._pool.get_stats()
+
+    def close(self):
+        self._pool.close()
 
 
 def program(name):
