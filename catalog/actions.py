@@ -4,7 +4,7 @@ import re
 
 from . import (accounts, actionschema, activity, collaborators, comments, datarequests, datastore, datastore_loads,
                datastore_sql, following, groups, harvestsources, jobs, licenses, memberships, packages, purges,
-               resources, resourcesearch, revisions, search, users, vocabularies)
+               resources, resourcesearch, resourceviews, revisions, search, users, vocabularies)
 from .dicts import tag_dict
 from .store import packages as package_store
 from .store import sitemeta
@@ -96,7 +96,8 @@ READS = {
     "tag_list": tag_list,
     "license_list": license_list,
     "resource_show": resources.resource_show,
-    "resource_view_list": resources.resource_view_list,
+    "resource_view_list": resourceviews.resource_view_list,
+    "resource_view_show": resourceviews.resource_view_show,
     "status_show": status_show,
     "site_read": site_read,
     "help_show": help_show,
@@ -138,6 +139,10 @@ READS = {
 
 # Write actions: POST only; anonymous callers are refused unless the action schema allows them.
 WRITES = {
+    "resource_view_create": resourceviews.resource_view_create,
+    "resource_view_update": resourceviews.resource_view_update,
+    "resource_view_delete": resourceviews.resource_view_delete,
+    "resource_view_reorder": resourceviews.resource_view_reorder,
     "xloader_submit": jobs.xloader_submit,
     "package_create": packages.package_create,
     "package_update": packages.package_update,

@@ -2,7 +2,7 @@
 import json
 import re
 
-from . import tables
+from . import resourceviews, tables
 from .resources import resource_create
 from .store import datastore as datastore_store
 from .datastore import current_version, filters_sql, quote_ident, require_table, resolve, select_list, version_fields
@@ -121,6 +121,7 @@ def record_version(ctx, resource_id, sha, rows, fields, primary_key, note, sourc
         ctx.db, new_id(), resource_id, sha, source_sha256, rows, json.dumps(fields, ensure_ascii=False),
         json.dumps(primary_key), json.dumps(report, ensure_ascii=False) if report is not None else None, note, now(),
         ctx.user_id)
+    resourceviews.add_default(ctx.db, resource_id, "datatables_view")
     return {"version": n, "rows": rows, "parquet_sha256": sha}
 
 

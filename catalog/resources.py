@@ -2,7 +2,7 @@
 import json
 import mimetypes
 
-from . import auth, jobs, storage
+from . import auth, jobs, resourceviews, storage
 from .changes import touch_package
 from .dicts import resource_dict
 from .store import resources as resource_store
@@ -77,6 +77,8 @@ def insert(ctx, package_id, position, values, extras, rid=None, upload=None):
         values["hash"] = values.get("hash") or sha
         values["name"] = values.get("name") or name
     resource_store.insert(ctx.db, rid, package_id, position, values, sha, ts, extras)
+    if (values.get("format") or "").upper() in resourceviews.IMAGE_FORMATS:
+        resourceviews.add_default(ctx.db, rid, "image_view")
     return rid
 
 
@@ -188,12 +190,6 @@ def resource_delete(ctx, data):
         resource_store.mark_deleted(ctx.db, [row["id"]], now())
         touch_package(ctx, pkg["id"], "changed package")
     return None
-
-
-def resource_view_list(ctx, data):
-    """Resource views are not stored; an empty list keeps `ckanapi dump -R` working."""
-    auth.resource_for(ctx, get_or_bust(data, "id"))
-    return []
 
 
 def download(ctx, package_id, resource_id):

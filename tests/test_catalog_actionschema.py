@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from catalog import accounts, actions, actionschema, gdc, packages, resources
+from catalog import accounts, actions, actionschema, gdc, packages, resources, resourceviews
 from catalog.errors import ValidationError
 
 
@@ -80,6 +80,8 @@ DYNAMIC = {
 def _dynamic(action):
     if action == "user_update":
         return set(accounts.EDITABLE)
+    if action in ("resource_view_create", "resource_view_update"):   # each view type's own settings
+        return {k for keys in resourceviews.VIEW_TYPES.values() for k in keys}
     for prefix, names in DYNAMIC.items():
         if action.startswith(prefix + "_") and action.split("_", 1)[1] in ("create", "update", "patch"):
             return names

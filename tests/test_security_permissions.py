@@ -84,10 +84,11 @@ class Portal:
         upload = r.get_json()["result"]
         comment = self.call_as("sysadmin", "comment_create", {"package_id": pkg["id"], "body": "ขอบคุณ"})
         activity = self.call_as_sysadmin("package_activity_list", {"id": pkg["id"]})[0]
+        view = self.call_as_sysadmin("resource_view_list", {"id": table["resource_id"]})[0]   # its default table view
         if state == "deleted":
             self.call_as_sysadmin("package_delete", {"id": pkg["id"]})
         return {"id": pkg["id"], "name": name, "table": table["resource_id"], "file": upload["id"],
-                "activity": activity["id"], "comment": comment["id"], "tag": f"tag-{name}"}
+                "activity": activity["id"], "view": view["id"], "comment": comment["id"], "tag": f"tag-{name}"}
 
     def auth(self, role):
         return {"Authorization": self.tokens[role]} if role != "anonymous" else {}
@@ -102,10 +103,17 @@ class Portal:
         return c
 
 
+def _filled(value, ds):
+    """A payload value with the dataset's ids put in ("{table}", also inside lists)."""
+    if isinstance(value, str):
+        return value.format(**ds)
+    return [_filled(v, ds) for v in value] if isinstance(value, list) else value
+
+
 def _api(method, name, data):
     """A request builder for an action: GET with query args, or POST with a JSON body."""
     def run(p, role, ds):
-        payload = {k: (v.format(**ds) if isinstance(v, str) else v) for k, v in data.items()}
+        payload = {k: _filled(v, ds) for k, v in data.items()}
         c = p.app.test_client()
         if method == "GET":
             return c.get(f"/api/3/action/{name}", query_string=payload, headers=p.auth(role))
@@ -116,7 +124,7 @@ def _api(method, name, data):
 def _api_after(first, name, data):
     """POST `first` then `name` with the same data, as one role; the answer of the second (e.g. unfollow after follow)."""
     def run(p, role, ds):
-        payload = {k: (v.format(**ds) if isinstance(v, str) else v) for k, v in data.items()}
+        payload = {k: _filled(v, ds) for k, v in data.items()}
         c = p.app.test_client()
         c.post(f"/api/3/action/{first}", json=payload, headers=p.auth(role))
         return c.post(f"/api/3/action/{name}", json=payload, headers=p.auth(role))
@@ -139,6 +147,7 @@ DATASET_SURFACES = {
     "package_show": (_api("GET", "package_show", {"id": "{name}"}), False),
     "resource_show": (_api("GET", "resource_show", {"id": "{table}"}), False),
     "resource_view_list": (_api("GET", "resource_view_list", {"id": "{table}"}), False),
+    "resource_view_show": (_api("GET", "resource_view_show", {"id": "{view}"}), False),
     "package_activity_list": (_api("GET", "package_activity_list", {"id": "{id}"}), False),
     "activity_show": (_api("GET", "activity_show", {"id": "{activity}"}), False),
     "datastore_search": (_api("GET", "datastore_search", {"resource_id": "{table}"}), False),
@@ -168,6 +177,11 @@ DATASET_SURFACES = {
     "resource_update": (_api("POST", "resource_update", {"id": "{table}", "name": "renamed"}), True),
     "resource_patch": (_api("POST", "resource_patch", {"id": "{table}", "description": "x"}), True),
     "resource_delete": (_api("POST", "resource_delete", {"id": "{table}"}), True),
+    "resource_view_create": (_api("POST", "resource_view_create", {"resource_id": "{table}", "view_type": "webpage_view",
+                                                                    "title": "รายงาน", "page_url": "https://example.go.th/"}), True),
+    "resource_view_update": (_api("POST", "resource_view_update", {"id": "{view}", "title": "ตาราง"}), True),
+    "resource_view_reorder": (_api("POST", "resource_view_reorder", {"id": "{table}", "order": ["{view}"]}), True),
+    "resource_view_delete": (_api("POST", "resource_view_delete", {"id": "{view}"}), True),
     "datastore_create": (_api("POST", "datastore_create", {"resource_id": "{table}", "force": True,
                                                             "records": [{"id": 3, "name": "ใหม่", "amount": 1}]}), True),
     "datastore_upsert": (_api("POST", "datastore_upsert", {"resource_id": "{table}", "force": True, "method": "upsert",

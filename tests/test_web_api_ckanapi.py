@@ -433,3 +433,53 @@ def test_a_collaborator_reads_or_edits_one_private_dataset_and_loses_it_when_rem
     other = server.ckan(site["tokens"]["other"])
     with pytest.raises(ckanapi.NotAuthorized):
         other.action.package_show(id="shared-draft-notes")
+
+
+def test_resource_views_are_created_ordered_changed_and_removed_like_ckan(server, site):
+    editor, other = site["editor"], server.ckan(site["tokens"]["other"])
+    editor.action.package_create(name="reservoir-levels", owner_org="bb", title="ระดับน้ำในอ่างเก็บน้ำ")
+    with open(server.dir / "levels.csv", "w", encoding="utf-8") as f:
+        f.write("province,level\nเชียงใหม่,70\nลำปาง,55\nเชียงใหม่,20\n")
+    with open(server.dir / "levels.csv", "rb") as f:
+        table = editor.action.resource_create(package_id="reservoir-levels", name="levels", format="CSV", upload=f)
+    picture = editor.action.resource_create(package_id="reservoir-levels", name="map", format="PNG",
+                                            url="https://example.go.th/map.png")
+    server.wait_jobs()
+    # Default views, as CKAN makes them: a table once the data is in the DataStore, an image for an image.
+    assert [(v["view_type"], v["title"]) for v in editor.action.resource_view_list(id=table["id"])] == \
+        [("datatables_view", "Table")]
+    [image] = server.ckan().action.resource_view_list(id=picture["id"])
+    assert image["view_type"] == "image_view" and image["image_url"] == "" and image["package_id"]
+
+    chart = editor.action.resource_view_create(resource_id=table["id"], view_type="chart_view", title="ระดับน้ำ",
+                                               chart_type="bar", x_field="province", y_field="level")
+    page = editor.action.resource_view_create(resource_id=table["id"], view_type="webpage_view", title="รายงาน",
+                                              page_url="https://example.go.th/report")
+    assert chart["x_field"] == "province" and chart["position"] == 1 and page["position"] == 2
+    assert server.ckan().action.resource_view_show(id=chart["id"]) == chart
+    reordered = editor.action.resource_view_reorder(id=table["id"], order=[page["id"], chart["id"]])
+    assert reordered["order"][:2] == [page["id"], chart["id"]] and len(reordered["order"]) == 3
+    assert [v["id"] for v in editor.action.resource_view_list(id=table["id"])] == reordered["order"]
+    changed = editor.action.resource_view_update(id=chart["id"], title="ระดับน้ำรายจังหวัด", chart_type="pie",
+                                                 x_field="province")
+    assert changed["chart_type"] == "pie" and "y_field" not in changed and changed["view_type"] == "chart_view"
+
+    bad = [({"view_type": "map_view", "title": "x"}, "view_type"),
+           ({"view_type": "chart_view", "title": "x", "x_field": "no_such_column"}, "x_field"),
+           ({"view_type": "chart_view", "title": "x", "x_field": "province", "chart_type": "radar"}, "chart_type"),
+           ({"view_type": "webpage_view", "title": "x", "page_url": "javascript:alert(1)"}, "page_url"),
+           ({"view_type": "image_view", "title": ""}, "title")]
+    for fields, wrong in bad:
+        with pytest.raises(ckanapi.ValidationError) as err:
+            editor.action.resource_view_create(resource_id=table["id"], **fields)
+        assert wrong in err.value.error_dict, (fields, err.value.error_dict)
+    with pytest.raises(ckanapi.ValidationError):
+        editor.action.resource_view_reorder(id=table["id"], order=["not-a-view"])
+    with pytest.raises(ckanapi.NotAuthorized):   # an editor of another organization
+        other.action.resource_view_create(resource_id=table["id"], view_type="image_view", title="x")
+    with pytest.raises(ckanapi.NotAuthorized):
+        server.ckan().action.resource_view_delete(id=chart["id"])
+    editor.action.resource_view_delete(id=chart["id"])
+    with pytest.raises(ckanapi.NotFound):
+        server.ckan().action.resource_view_show(id=chart["id"])
+    assert len(editor.action.resource_view_list(id=table["id"])) == 2

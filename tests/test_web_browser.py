@@ -199,8 +199,21 @@ def test_preview_filter_sort_and_chart_a_datastore_table(demo_site, page):
     page.select_option("#chart-x", "agc")
     page.click("#chart-builder button")
     page.wait_for_selector("#quick-chart .main-svg")
-    assert int(page.get_attribute("#chart-builder", "data-drawn")) > 0
+    assert int(page.get_attribute("#quick-chart", "data-drawn")) > 0
     shot(page, "resource-chart-th")
+
+
+def test_a_saved_chart_view_draws_itself_on_the_resource_page(demo_site, page):
+    lines = demo_site.admin().action.package_show(id="synthetic-budget-lines")
+    rid = lines["resources"][0]["id"]
+    view = demo_site.admin().action.resource_view_create(resource_id=rid, view_type="chart_view", title="งบตามหน่วยงาน",
+                                                         chart_type="bar", x_field="agc")
+    page.goto(f"{demo_site.url}/dataset/synthetic-budget-lines/resource/{rid}")
+    assert [h.strip() for h in page.locator(".views h3").all_inner_texts()][-1] == "งบตามหน่วยงาน"
+    page.wait_for_selector(f"#chart-{view['id']} .main-svg")
+    assert int(page.get_attribute(f"#chart-{view['id']}", "data-drawn")) > 1
+    assert page.locator("#view-" + view["id"]).get_attribute("data-view-type") == "chart_view"
+    demo_site.admin().action.resource_view_delete(id=view["id"])
 
 
 def _editor(site, name, org):

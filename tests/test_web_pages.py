@@ -358,3 +358,23 @@ def test_a_signed_in_visitor_follows_a_dataset_from_its_page(client, site):
     client.post("/dataset/schools-2567/follow", data={"csrf_token": csrf_of(page), "follow": "0"})
     assert "ผู้ติดตาม 0 คน" in client.get("/dataset/schools-2567?lang=th").get_data(as_text=True)
     assert client.post("/dataset/secret-plans/follow", data={"csrf_token": csrf_of(page), "follow": "1"}).status_code == 404
+
+
+def test_resource_views_show_in_order_with_web_pages_sandboxed_and_user_text_escaped(client, site, make_ctx, admin):
+    ctx = make_ctx(admin)
+    rid = site["pub"]["resources"][0]["id"]
+    actions.call(ctx, "resource_view_create", {"resource_id": rid, "view_type": "image_view", "title": "แผนที่ " + XSS,
+                                               "image_url": "https://example.go.th/map.png"})
+    actions.call(ctx, "resource_view_create", {"resource_id": rid, "view_type": "webpage_view", "title": "รายงาน",
+                                               "description": XSS, "page_url": "https://example.go.th/report"})
+    page = client.get(f"/dataset/schools-2567/resource/{rid}?lang=th")
+    html = page.get_data(as_text=True)
+    titles = re.findall(r'<article class="view"[^>]*>\s*<h3>(.*?)</h3>', html)
+    assert titles[0] == "Table" and titles[2] == "รายงาน" and "&lt;script&gt;" in titles[1]
+    assert not dangerous(html)
+    assert '<img src="https://example.go.th/map.png"' in html
+    frame = re.search(r"<iframe[^>]*>", html).group(0)
+    assert 'src="https://example.go.th/report"' in frame and 'sandbox="' in frame and "allow-top-navigation" not in frame
+    csp = page.headers["Content-Security-Policy"]
+    assert "frame-src https:" in csp and "script-src 'self';" in csp   # other sites' pages in frames, never their scripts
+    assert "มุมมองข้อมูล" in html

@@ -56,8 +56,9 @@ def create_app(test_config=None):
     return app
 
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+# Images and web pages of resource views may live on other https sites (pages shown sandboxed); scripts never do.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
+       "font-src 'self' data:; connect-src 'self'; object-src 'none'; frame-src https:; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'")
 
 

@@ -190,8 +190,9 @@ def resource_read(name, res_id):
     res = next((r for r in pkg["resources"] if r["id"] == res_id), None)
     if res is None:
         abort(404)
+    views = actions.call(ctx, "resource_view_list", {"id": res_id})
     return render_template("resource.html", pkg=pkg, res=res, preview=_preview(ctx, res) if res["datastore_active"]
-                           else None, validation=_validation(ctx, res), can_edit=_can_edit(ctx, pkg))
+                           else None, validation=_validation(ctx, res), can_edit=_can_edit(ctx, pkg), views=views)
 
 
 @bp.route("/dataset/<pkg_id>/resource/<res_id>/download/<path:filename>")

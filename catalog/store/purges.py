@@ -10,6 +10,7 @@ def purge_package(db, pid):
         for table in ("jobs", "datastore_aliases", "datastore_tables"):
             db.execute(f"DELETE FROM {table} WHERE resource_id IN ({marks})", res)
         db.execute(f"DELETE FROM resource_versions WHERE resource_id IN ({marks})", res)
+        db.execute(f"DELETE FROM resource_views WHERE resource_id IN ({marks})", res)
         db.execute(f"DELETE FROM usage_counts WHERE object_id IN ({marks})", res)
         db.execute(f"DELETE FROM resources WHERE id IN ({marks})", res)
     db.execute("UPDATE datarequests SET package_id = NULL WHERE package_id = ?", (pid,))
