@@ -92,6 +92,9 @@ class Settings:
     sql_memory_mb: int = 2048
     trusted_proxies: int = 0   # reverse proxies in front that set X-Forwarded-For/-Proto
     db_pool_size: int = 10   # PostgreSQL connections a node's requests share (at least its threads)
+    registration: bool = True   # anyone may make an account (verified by e-mail); off: sysadmins make them
+    smtp_url: str = ""   # smtp://, smtp+starttls:// or smtps://user:password@host:port; unset: mails go to the log
+    mail_from: str = "Khlang <noreply@localhost>"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -100,6 +103,8 @@ class Settings:
             if problem:
                 raise SettingError(f"KHLANG_DB: {problem}")
             self.db_path = database_path(self.db_path)
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtp+starttls://", "smtps://")):
+            raise SettingError("KHLANG_SMTP_URL: give smtp://, smtp+starttls:// or smtps://user:password@host:port")
         if not self.storage_dir:
             # Beside the SQLite file; a PostgreSQL catalogue has no folder of its own (several nodes share
             # one KHLANG_STORAGE, docs/deploy.md).
@@ -123,6 +128,9 @@ class Settings:
             "sql_memory_mb": int(env.get("KHLANG_SQL_MEMORY_MB", "2048")),
             "trusted_proxies": int(env.get("KHLANG_TRUSTED_PROXIES", "0")),
             "db_pool_size": int(env.get("KHLANG_DB_POOL", "10")),
+            "registration": _flag(env.get("KHLANG_REGISTRATION", "1")),
+            "smtp_url": env.get("KHLANG_SMTP_URL", ""),
+            "mail_from": env.get("KHLANG_MAIL_FROM", cls.mail_from),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

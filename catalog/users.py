@@ -114,8 +114,8 @@ def user_dict(row, ctx=None):
     return d
 
 
-def create_user(db, name, *, email=None, password=None, sysadmin=False, fullname=None):
-    """Insert a user (used by the CLI and by user_create); returns the row."""
+def create_user(db, name, *, email=None, password=None, sysadmin=False, fullname=None, state="active"):
+    """Insert a user (used by the CLI, user_create and registration); returns the row."""
     errors = {}
     if name_errors(name):
         errors["name"] = name_errors(name)
@@ -131,7 +131,8 @@ def create_user(db, name, *, email=None, password=None, sysadmin=False, fullname
         raise ValidationError(errors)
     uid = new_id()
     with transaction(db):
-        user_store.insert(db, uid, name, fullname, email, hash_password(password) if password else None, sysadmin, now())
+        user_store.insert(db, uid, name, fullname, email, hash_password(password) if password else None, sysadmin, now(),
+                          state)
     return user_store.by_id(db, uid)
 
 

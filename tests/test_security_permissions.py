@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from catalog import actions
-from catalog.users import create_token, create_user
+from catalog.users import create_token, create_user, session_epoch
 from conftest import sysadmin_site
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "permissions.md"
@@ -99,7 +99,8 @@ class Portal:
         if role != "anonymous":
             with c.session_transaction() as s:
                 s["user_id"] = self.users[role]["id"]
-                s["epoch"] = 0   # a fresh account's session epoch
+                # the account's current epoch: a "log out everywhere" row earlier in the run voids older sessions
+                s["epoch"] = session_epoch(self.db, self.users[role]["id"])
         return c
 
 
@@ -508,6 +509,18 @@ SITE_SURFACES = {
     "GET /dataset/new": _site_page("GET", "/dataset/new"),
     "POST /dataset/new": _site_page("POST", "/dataset/new", {"title": "ชุดใหม่ {n}", "name": "page-ds-{n}",
                                                               "owner_org": "{org_a}"}),
+    "GET /user/register": _site_page("GET", "/user/register"),
+    "POST /user/register": _site_page("POST", "/user/register", {"name": "new-{n}", "email": "new-{n}@example.go.th",
+                                                                  "password": "password-123", "password2": "password-123"}),
+    "GET /user/verify/<token>": _site_page("GET", "/user/verify/not-a-token"),
+    "GET /user/reset": _site_page("GET", "/user/reset"),
+    "POST /user/reset": _site_page("POST", "/user/reset", {"login": "u-editor"}),
+    "GET /user/reset/<token>": _site_page("GET", "/user/reset/not-a-token"),
+    "POST /user/reset/<token>": _site_page("POST", "/user/reset/not-a-token", {"password": "password-456",
+                                                                                "password2": "password-456"}),
+    "GET /user/edit/<name> (own)": _site_page("GET", "/user/edit/{me}"),
+    "GET /user/edit/<name> (another user's)": _site_page("GET", "/user/edit/u-editor"),
+    "POST /user/edit/<name> (another user's)": _site_page("POST", "/user/edit/u-editor", {"fullname": "ชื่อใหม่"}),
     "GET /user/<name>/api-tokens (own)": _site_page("GET", "/user/{me}/api-tokens"),
     "GET /user/<name>/api-tokens (another user's)": _site_page("GET", "/user/u-editor/api-tokens"),
     "POST /user/<name>/api-tokens (another user's)": _site_page("POST", "/user/u-editor/api-tokens",

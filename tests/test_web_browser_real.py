@@ -52,7 +52,7 @@ def test_a_citizen_picks_a_year_drills_to_a_project_and_opens_the_tax_receipt(re
 A11Y_PAGES = ["/", "/dataset", "/dataset?q=งบประมาณ", "/dataset/{dataset}", "/dataset/{dataset}/resource/{resource}",
               "/organization", "/organization/{org}", "/group", "/spending", "/spending/budget", "/spending/procurement",
               "/spending/province", "/spending/tax", "/spending/methodology", "/datarequest", "/datarequest/new",
-              "/api/docs", "/user/login"]
+              "/api/docs", "/user/login", "/user/register", "/user/reset"]
 
 
 def test_main_pages_have_no_serious_accessibility_violations_on_phone_and_desktop(real_site, browser):  # noqa: F811

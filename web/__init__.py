@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from catalog.settings import Settings
 from catalog.store import db as catalog_db
 
-from . import (api, cubes, errors, explorer, i18n, links, machine, markup, operations, pages, participation,
+from . import (accounts, api, cubes, errors, explorer, i18n, links, machine, markup, operations, pages, participation,
                publisher, ratelimit)
 from .context import end_request, hold_db_until_sent, page_globals
 
@@ -44,7 +44,7 @@ def create_app(test_config=None):
     for bp in (api.bp, cubes.bp):
         csrf.exempt(bp)
         app.register_blueprint(bp)
-    for bp in (pages.bp, explorer.bp, publisher.bp, participation.bp, machine.bp):
+    for bp in (pages.bp, explorer.bp, publisher.bp, accounts.bp, participation.bp, machine.bp):
         app.register_blueprint(bp)
     app.jinja_env.filters["markdown"] = markup.render
     app.context_processor(page_globals)

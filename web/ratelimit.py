@@ -75,7 +75,9 @@ def init_app(app):
     """Give the app its own counters (one per app, so two apps in a process never share them)."""
     app.extensions["khlang_limits"] = {"login": FailureLimit(limit=10, window=300),
                                        "account": FailureLimit(limit=10, window=300),
-                                       "tokens": FailureLimit(limit=30, window=300)}
+                                       "tokens": FailureLimit(limit=30, window=300),
+                                       # registrations and reset requests: each one sends a mail
+                                       "mail": FailureLimit(limit=20, window=3600)}
 
 
 def limit(kind):

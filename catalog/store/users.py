@@ -46,12 +46,23 @@ def active(db):
     return db.execute("SELECT * FROM users WHERE state = 'active' ORDER BY name").fetchall()
 
 
-def insert(db, uid, name, fullname, email, password_hash, sysadmin, ts):
-    """Insert a user."""
+def insert(db, uid, name, fullname, email, password_hash, sysadmin, ts, state="active"):
+    """Insert a user (`pending`: registered, its e-mail not yet verified)."""
     db.execute(
-        "INSERT INTO users (id, name, fullname, email, password_hash, sysadmin, created) VALUES (?,?,?,?,?,?,?)",
-        (uid, name, fullname, email, password_hash, int(sysadmin), ts),
+        "INSERT INTO users (id, name, fullname, email, password_hash, sysadmin, created, state) VALUES (?,?,?,?,?,?,?,?)",
+        (uid, name, fullname, email, password_hash, int(sysadmin), ts, state),
     )
+
+
+def email_taken(db, email):
+    """True when an active or pending account has this e-mail (compared without case)."""
+    return db.execute("SELECT 1 FROM users WHERE lower(email) = lower(?) AND state IN ('active', 'pending')",
+                      (email,)).fetchone() is not None
+
+
+def activate(db, user_id):
+    """Make a pending account active (its e-mail is verified)."""
+    db.execute("UPDATE users SET state = 'active' WHERE id = ? AND state = 'pending'", (user_id,))
 
 
 def update(db, user_id, values):
