@@ -325,3 +325,66 @@ def test_pages_fit_a_phone_screen_and_work_by_keyboard(demo_site, browser):
     assert pg.evaluate("location.hash") == "#main"
     pg.close()
     assert problems == []
+
+
+def _tab_to(pg, selector, limit=150):
+    """Press Tab until the focused element matches `selector`: it is reachable by keyboard, in the page's order."""
+    for _ in range(limit):
+        pg.keyboard.press("Tab")
+        if pg.evaluate("s => !!document.activeElement && document.activeElement.matches(s)", selector):
+            visible = pg.evaluate("() => { const r = document.activeElement.getBoundingClientRect(); "
+                                  "return r.width > 0 && r.height > 0; }")
+            assert visible, f"{selector} takes the focus but cannot be seen"
+            return
+    raise AssertionError(f"{selector} cannot be reached with Tab")
+
+
+def test_search_a_preview_a_publisher_form_and_the_explorer_work_by_keyboard_alone(demo_site, page):
+    _editor(demo_site, "keyboard-editor", demo_site.admin().action.organization_list()[0])
+    page.goto(demo_site.url + "/")
+    _tab_to(page, "input#q")   # search, then into a result
+    page.keyboard.type("งบประมาณ")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/dataset?q=*")
+    _tab_to(page, "ol.results h3 a")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/dataset/" in url and "?" not in url)
+    assert page.inner_text("h1")
+
+    lines = demo_site.admin().action.package_show(id="synthetic-budget-lines")
+    page.goto(f"{demo_site.url}/dataset/synthetic-budget-lines")   # the dataset page, into its table's preview
+    _tab_to(page, f"a[href$='/resource/{lines['resources'][0]['id']}']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("table.preview-table")
+    _tab_to(page, "tr.preview-filters input")
+    page.keyboard.type("กลาโหม")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**q.*")
+    _tab_to(page, "table.preview-table thead th a")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**sort=*")
+
+    page.goto(demo_site.url + "/user/login")   # a publisher logs in and sends the dataset form
+    _tab_to(page, "#login")
+    page.keyboard.type("keyboard-editor")
+    page.keyboard.press("Tab")
+    page.keyboard.type("password-123")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/dashboard")
+    page.goto(demo_site.url + "/dataset/new")
+    _tab_to(page, "#i-title")
+    page.keyboard.type("ชุดข้อมูลจากแป้นพิมพ์")
+    _tab_to(page, "main form button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/resource/new")   # made; the next step, adding its data, opens
+    made = demo_site.admin().action.package_search(q="ชุดข้อมูลจากแป้นพิมพ์", include_private=True)["results"]
+    assert [p["title"] for p in made] == ["ชุดข้อมูลจากแป้นพิมพ์"]
+
+    page.goto(demo_site.url + "/spending/budget")   # the explorer's year, changed and shown by keyboard
+    before = page.input_value("#year-select")
+    _tab_to(page, "#year-select")
+    page.keyboard.press("ArrowDown")
+    _tab_to(page, "form.year-control button")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**year=*")
+    assert page.input_value("#year-select") != before
