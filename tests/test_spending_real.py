@@ -4,6 +4,7 @@ import csv
 import gzip
 import io
 import json
+import re
 from collections import defaultdict
 from decimal import Decimal
 
@@ -307,3 +308,18 @@ def test_english_pages_name_the_sources_by_their_english_titles(loaded):
     th = requests.get(f"{loaded.url}/spending", params={"lang": "th", "year": "2565"}, timeout=30).text
     assert "FY2565 (2022) budget bill line items" in en and "Budget Act totals" in en
     assert "รายการงบประมาณรายจ่ายตามร่างพระราชบัญญัติงบประมาณ" in th and "FY2565 (2022) budget bill" not in th
+
+
+def test_the_procurement_search_form_speaks_the_pages_language_only(loaded):
+    def form(lang):
+        page = requests.get(f"{loaded.url}/spending/procurement", params={"lang": lang}, timeout=30).text
+        return page.split('<form class="search"')[1].split("</form>")[0]
+
+    th, en = form("th"), form("en")
+    labels = lambda html: re.findall(r'aria-label="([^"]*)"', html)  # noqa: E731
+    assert all(re.search(r"[\u0e00-\u0e7f]", label) for label in labels(th)), labels(th)   # Thai names, no codes
+    assert not any(re.search(r"[\u0e00-\u0e7f]", label) for label in labels(en)), labels(en)
+    method = lambda html: re.findall(r"<option value=\"[^\"]+\"[^>]*>([^<]*)</option>",  # noqa: E731
+                                     html.split('name="method_group"')[1].split("</select>")[0])
+    assert method(th) == ["เฉพาะเจาะจง", "ประกาศเชิญชวนทั่วไป", "คัดเลือก"]
+    assert "Open invitation (e-bidding)" in method(en) and not any(re.search(r"[\u0e00-\u0e7f]", m) for m in method(en))
