@@ -20,6 +20,26 @@ _CKAN_DEFAULT = [
 ]
 
 
+# Thai names of CKAN's licences, for Thai pages (the API keeps CKAN's English titles); GDC's are in its schema.
+_THAI = {
+    "notspecified": "ไม่ระบุสัญญาอนุญาต",
+    "odc-pddl": "Open Data Commons แบบอุทิศเป็นสาธารณสมบัติ (PDDL)",
+    "odc-odbl": "Open Data Commons แบบฐานข้อมูลเปิด (ODbL)",
+    "odc-by": "Open Data Commons แบบแสดงที่มา (ODC-By)",
+    "cc-zero": "ครีเอทีฟคอมมอนส์ ซีซีศูนย์ (CC0)",
+    "cc-by": "ครีเอทีฟคอมมอนส์ แบบแสดงที่มา (CC BY)",
+    "cc-by-sa": "ครีเอทีฟคอมมอนส์ แบบแสดงที่มา-อนุญาตแบบเดียวกัน (CC BY-SA)",
+    "gfdl": "สัญญาอนุญาตเอกสารเสรีของกนู (GNU FDL)",
+    "other-open": "อื่น ๆ (เปิด)",
+    "other-pd": "อื่น ๆ (สาธารณสมบัติ)",
+    "other-at": "อื่น ๆ (แสดงที่มา)",
+    "uk-ogl": "สัญญาอนุญาตรัฐบาลเปิดของสหราชอาณาจักร (UK OGL)",
+    "cc-nc": "ครีเอทีฟคอมมอนส์ แบบไม่ใช้เพื่อการค้า (ทุกรุ่น)",
+    "other-nc": "อื่น ๆ (ไม่ใช้เพื่อการค้า)",
+    "other-closed": "อื่น ๆ (ไม่เปิด)",
+}
+
+
 def _entry(lid, title, url, od):
     # CKAN's DefaultLicense.copy stringifies every value, booleans included.
     return {
@@ -49,3 +69,17 @@ def by_id(license_id):
     if _BY_ID is None:
         _BY_ID = {e["id"]: e for e in register()}
     return _BY_ID.get(license_id)
+
+
+def title_in(license_id, lang, fallback=None):
+    """A licence's name in Thai ("th") or English, for pages; `fallback` (or the id) when it is not registered."""
+    lic = by_id(license_id)
+    if lic is None:
+        return fallback or license_id
+    if lang == "th":
+        return _THAI.get(license_id) or _gdc_names().get(license_id, {}).get("title_th") or lic["title"]
+    return _gdc_names().get(license_id, {}).get("title_en") or lic["title"]
+
+
+def _gdc_names():
+    return {lic["id"]: lic for lic in gdc.gdc_licenses()}

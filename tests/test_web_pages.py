@@ -378,3 +378,16 @@ def test_resource_views_show_in_order_with_web_pages_sandboxed_and_user_text_esc
     csp = page.headers["Content-Security-Policy"]
     assert "frame-src https:" in csp and "script-src 'self';" in csp   # other sites' pages in frames, never their scripts
     assert "มุมมองข้อมูล" in html
+
+
+def test_thai_pages_name_licences_in_thai_and_offer_one_sort_by_name(client, site):
+    th = client.get("/dataset/schools-2567?lang=th").get_data(as_text=True)
+    en = client.get("/dataset/schools-2567?lang=en").get_data(as_text=True)
+    assert "ครีเอทีฟคอมมอนส์ แบบแสดงที่มา (CC BY)" in th and "Creative Commons Attributions" not in th
+    assert "Creative Commons Attributions" in en and "ครีเอทีฟคอมมอนส์" not in en
+    facets = client.get("/dataset?lang=th").get_data(as_text=True).split('class="facets"')[1]
+    assert "ครีเอทีฟคอมมอนส์ แบบแสดงที่มา (CC BY)" in facets
+    form = client.get("/dataset?lang=en").get_data(as_text=True).split('<select id="sort"')[1].split("</select>")[0]
+    assert "title_string asc" in form and "name asc" not in form   # titles, not URL slugs
+    api = client.get("/api/3/action/package_show?id=schools-2567&lang=th").get_json()["result"]
+    assert api["license_title"] == "Creative Commons Attributions"   # the API keeps CKAN's titles

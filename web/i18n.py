@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 from flask import g, request
 from flask_babel import Babel
 
+from catalog import licenses
+
 LANGS = ("th", "en")
 COOKIE = "lang"
 MONTHS = {"th": ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."],
@@ -91,10 +93,16 @@ def format_number(value):
         return value if value is not None else ""
 
 
+def licence_title(license_id, fallback=None):
+    """A licence's name in the page's language (Thai names on Thai pages; the API keeps CKAN's titles)."""
+    return licenses.title_in(license_id, get_locale(), fallback)
+
+
 def init_app(app):
     """Install Flask-Babel (catalogs in web/translations) and the formatting filters."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "th")
     Babel(app, locale_selector=get_locale)
     app.after_request(remember_language)
-    app.jinja_env.filters.update(be_date=format_date, fyear=format_year, baht=format_baht, number=format_number)
+    app.jinja_env.filters.update(be_date=format_date, fyear=format_year, baht=format_baht, number=format_number,
+                                 licence_title=licence_title)
     app.jinja_env.globals.update(get_locale=get_locale)

@@ -3,7 +3,7 @@ import json
 
 from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
 
-from catalog import actions, auth, comments, datastore_dumps, dicts, gdc, resources
+from catalog import actions, auth, comments, datastore_dumps, dicts, gdc, licenses, resources
 from catalog.store import usage
 from catalog.errors import ActionError, NotAuthorized, NotFound, ValidationError
 
@@ -13,8 +13,9 @@ from .i18n import get_locale
 bp = Blueprint("pages", __name__)
 PAGE_SIZE = 20
 FACETS = ["organization", "groups", "tags", "res_format", "license_id", "data_category"]
+# One name sort on a page: by title (what people read). The API still sorts by `name` (the URL slug) as CKAN does.
 SORTS = {"score desc, metadata_modified desc", "metadata_modified desc", "metadata_created desc", "title_string asc",
-         "title_string desc", "name asc"}
+         "title_string desc"}
 
 
 def _search(ctx, q="", fq=(), page=1, sort=None, rows=PAGE_SIZE, facets=FACETS):
@@ -70,8 +71,8 @@ def _gdc_rows(pkg, lang):
         if name in ("title", "notes", "tags", "owner_org"):
             continue
         value = pkg.get(name)
-        if name == "license_id":
-            value = pkg.get("license_title") or value
+        if name == "license_id" and value:
+            value = licenses.title_in(value, lang, pkg.get("license_title"))
         if value in (None, "", []):
             continue
         out.append((f["label"].get(lang) or f["label"]["en"], ", ".join(value) if isinstance(value, list) else value))
