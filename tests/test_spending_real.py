@@ -323,3 +323,20 @@ def test_the_procurement_search_form_speaks_the_pages_language_only(loaded):
                                      html.split('name="method_group"')[1].split("</select>")[0])
     assert method(th) == ["เฉพาะเจาะจง", "ประกาศเชิญชวนทั่วไป", "คัดเลือก"]
     assert "Open invitation (e-bidding)" in method(en) and not any(re.search(r"[\u0e00-\u0e7f]", m) for m in method(en))
+
+
+def test_every_amount_chart_says_million_baht_on_its_axis_and_in_its_tooltip(loaded):
+    import html as html_lib   # the figures sit HTML-escaped in data-figure attributes
+
+    for lang, unit in (("th", "ล้านบาท"), ("en", "million baht")):
+        seen = 0
+        for path in ("/spending", "/spending/budget", "/spending/procurement", "/spending/province"):
+            page = requests.get(f"{loaded.url}{path}", params={"lang": lang, "year": "2565"}, timeout=30).text
+            figures = [json.loads(html_lib.unescape(f)) for f in re.findall(r'data-figure="([^"]*)"', page)]
+            bars = [(fig, t) for fig in figures for t in fig["data"] if t["type"] == "bar"]
+            seen += len(bars)
+            for fig, trace in bars:
+                assert unit in trace["hovertemplate"] and ":,.2f" in trace["hovertemplate"], (path, trace["hovertemplate"])
+                axis = fig["layout"]["xaxis" if trace.get("orientation") == "h" else "yaxis"]
+                assert unit in axis["title"]["text"], (path, lang, axis)
+        assert seen >= 3, seen

@@ -388,3 +388,14 @@ def test_search_a_preview_a_publisher_form_and_the_explorer_work_by_keyboard_alo
     page.keyboard.press("Enter")
     page.wait_for_url("**year=*")
     assert page.input_value("#year-select") != before
+
+
+def test_a_dataset_page_and_a_tax_receipt_print_their_content_only(demo_site, page):
+    for path in ("/dataset/synthetic-budget-lines", "/spending/tax?income=600000"):
+        page.emulate_media(media="screen")
+        page.goto(demo_site.url + path)
+        assert page.is_visible("header nav") and page.is_visible("footer")
+        page.emulate_media(media="print")
+        assert not page.is_visible("header nav") and not page.is_visible("footer"), path
+        assert page.is_visible("main h1") and not page.locator("main form").first.is_visible(), path
+        shot(page, "print-" + path.strip("/").split("/")[0].split("?")[0])

@@ -134,6 +134,18 @@ class View:
         return out
 
     def chart(self, fig):
+        """Add a chart: bars of amounts (million baht on every explorer chart that sets no unit of its own) say
+        their unit on the value axis and in the tooltip, with thousands separators."""
+        unit = str(self.t["amount"])
+        for trace in fig.data:
+            if trace.type != "bar" or trace.hovertemplate is not None:
+                continue
+            value, label = ("x", "y") if trace.orientation == "h" else ("y", "x")
+            trace.hovertemplate = f"%{{{label}}}: %{{{value}:,.2f}} {unit}<extra>{trace.name or ''}</extra>"
+            axis = fig.layout.xaxis if value == "x" else fig.layout.yaxis
+            if axis.title.text is None:
+                axis.title.text = unit
+                axis.tickformat = axis.tickformat or ",.0f"
         fig.update_layout(template=THEME, margin=dict(l=10, r=10, t=40, b=10), height=420)
         self.charts.append(fig.to_json())
 
