@@ -215,6 +215,8 @@ DATASET_SURFACES = {
     "GET /dataset/<name>/resource/<res_id>/edit": (_page("GET", "/dataset/{name}/resource/{table}/edit"), False),
     "POST /dataset/<name>/resource/<res_id>/edit": (_page("POST", "/dataset/{name}/resource/{table}/edit",
                                                           {"name": "ตาราง", "description": "แก้จากหน้าเว็บ"}), True),
+    "POST /dataset/<name>/resource/<res_id>/views": (_page("POST", "/dataset/{name}/resource/{table}/views", {
+        "view_type": "webpage_view", "title": "รายงาน", "page_url": "https://example.go.th/"}), True),
     "POST /dataset/<name>/comment": (_page("POST", "/dataset/{name}/comment", {"body": "ขอข้อมูลเพิ่ม",
                                                                                "author_name": "ประชาชน"}), True),
     "POST /comment/<comment_id>/moderate": (_page("POST", "/comment/{comment}/moderate", {"state": "hidden"}), True),

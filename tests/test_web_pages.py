@@ -391,3 +391,27 @@ def test_thai_pages_name_licences_in_thai_and_offer_one_sort_by_name(client, sit
     assert "title_string asc" in form and "name asc" not in form   # titles, not URL slugs
     api = client.get("/api/3/action/package_show?id=schools-2567&lang=th").get_json()["result"]
     assert api["license_title"] == "Creative Commons Attributions"   # the API keeps CKAN's titles
+
+
+def test_an_editor_adds_and_deletes_a_resource_view_from_the_resource_page(client, site):
+    rid = site["pub"]["resources"][0]["id"]
+    page = f"/dataset/schools-2567/resource/{rid}"
+    assert "add-view" not in client.get(page).get_data(as_text=True)   # visitors see views, not the form
+    login(client, "outsider")
+    assert client.post(f"{page}/views", data={"csrf_token": csrf_of(client.get(page).get_data(as_text=True)),
+                                              "view_type": "image_view", "title": "x"}).status_code == 403
+    client.post("/user/logout", data={"csrf_token": csrf_of(client.get(page).get_data(as_text=True))})
+    login(client, "editor1")
+    html = client.get(page).get_data(as_text=True)
+    assert 'class="add-view"' in html
+    r = client.post(f"{page}/views", data={"csrf_token": csrf_of(html), "view_type": "chart_view", "title": "โรงเรียนรายจังหวัด",
+                                           "x_field": "province", "y_field": "schools", "chart_type": "bar"})
+    assert r.status_code == 302
+    html = client.get(page).get_data(as_text=True)
+    chart = re.search(r'<div class="chart chart-view" id="chart-([^"]+)"[^>]*data-x="province" data-y="schools"', html)
+    assert chart and "โรงเรียนรายจังหวัด" in html
+    r = client.post(f"{page}/views", data={"csrf_token": csrf_of(html), "view_type": "chart_view", "title": "ผิด",
+                                           "x_field": "no_such_column"})
+    assert r.status_code == 302 and "x_field" in client.get(page).get_data(as_text=True)   # said, nothing added
+    client.post(f"{page}/views", data={"csrf_token": csrf_of(html), "delete": chart.group(1)})
+    assert "โรงเรียนรายจังหวัด" not in client.get(page).get_data(as_text=True)

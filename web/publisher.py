@@ -232,6 +232,33 @@ def resource_edit(name, res_id):
                            schemas=sourceformats.schema_names())
 
 
+@bp.route("/dataset/<name>/resource/<res_id>/views", methods=["POST"])
+@login_required
+def resource_views(name, res_id):
+    """Add a view to a resource (image, web page or chart) or delete one, from its page."""
+    ctx = get_context()
+    pkg = _editable_package(ctx, name)
+    if not any(r["id"] == res_id for r in pkg["resources"]):
+        abort(404)
+    try:
+        if request.form.get("delete"):
+            view = actions.call(ctx, "resource_view_show", {"id": request.form["delete"]})
+            if view["resource_id"] != res_id:
+                abort(404)
+            actions.call(ctx, "resource_view_delete", {"id": view["id"]})
+            flash(_("The view is deleted."))
+        else:
+            fields = ("view_type", "title", "description", "image_url", "page_url", "chart_type", "x_field", "y_field")
+            actions.call(ctx, "resource_view_create", {"resource_id": res_id, **{
+                k: request.form[k] for k in fields if request.form.get(k)}})
+            flash(_("The view is added."))
+    except ValidationError as exc:
+        flash(" ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()), "error")
+    except NotFound:
+        abort(404)
+    return redirect(url_for("pages.resource_read", name=pkg["name"], res_id=res_id) + "#views-h")
+
+
 @bp.route("/user/<name>/api-tokens", methods=["GET", "POST"])
 @login_required
 def tokens(name):
