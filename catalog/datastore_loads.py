@@ -60,6 +60,37 @@ def _guess_type(values):
     return "text"
 
 
+def _arrow_table(cols, kinds):
+    """The records' columns as one Arrow table for DuckDB: cells as text (cast in SQL, per field), lists as lists."""
+    import pyarrow as pa   # here, not at the top: only loads need it, and the CLI starts without it
+
+    out = {}
+    for name, vals in cols.items():
+        kind = kinds.get(name)
+        if name == "_rn":
+            out[name] = pa.array(vals, type=pa.int64())
+        elif name.startswith("_has"):
+            out[name] = pa.array(vals, type=pa.bool_())
+        elif kind is not None and kind.startswith("_"):
+            try:   # a list column: Arrow infers the element type; TRY_CAST in SQL makes it the field's
+                out[name] = pa.array(vals)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):   # mixed elements: each list as its JSON text
+                out[name] = pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in vals],
+                                     type=pa.string())
+        else:
+            out[name] = pa.array([v if v is None or isinstance(v, str) else _text(v) for v in vals], type=pa.string())
+    return pa.table(out)
+
+
+def _text(value):
+    # bool before int: True is an int in Python, and "True" is what the row-by-row cast saw before
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return repr(value)
+    return str(value)
+
+
 def _incoming(cur, fields, records):
     """Register records as a typed DuckDB view `incoming` (with `_rn`); 409 on the first bad cell."""
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
@@ -87,10 +118,7 @@ def _incoming(cur, fields, records):
             else:
                 vals.append(str(v))
         cols[f["id"]] = vals
-    import pandas as pd   # here, not at the top: its import costs every CLI process ~0.4 s
-
-    df = pd.DataFrame({k: pd.Series(v, dtype="object") for k, v in cols.items()})
-    cur.register("raw_incoming", df)
+    cur.register("raw_incoming", _arrow_table(cols, {f["id"]: f["type"] for f in fields}))
     casts = []
     for f in fields:
         q = quote_ident(f["id"])

@@ -163,3 +163,16 @@ def test_lists_and_other_formats_take_the_row_writer(tmp_path, monkeypatch):
     assert text == '_id,tags,n\r\n1,"[""ก"", ""=ข""]",1\r\n' and calls == []
     assert _download(ctx, rid, {"format": "csv", "fields": "n"}) == b"n\r\n"   # the patched DuckDB writer
     assert len(calls) == 1
+
+
+def test_list_cells_of_mixed_element_types_load_as_the_fields_type(tmp_path):
+    _, _, ctx = sysadmin_site(tmp_path)
+    actions.call(ctx, "organization_create", {"name": "org"})
+    actions.call(ctx, "package_create", {"name": "ds", "owner_org": "org"})
+    rid = actions.call(ctx, "datastore_create", {"resource": {"package_id": "ds", "name": "t"},
+                                                 "records": [{"ids": ["1", 2], "n": 1}, {"ids": [3], "n": 2.0},
+                                                             {"ids": None, "n": None}],
+                                                 "fields": [{"id": "ids", "type": "_int"},
+                                                            {"id": "n", "type": "int"}]})["resource_id"]
+    got = actions.call(ctx, "datastore_search", {"resource_id": rid, "sort": "_id"})["records"]
+    assert [(r["ids"], r["n"]) for r in got] == [([1, 2], 1), ([3], 2), (None, None)]
