@@ -44,14 +44,20 @@ def register(ctx, data, secret, link):
         errors["password2"] = ["The passwords do not match"]
     if errors:
         raise ValidationError(errors)
-    with transaction(ctx.db):
-        row = create_user(ctx.db, (data.get("name") or "").strip(), email=email, password=data.get("password") or "",
-                          fullname=(data.get("fullname") or "").strip() or None, state="pending")
-        token = _signer(secret, "verify").dumps({"u": row["id"], "e": email})
+    row = create_user(ctx.db, (data.get("name") or "").strip(), email=email, password=data.get("password") or "",
+                      fullname=(data.get("fullname") or "").strip() or None, state="pending")
+    token = _signer(secret, "verify").dumps({"u": row["id"], "e": email})
+    # Sent after the account is committed, not inside its transaction: a slow mail server must not hold the
+    # catalogue's write lock (every node's, on PostgreSQL). A mail that cannot go takes the account back.
+    try:
         mail.send(ctx.settings, email, f"{ctx.settings.site_title}: ยืนยันอีเมล / verify your e-mail",
                   f"สวัสดี {row['name']}\n\nเปิดลิงก์นี้เพื่อยืนยันอีเมลและเริ่มใช้บัญชี (ภายใน 3 วัน):\n"
                   f"Open this link to verify your e-mail and start using your account (within 3 days):\n\n"
                   f"{link(token)}\n\nถ้าคุณไม่ได้สมัคร ไม่ต้องทำอะไร / If you did not register, ignore this mail.\n")
+    except mail.MailError:
+        with transaction(ctx.db):
+            user_store.delete_pending(ctx.db, row["id"])
+        raise
     return row
 
 

@@ -60,6 +60,11 @@ def email_taken(db, email):
                       (email,)).fetchone() is not None
 
 
+def delete_pending(db, user_id):
+    """Remove a registration that never got its verification mail (nothing else refers to it yet)."""
+    db.execute("DELETE FROM users WHERE id = ? AND state = 'pending'", (user_id,))
+
+
 def activate(db, user_id):
     """Make a pending account active (its e-mail is verified)."""
     db.execute("UPDATE users SET state = 'active' WHERE id = ? AND state = 'pending'", (user_id,))
