@@ -105,3 +105,32 @@ def reset_password(ctx, secret, token, password, password2):
         raise ValidationError({"password2": ["The passwords do not match"]})
     set_password(ctx.db, row["id"], password)
     return row
+
+
+def request_email_change(ctx, secret, user_id, email, link):
+    """Mail a confirmation link to the new address of an account; the address changes only when it is followed."""
+    row = user_store.by_id(ctx.db, user_id)
+    email = (email or "").strip()
+    if not is_email(email):
+        raise ValidationError({"email": ["Email is not valid"]})
+    if user_store.email_taken(ctx.db, email):
+        raise ValidationError({"email": ["An account with this e-mail already exists"]})
+    token = _signer(secret, "email").dumps({"u": row["id"], "e": email, "o": row["email"] or ""})
+    mail.send(ctx.settings, email, f"{ctx.settings.site_title}: ยืนยันอีเมลใหม่ / confirm your new e-mail",
+              f"สวัสดี {row['name']}\n\nเปิดลิงก์นี้เพื่อใช้อีเมลนี้กับบัญชีของคุณ (ภายใน 3 วัน):\n"
+              f"Open this link to use this address for your account (within 3 days):\n\n{link(token)}\n\n"
+              f"ถ้าคุณไม่ได้ขอ ไม่ต้องทำอะไร / If you did not ask, ignore this mail.\n")
+
+
+def confirm_email_change(ctx, secret, token):
+    """Give the account the address a confirmation link names, if the account still has the address it had when
+    the link was made; its row."""
+    payload = _read(secret, "email", token, VERIFY_MAX_AGE)
+    row = user_store.by_id(ctx.db, payload.get("u"))
+    if row is None or row["state"] != "active" or (row["email"] or "") != payload.get("o"):
+        raise ValidationError({"token": ["This link has been used or is not valid"]})
+    if user_store.email_taken(ctx.db, payload["e"]):
+        raise ValidationError({"token": ["An account with this e-mail already exists"]})
+    with transaction(ctx.db):
+        user_store.update(ctx.db, row["id"], {"email": payload["e"]})
+    return user_store.by_id(ctx.db, row["id"])

@@ -515,6 +515,7 @@ SITE_SURFACES = {
     "POST /user/register": _site_page("POST", "/user/register", {"name": "new-{n}", "email": "new-{n}@example.go.th",
                                                                   "password": "password-123", "password2": "password-123"}),
     "GET /user/verify/<token>": _site_page("GET", "/user/verify/not-a-token"),
+    "GET /user/email/<token>": _site_page("GET", "/user/email/not-a-token"),
     "GET /user/reset": _site_page("GET", "/user/reset"),
     "POST /user/reset": _site_page("POST", "/user/reset", {"login": "u-editor"}),
     "GET /user/reset/<token>": _site_page("GET", "/user/reset/not-a-token"),

@@ -152,3 +152,20 @@ def test_people_edit_their_own_profile_and_sysadmins_close_accounts(mail_site, d
 def test_an_smtp_url_of_another_kind_is_refused_naming_the_setting(tmp_path):
     with pytest.raises(SettingError, match="KHLANG_SMTP_URL"):
         Settings(db_path=str(tmp_path / "k.db"), smtp_url="http://mail.example.go.th")
+
+
+def test_a_new_email_counts_only_once_the_link_mailed_to_it_is_opened(mail_site, db):
+    app, box = mail_site
+    create_user(db, "somchai", email="somchai@example.go.th", password="old-pass-1")
+    c = app.test_client()
+    _login(c, "somchai", "old-pass-1")
+    r = _post(c, "/user/edit/somchai", fullname="สมชาย", email="new@example.go.th")
+    assert r.status_code == 302
+    page = c.get("/user/edit/somchai").get_data(as_text=True)
+    assert 'value="somchai@example.go.th"' in page and "สมชาย" in page   # the name saved, the address not yet
+    assert [m["To"] for m in box.messages] == ["new@example.go.th"]
+    link = box.link("new@example.go.th", "email")
+    assert c.get(link).status_code == 302
+    assert 'value="new@example.go.th"' in c.get("/user/edit/somchai").get_data(as_text=True)
+    assert c.get(link).status_code == 400   # made for the old address: used once
+    assert _login(app.test_client(), "new@example.go.th", "old-pass-1").status_code == 302

@@ -110,6 +110,18 @@ def reset(token):
     return render_template("reset_form.html", errors=errors), 400 if errors else 200
 
 
+@bp.route("/user/email/<token>")
+def confirm_email(token):
+    ctx = get_context()
+    try:
+        row = registration.confirm_email_change(ctx, _secret(), token)
+    except ValidationError as exc:
+        return render_template("account_message.html", title=_("This link does not work"),
+                               message=exc.errors["token"][0]), 400
+    flash(_("Your e-mail is now %(email)s.", email=row["email"]))
+    return redirect(url_for("accounts.edit", name=row["name"]) if ctx.user else url_for("publisher.login"))
+
+
 @bp.route("/user/edit/<name>", methods=["GET", "POST"])
 @login_required
 def edit(name):
@@ -132,13 +144,25 @@ def edit(name):
                 errors = {"password2": [_("The passwords do not match")]}
             data.update(password=request.form["password"], old_password=request.form.get("old_password", ""))
         values.update(data)
+        # Your own new address counts once you open the link mailed to it; a sysadmin's change counts at once.
+        new_email = data.get("email", user.get("email")) if user["id"] == ctx.user["id"] else None
+        if new_email is not None and (new_email or "").strip() != (user.get("email") or ""):
+            data.pop("email")
+        else:
+            new_email = None
         if not errors:
             try:
+                if new_email is not None:
+                    registration.request_email_change(ctx, _secret(), user["id"], new_email,
+                                                      _link("accounts.confirm_email"))
                 actions.call(ctx, "user_update", data)
-                flash(_("Your changes are saved."))
+                flash(_("We sent a link to %(email)s; the new e-mail counts once you open it.", email=new_email)
+                      if new_email is not None else _("Your changes are saved."))
                 return redirect(url_for("accounts.edit", name=user["name"]))
             except ValidationError as exc:
                 errors = exc.errors
+            except MailError:
+                errors = {"email": [_("The site could not send mail just now. Try again later.")]}
             except NotAuthorized:
                 abort(403)
     return render_template("user_edit.html", user=user, values=values, errors=errors,
