@@ -25,6 +25,12 @@ def _secret():
     return current_app.config["SECRET_KEY"]
 
 
+def _bad_link(exc):
+    """The page of a mailed link that is expired, used or not ours: 400 saying which."""
+    return render_template("account_message.html", title=_("This link does not work"),
+                           message=exc.errors["token"][0]), 400
+
+
 def _limited():
     """A 429 page once this address has used up its mail-sending tries, else None; counts this try."""
     who = ratelimit.client_key(request.remote_addr)
@@ -68,8 +74,7 @@ def verify(token):
     try:
         row = registration.verify(ctx, _secret(), token)
     except ValidationError as exc:
-        return render_template("account_message.html", title=_("This link does not work"),
-                               message=exc.errors["token"][0]), 400
+        return _bad_link(exc)
     flash(_("Your e-mail is verified. Log in as %(name)s.", name=row["name"]))
     return redirect(url_for("publisher.login"))
 
@@ -104,8 +109,7 @@ def reset(token):
         registration.reset_user(ctx, _secret(), token)
     except ValidationError as exc:
         if "token" in exc.errors:
-            return render_template("account_message.html", title=_("This link does not work"),
-                                   message=exc.errors["token"][0]), 400
+            return _bad_link(exc)
         errors = exc.errors
     return render_template("reset_form.html", errors=errors), 400 if errors else 200
 
@@ -116,8 +120,7 @@ def confirm_email(token):
     try:
         row = registration.confirm_email_change(ctx, _secret(), token)
     except ValidationError as exc:
-        return render_template("account_message.html", title=_("This link does not work"),
-                               message=exc.errors["token"][0]), 400
+        return _bad_link(exc)
     flash(_("Your e-mail is now %(email)s.", email=row["email"]))
     return redirect(url_for("accounts.edit", name=row["name"]) if ctx.user else url_for("publisher.login"))
 
