@@ -375,6 +375,14 @@ def test_resource_views_show_in_order_with_web_pages_sandboxed_and_user_text_esc
     assert '<img src="https://example.go.th/map.png"' in html
     frame = re.search(r"<iframe[^>]*>", html).group(0)
     assert 'src="https://example.go.th/report"' in frame and 'sandbox="' in frame and "allow-top-navigation" not in frame
+    actions.call(ctx, "resource_view_create", {"resource_id": rid, "view_type": "webpage_view", "title": "เว็บเก่า",
+                                               "page_url": "http://old.example.go.th/"})
+    actions.call(ctx, "resource_view_create", {"resource_id": rid, "view_type": "image_view", "title": "ภาพเก่า",
+                                               "image_url": "http://old.example.go.th/a.png"})
+    html = client.get(f"/dataset/schools-2567/resource/{rid}?lang=th").get_data(as_text=True)
+    # plain-http pages and images are linked, not embedded: the site's policy would block them
+    assert 'src="http://old.example.go.th' not in html and 'href="http://old.example.go.th/a.png"' in html
+    assert 'href="http://old.example.go.th/"' in html
     csp = page.headers["Content-Security-Policy"]
     assert "frame-src https:" in csp and "script-src 'self';" in csp   # other sites' pages in frames, never their scripts
     assert "มุมมองข้อมูล" in html
