@@ -83,7 +83,8 @@ def _arrow_table(cols, kinds):
 
 
 def _text(value):
-    # bool before int: True is an int in Python, and "True" is what the row-by-row cast saw before
+    # A given _id that is not text (a number, or true/false), spelled as TRY_CAST reads it; bool first, as True
+    # is also an int in Python.
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
