@@ -1,4 +1,6 @@
 """Licence register: CKAN's default licences plus the Thai GDC ones."""
+import functools
+
 from . import gdc
 
 _CKAN_DEFAULT = [
@@ -73,13 +75,19 @@ def by_id(license_id):
 
 def title_in(license_id, lang, fallback=None):
     """A licence's name in Thai ("th") or English, for pages; `fallback` (or the id) when it is not registered."""
-    lic = by_id(license_id)
-    if lic is None:
+    names = _page_names().get(license_id)
+    if names is None:
         return fallback or license_id
-    if lang == "th":
-        return _THAI.get(license_id) or _gdc_names().get(license_id, {}).get("title_th") or lic["title"]
-    return _gdc_names().get(license_id, {}).get("title_en") or lic["title"]
+    return names[0] if lang == "th" else names[1]
 
 
-def _gdc_names():
-    return {lic["id"]: lic for lic in gdc.gdc_licenses()}
+@functools.lru_cache(maxsize=1)
+def _page_names():
+    """{licence id: (Thai name, English name)}, made once: pages ask for a name per licence shown."""
+    gdc_names = {lic["id"]: lic for lic in gdc.gdc_licenses()}
+    out = {}
+    for lic in register():
+        given = gdc_names.get(lic["id"], {})
+        out[lic["id"]] = (_THAI.get(lic["id"]) or given.get("title_th") or lic["title"],
+                          given.get("title_en") or lic["title"])
+    return out

@@ -148,11 +148,9 @@ def edit(name):
             data.update(password=request.form["password"], old_password=request.form.get("old_password", ""))
         values.update(data)
         # Your own new address counts once you open the link mailed to it; a sysadmin's change counts at once.
-        new_email = data.get("email", user.get("email")) if user["id"] == ctx.user["id"] else None
-        if new_email is not None and (new_email or "").strip() != (user.get("email") or ""):
-            data.pop("email")
-        else:
-            new_email = None
+        new_email = None
+        if user["id"] == ctx.user["id"] and "email" in data and data["email"].strip() != (user.get("email") or ""):
+            new_email = data.pop("email")
         if not errors:
             try:
                 if new_email is not None:
