@@ -2,14 +2,17 @@
 import threading
 from collections import OrderedDict
 
-from . import actionschema, auth, licenses
+from . import actionschema, auth, forgiving, licenses
 from .errors import SearchQueryError, ValidationError
 from .params import as_bool, as_int, as_list
 from .dicts import package_dicts
 from .querysyntax import parse
+from .thaitext import normalize
 from .store import groups as group_store
 from .store import search as search_store
+from .store import searchindex as index_store
 from .store.search import DEFAULT_SORT
+from .store.searchsql import plain_terms, variants
 
 ROWS_DEFAULT, ROWS_MAX = 10, 1000
 FACET_LIMIT_DEFAULT = 50
@@ -52,6 +55,7 @@ def package_search(ctx, data):
     include_private = as_bool(data, "include_private", False)
     include_drafts = as_bool(data, "include_drafts", False)
     include_deleted = as_bool(data, "include_deleted", False)
+    exact_only = as_bool(data, "khlang_exact", False)
     fl = as_list(data, "fl", None)
 
     q_node = parse(q)
@@ -59,18 +63,26 @@ def package_search(ctx, data):
     facet_spec = (tuple(facet_fields), facet_limit, facet_mincount) if want_facets and facet_fields else None
     viewer = auth.viewer(ctx)
     include = (include_private, include_drafts, include_deleted)
-    key = (q, tuple(str(fq) for fq in filter_queries), include, _viewer_key(viewer), rows, start, sort, facet_spec)
+    key = (q, tuple(str(fq) for fq in filter_queries), include, _viewer_key(viewer), rows, start, sort, facet_spec,
+           exact_only)
     generation = search_store.generation(ctx.db)
     # A relative date (NOW-1DAY) means another answer as time passes: such searches are not cached.
     cacheable = "NOW" not in " ".join([q, *key[1]]).upper()
     hit = _cache_get(ctx, generation, key) if cacheable else None
     if hit is None:
         hit = search_store.find(ctx.db, viewer, (q, q_node), filter_queries, include, sort, rows, start, facet_spec)
+        hit = (*hit, {}, "exact", None)
+        terms = plain_terms(q_node) if q and not exact_only else None
+        if terms and hit[0] < forgiving.FEW:
+            hit = _widen(ctx, viewer, terms, (filter_queries, include, sort, rows, start, facet_spec), hit)
         if cacheable:
             _cache_put(ctx, generation, key, hit)
-    count, ids, facet_counts = hit
+    count, ids, facet_counts, ranks, tier, corrected = hit
 
     results = package_dicts(ctx, ids)
+    if tier != "exact":
+        for r in results:
+            r["khlang_match"] = "exact" if ranks.get(r["id"]) == 3 and tier != "typo" else tier
     if fl:
         results = [{k: r.get(k) for k in fl} for r in results]
     facets, search_facets, titles = {}, {}, {}
@@ -84,7 +96,60 @@ def package_search(ctx, data):
         items = [{"name": v, "display_name": _facet_title(ctx, field, v, titles), "count": n} for v, n in counts]
         items.sort(key=lambda i: i["display_name"], reverse=True)
         search_facets[field] = {"title": field, "items": items}
-    return {"count": count, "results": results, "facets": facets, "search_facets": search_facets, "sort": sort}
+    out = {"count": count, "results": results, "facets": facets, "search_facets": search_facets, "sort": sort,
+           "khlang_match": tier}
+    if corrected:
+        out["khlang_corrected"] = corrected
+    return out
+
+
+def _widen(ctx, viewer, terms, rest, hit):
+    """The exact hit widened tier by tier (catalog/forgiving.py) until a tier finds enough, as
+    (count, ids, facets, {package id: rank}, tier shown, corrected query or None)."""
+    best = hit
+
+    def run(tier, term_forms, corrected=None):
+        nonlocal best
+        # A corrected query's own exact matches rank first, as a query typed right would have them.
+        typed = corrected.split() if corrected else terms
+        whole = forgiving.forms("".join(typed), tier, lambda t: [t])
+        found = search_store.find_loose(ctx.db, viewer, (typed, term_forms, whole), *rest)
+        if found[0] > best[0]:
+            best = (*found, tier, corrected)
+        return best[0] >= forgiving.FEW
+
+    for tier in forgiving.TIERS[1:-1]:
+        tier_terms = forgiving.tier_terms(terms, tier)
+        if any(forgiving.widens(t, tier) for t in tier_terms):
+            if run(tier, [forgiving.forms(t, tier, variants) for t in tier_terms]):
+                return best
+    fixes = _corrections(ctx, terms)
+    if fixes:
+        term_forms = []
+        for t in terms:
+            own = forgiving.forms(t, "english", variants)
+            if t in fixes:
+                fixed = forgiving.forms(fixes[t], "english", variants)
+                own = {k: own[k] + [f for f in fixed[k] if f not in own[k]] for k in own}
+            term_forms.append(own)
+        run("typo", term_forms, " ".join(fixes.get(t, t) for t in terms))
+    return best
+
+
+def _corrections(ctx, terms):
+    """{query word: the vocabulary word one edit from it} for the long words the index does not have."""
+    out = {}
+    for t in terms:
+        if not forgiving.correctable(t):
+            continue
+        word = normalize(t)
+        near = index_store.near_words(ctx.db, forgiving.edits(word))
+        if any(w == word for w, _ in near):
+            continue   # a word the index has is not a typo
+        fix = forgiving.best_correction(word, near)
+        if fix:
+            out[t] = fix
+    return out
 
 
 def visible_counts(ctx, field):

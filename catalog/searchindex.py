@@ -1,6 +1,9 @@
 """The search index: one row per dataset in search_docs, exact terms, trigram and word FTS tables."""
-from . import gdc
+import json
+
+from . import forgiving, gdc
 from .dicts import package_dicts
+from .store import groups as group_store
 from .store import packages as package_store
 from .store import searchindex as index_store
 from .store import vocabularies as vocab_store
@@ -54,22 +57,32 @@ def index_package(db, pkg):
     row = index_store.doc_of(db, pkg["id"])
     cols = _columns(pkg)
     text = " | ".join(cols[c] for c in FTS_COLUMNS)
-    segmented = None
+    segmented = loose = None
     if row and row[3] == text:
-        # The searchable text is unchanged (a new DataStore version, a resource's URL): keep its segmentation,
-        # which costs a dictionary load in a fresh process.
-        old = index_store.segmented_of(db, row[0])
-        segmented = (row[4], old) if old else None
+        # The searchable text is unchanged (a new DataStore version, a resource's URL): keep its segmentation
+        # and romanisation, which cost a dictionary load in a fresh process.
+        old, loose = index_store.segmented_of(db, row[0]), index_store.loose_of(db, row[0])
+        segmented = (row[4], old) if old and loose else None
+        vocab = row[5].split()
     if row:
         index_store.drop(db, row)
     if segmented is None:
         segmented = (" " + " ".join(words(cols["title"])) + " ", tuple(" ".join(words(cols[c])) for c in FTS_COLUMNS))
+        loose = forgiving.loose_columns(pkg, _org_title_en(db, pkg.get("owner_org")))
+        vocab = forgiving.vocabulary(pkg)
     doc = (pkg["id"], pkg["name"], cols["title"], segmented[0], pkg.get("owner_org"), int(pkg["private"]),
            pkg["state"], pkg["type"], pkg.get("creator_user_id"), pkg["metadata_created"], pkg["metadata_modified"], text)
     vocabularies = {t["vocabulary_id"]: vocab_store.get(db, t["vocabulary_id"])["name"] for t in pkg["tags"]
                     if t.get("vocabulary_id")}
     index_store.insert(db, doc, sorted(set(_terms(pkg, vocabularies))), pkg["state"] == "active" and not pkg["private"],
-                       tuple(cols[c] for c in FTS_COLUMNS), segmented[1])
+                       tuple(cols[c] for c in FTS_COLUMNS), segmented[1], loose, {w: forgiving.edits(w) for w in vocab})
+
+
+def _org_title_en(db, org_id):
+    """An organization's English title (its `title_en` extra), which romanised searches find too."""
+    row = group_store.get_group(db, org_id) if org_id else None
+    extras = json.loads(row["extras"] or "[]") if row else []
+    return next((str(e.get("value") or "") for e in extras if e.get("key") == "title_en"), None)
 
 
 def remove_package(db, package_id):

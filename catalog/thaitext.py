@@ -59,3 +59,55 @@ def _chunk_words(chunk):
             toks.append(tok)
     return tuple(toks)
 
+
+
+# Marks people skip when typing fast on a phone: MAITAIKHU, the four tone marks, THANTHAKHAT, YAMAKKAN.
+_TONE_MARKS = re.compile("[\u0e47-\u0e4c\u0e4e]")
+_THAI = re.compile("[\u0e01-\u0e4e]")
+
+
+def fold(text):
+    """The forgiving form of text: normalised, without tone marks, spaces or punctuation (`ซื้อ ขาย` → `ซือขาย`)."""
+    return _TOKEN_JUNK.sub("", _TONE_MARKS.sub("", normalize(text))).replace("_", "")
+
+
+def romanised(text):
+    """RTGS romanisation (pythainlp royin, syllable by syllable) of the Thai in text, without spaces; Latin kept."""
+    out = []
+    for chunk in normalize(text).split(" "):
+        if chunk:
+            out.extend(_roman_word(w) for w in _chunk_words(chunk))
+    return "".join(out)
+
+
+@lru_cache(maxsize=100_000)
+def _roman_word(word):
+    return "".join(roman_syllables(word)) if _THAI.search(word) else word
+
+
+@lru_cache(maxsize=100_000)
+def roman_syllables(word):
+    """The RTGS romanisation of each syllable of a Thai word: กรมการ → (krom, kan)."""
+    # royin reads a whole compound poorly (กรมการขนส่งทางบก → kramakankntngthangpk); syllable by
+    # syllable it is close to the road signs (krom kan khon song thang bok).
+    romanize, syllables = _romaniser()
+    out = ("".join(ch for ch in romanize(s, engine="royin").lower() if ch.isascii() and ch.isalnum())
+           for s in syllables(word))
+    return tuple(r for r in out if r)
+
+
+@lru_cache(maxsize=1)
+def _romaniser():
+    # Imported on first use, as the tokenizer: only indexing needs it.
+    from pythainlp.corpus import thai_syllables
+    from pythainlp.transliterate import romanize
+    from pythainlp.util import Trie
+
+    trie = Trie(thai_syllables())
+    tokenize = _tokenizer()
+    return romanize, lambda word: tokenize(word, custom_dict=trie, engine="newmm", keep_whitespace=False)
+
+
+def is_thai(text):
+    """Whether text has any Thai letter."""
+    return bool(_THAI.search(text or ""))

@@ -335,3 +335,17 @@ def server_factory(tmp_path_factory):
     yield _start
     for srv in started:
         srv.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the figures tests recorded (record_property("figure", text)), also from xdist workers."""
+    lines = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for key, value in getattr(report, "user_properties", ()):
+                if key == "figure" and value not in lines:
+                    lines.append(value)
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)

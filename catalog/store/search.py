@@ -199,8 +199,69 @@ def visible_counts(db, viewer, field):
     return dict(_unfiltered_facet(db, field, where, args))
 
 
-def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spec, unfiltered=False):
-    """Count, rank one page and count facets; returns (count, package ids, {field: [(value, n)]})."""
+def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, facet_spec):
+    """(count, package ids of one page, {field: [(value, n)]}, {package id: rank}) of a forgiving search.
+
+    query: (the exact terms, each term's forms, the whole query's forms), forms being {"exact", "loose", "roman"}
+    lists (catalog/forgiving.py); a dataset matches when it holds one form of every term. Sorted by score, the
+    ranks go first: 3 the exact query matches, 2 the whole query is in the title, 1 every term is, 0 others."""
+    exact_terms, term_forms, whole = query
+    where, args = _visibility(viewer, *include)
+    pure, loose_where, loose_args = [], [], []
+    for forms in term_forms:
+        group = _loose_group(forms, ("title", "body"), ("roman_title", "roman_body"))
+        short = [f for f in forms["exact"] if len(f) < 3]
+        if group and not short:
+            pure.append(group)
+            continue
+        parts, pargs = [], []
+        if group:
+            parts.append("d.doc_id IN (SELECT rowid FROM search_loose WHERE search_loose MATCH ?)")
+            pargs.append(group)
+        for f in short:   # shorter than a trigram: a scan of the folded text, as the exact search does
+            parts.append("instr(d.text, ?) > 0")
+            pargs.append(f)
+        loose_where.append("(" + (" OR ".join(parts) or "0=1") + ")")
+        loose_args += pargs
+    recall_join, recall_args = "", []
+    if pure:
+        recall_join = "(SELECT sl.rowid AS rid FROM search_loose sl WHERE search_loose MATCH ?) t CROSS JOIN"
+        recall_args = [" AND ".join(pure)]
+        where = f"d.doc_id = t.rid AND {where}"
+    for cond in loose_where:
+        where += f" AND {cond}"
+    args += loose_args
+    for fq in filter_queries:
+        cond, cargs = compile_node(parse(str(fq)))
+        where += f" AND {cond}"
+        args += cargs
+    exact = [text_condition(t) for t in exact_terms]
+    first = "CASE WHEN " + " AND ".join(c for c, _ in exact) + " THEN 3 "
+    first_args = [a for _, cargs in exact for a in cargs]
+    in_title = "WHEN d.doc_id IN (SELECT rowid FROM search_loose WHERE search_loose MATCH ?) THEN %d "
+    for rank, groups in ((2, [_loose_group(whole, ("title",), ("roman_title",))]),
+                         (1, [_loose_group(f, ("title",), ("roman_title",)) for f in term_forms])):
+        if all(groups):
+            first += in_title % rank
+            first_args.append(" AND ".join(groups))
+    first += "ELSE 0 END"
+    return _run(db, (recall_join, recall_args), (where, args), exact_terms, None, sort, rows, start, facet_spec,
+                first=(first, first_args))
+
+
+def _loose_group(forms, loose_columns, roman_columns):
+    """FTS5 MATCH text of one term's loose and romanised forms in the given columns, or None."""
+    parts = []
+    if forms["loose"]:
+        parts.append("{%s} : (%s)" % (" ".join(loose_columns), " OR ".join(fts_phrase(f) for f in forms["loose"])))
+    if forms["roman"]:
+        parts.append("{%s} : (%s)" % (" ".join(roman_columns), " OR ".join(fts_phrase(f) for f in forms["roman"])))
+    return "(" + " OR ".join(parts) + ")" if parts else None
+
+
+def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spec, unfiltered=False, first=None):
+    """Count, rank one page and count facets; returns (count, package ids, {field: [(value, n)]}), and with
+    `first` (an SQL rank put before the sort's when it sorts by score, and its args) {package id: that rank}."""
     (recall_join, recall_args), (where, where_args) = recall, filters
     base = f"FROM {recall_join} search_docs d WHERE {where}"
     base_args = recall_args + where_args
@@ -215,7 +276,7 @@ def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spe
         count = _sql(db, "SELECT count(*) FROM temp.facet_hits").fetchone()[0]
     else:
         count = _sql(db, f"SELECT count(*) {base}", base_args).fetchone()[0]
-    ids, facet_counts = [], {}
+    ids, facet_counts, ranks = [], {}, {}
     if count and start < count:
         joins, join_args, score, score_args = [], [], "0.0", []
         if terms and "score" in sort:
@@ -231,10 +292,18 @@ def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spe
                 joins.append(f"LEFT JOIN (SELECT sb.rowid AS rid, bm25(search_trigram, {WEIGHTS}) AS s FROM search_trigram sb WHERE search_trigram MATCH ?) tb ON tb.rid = d.doc_id")
                 join_args.append(trigram_match)
             score, score_args = score_expr(terms, bool(words_match), with_bm25 and bool(trigram_match))
-        page_sql = (f"SELECT d.package_id, {score} AS score FROM {recall_join} search_docs d {' '.join(joins)} "
-                    f"WHERE {where} ORDER BY {_sort_clause(sort, bool(terms))} LIMIT ? OFFSET ?")
-        page_args = score_args + recall_args + join_args + where_args + [rows, start]
-        ids = [r[0] for r in _sql(db, page_sql, page_args)]
+        first_sql, first_args = first or ("0", [])
+        order = _sort_clause(sort, bool(terms))
+        if first and "score" in sort:
+            # Among equally good forgiving matches the shorter title is the closer one (as bm25's length
+            # normalisation has it for exact matches).
+            order = "first_rank DESC, " + order.replace("score DESC", "score DESC, length(d.title_sort) ASC", 1)
+        page_sql = (f"SELECT d.package_id, {score} AS score, {first_sql} AS first_rank FROM {recall_join} search_docs d "
+                    f"{' '.join(joins)} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?")
+        page_args = score_args + first_args + recall_args + join_args + where_args + [rows, start]
+        page = _sql(db, page_sql, page_args).fetchall()
+        ids = [r[0] for r in page]
+        ranks = {r[0]: r[2] for r in page}
     if facet_spec:
         fields, limit, mincount = facet_spec
         by_field = {}
@@ -250,6 +319,6 @@ def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spe
             facet_counts[field] = counts[:limit] if limit is not None and limit >= 0 else counts
     if hits_kept:
         _sql(db, "DELETE FROM temp.facet_hits")
-    return count, ids, facet_counts
+    return (count, ids, facet_counts, ranks) if first else (count, ids, facet_counts)
 
 

@@ -1,18 +1,25 @@
 """The search index's rows: search_docs (one per dataset), search_terms (exact values, for fq and facets),
-search_facet_counts (public counts kept up to date), and the trigram and word FTS5 tables."""
+search_facet_counts (public counts kept up to date), the trigram and word FTS5 tables, and the forgiving
+tiers' folded text (search_loose) and vocabulary (search_vocab, search_vocab_edits)."""
 from .db import dialect
 from .textmatch import count_row
 
 
 def doc_of(db, package_id):
-    """(doc_id, state, private, text, title_words) of a dataset's index entry, or None."""
-    return db.execute("SELECT doc_id, state, private, text, title_words FROM search_docs WHERE package_id = ?",
+    """(doc_id, state, private, text, title_words, vocab) of a dataset's index entry, or None."""
+    return db.execute("SELECT doc_id, state, private, text, title_words, vocab FROM search_docs WHERE package_id = ?",
                       (package_id,)).fetchone()
 
 
 def segmented_of(db, doc_id):
     """The word-segmented FTS columns (title, tags, org, res, notes) of an entry, or None."""
     row = db.execute("SELECT title, tags, org, res, notes FROM search_words WHERE rowid = ?", (doc_id,)).fetchone()
+    return tuple(row) if row else None
+
+
+def loose_of(db, doc_id):
+    """The forgiving columns (title, body, roman_title, roman_body) of an entry, or None."""
+    row = db.execute("SELECT title, body, roman_title, roman_body FROM search_loose WHERE rowid = ?", (doc_id,)).fetchone()
     return tuple(row) if row else None
 
 
@@ -27,21 +34,25 @@ def drop(db, doc):
     if doc[1] == "active" and not doc[2]:
         db.execute("UPDATE search_facet_counts SET n = n - 1 WHERE (field, value) IN "
                    "(SELECT field, value FROM search_terms WHERE doc_id = ?)", (doc[0],))
+    words = doc[5].split()
+    if words:
+        db.execute(f"UPDATE search_vocab SET n = n - 1 WHERE word IN ({','.join('?' * len(words))})", words)
     for table, key in (("search_terms", "doc_id"), ("search_trigram", "rowid"), ("search_words", "rowid"),
-                       ("search_docs", "doc_id")):
+                       ("search_loose", "rowid"), ("search_docs", "doc_id")):
         db.execute(f"DELETE FROM {table} WHERE {key} = ?", (doc[0],))
 
 
-def insert(db, doc, terms, counted, columns, segmented):
+def insert(db, doc, terms, counted, columns, segmented, loose, vocab):
     """Add an index entry: doc (package_id, name, title_sort, title_words, owner_org, private, state, type,
     creator_user_id, metadata_created, metadata_modified, text), its (field, value) terms, whether it counts in the
-    public facet counts, and its FTS columns as folded text and as segmented words."""
+    public facet counts, its FTS columns as folded text and as segmented words, its forgiving columns, and its
+    vocabulary words with each one's one-letter deletions ({word: [variants]})."""
     # Every write gets a fresh, larger doc_id, so rowid order is modification order: searches can
     # then walk FTS hits newest first and stop after one page instead of sorting every hit.
     doc_id = db.execute(
         "INSERT INTO search_docs (package_id, name, title_sort, title_words, owner_org, private, state, type, "
-        "creator_user_id, metadata_created, metadata_modified, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING doc_id", doc
-    ).fetchone()[0]
+        "creator_user_id, metadata_created, metadata_modified, text, vocab) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "RETURNING doc_id", (*doc, " ".join(vocab))).fetchone()[0]
     bump_generation(db)
     db.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?,?,?)", [(doc_id, f, v) for f, v in terms])
     if counted:
@@ -51,8 +62,31 @@ def insert(db, doc, terms, counted, columns, segmented):
                (doc_id, *columns))
     db.execute("INSERT INTO search_words (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
                (doc_id, *segmented))
+    db.execute("INSERT INTO search_loose (rowid, title, body, roman_title, roman_body) VALUES (?,?,?,?,?)",
+               (doc_id, *loose))
+    _count_vocabulary(db, vocab)
     count_row(db, "search_trigram", columns, 1)
     count_row(db, "search_words", segmented, 1)
+
+
+def _count_vocabulary(db, vocab):
+    if not vocab:
+        return
+    words = list(vocab)
+    known = {r[0] for r in db.execute(f"SELECT word FROM search_vocab WHERE word IN ({','.join('?' * len(words))})",
+                                      words)}
+    # A word's deletions are written once, when the vocabulary first has it (a few per new word).
+    db.executemany("INSERT INTO search_vocab_edits (variant, word) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                   [(v, w) for w in words if w not in known for v in vocab[w]])
+    db.executemany("INSERT INTO search_vocab (word, n) VALUES (?, 1) ON CONFLICT (word) DO UPDATE SET n = search_vocab.n + 1",
+                   [(w,) for w in words])
+
+
+def near_words(db, variants):
+    """(word, datasets using it) of the vocabulary words sharing one of the variants (a word's deletions)."""
+    marks = ",".join("?" * len(variants))
+    return db.execute(f"SELECT DISTINCT v.word, v.n FROM search_vocab_edits e JOIN search_vocab v ON v.word = e.word "
+                      f"WHERE e.variant IN ({marks}) AND v.n > 0", list(variants)).fetchall()
 
 
 def bump_generation(db):

@@ -14,7 +14,8 @@ COLUMNS = ("title", "tags", "org", "res", "notes")
 _WORD_RUN = r"[^\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+"
 _WORD_RUN_RE = re.compile(r"[^\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
 _TOKEN = re.compile(r'"((?:[^"]|"")*)"|\{([^}]*)\}|(\()|(\))|(AND|OR)\b|(:)|(\s+)')
-_MATCH = re.compile(r"\b(search_trigram|search_words) MATCH \?")
+_MATCH = re.compile(r"\b(search_trigram|search_words|search_loose) MATCH \?")
+_SUBSTRING = ("search_trigram", "search_loose")   # trigram tables: a phrase matches as a substring
 _BM25 = re.compile(r"\bbm25\((search_trigram|search_words), ([0-9., ]+)\)")
 
 
@@ -76,7 +77,7 @@ def _like(text):
 
 def _phrase_sql(table, alias, phrase, cols):
     """SQL and args true when a row of `table` holds the phrase (in one of `cols`, or anywhere)."""
-    if table == "search_trigram":
+    if table in _SUBSTRING:
         if len(phrase) < 3:   # FTS5's trigram tokenizer matches nothing shorter than a trigram
             return "FALSE", []
         where = [f"{alias}.{c}" for c in cols] if cols else [f"{alias}.alltext"]

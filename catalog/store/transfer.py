@@ -8,7 +8,7 @@ from .db import SchemaTooNew, dialect, transaction, versions
 from .textmatch import recount
 
 _SKIP = {"schema_migrations", "component_migrations"}
-_FTS = ("search_trigram", "search_words")
+_FTS = ("search_trigram", "search_words", "search_loose")
 
 
 class TransferError(ValueError):
@@ -25,7 +25,7 @@ def _tables(src):
 
 def _columns(src, dst, table):
     if table in _FTS:
-        source_cols = ["rowid", "title", "tags", "org", "res", "notes"]
+        source_cols = ["rowid"] + [r[1] for r in src.execute(f"PRAGMA table_info({table})")]
     else:
         source_cols = [r[1] for r in src.execute(f"PRAGMA table_info({table})")]
     writable = {r[0] for r in dst.execute(
