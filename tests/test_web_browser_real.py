@@ -81,3 +81,39 @@ def test_main_pages_have_no_serious_accessibility_violations_on_phone_and_deskto
                                      f"{[n['target'] for n in v['nodes']][:3]}")
         context.close()
     assert found == []
+
+
+@pytest.mark.parametrize("typed, wanted, tier", [
+    ("chiang rai", "เชียงราย", "อักษรโรมัน"),
+    ("ผูประจำรถ", "ผู้ประจำรถ", "ไม่นับวรรณยุกต์"),
+])
+def test_a_romanised_or_tone_less_search_lands_on_the_thai_dataset(real_site, browser, typed, wanted, tier):  # noqa: F811
+    problems = []
+    page = new_page(browser, problems)
+    page.goto(real_site.url + "/dataset")
+    page.fill("#q", typed)
+    page.press("#q", "Enter")
+    page.wait_for_url("**/dataset?q=*")
+    first = page.locator("ol.results li").first
+    assert "ค้นหาตามที่พิมพ์" in page.inner_text("#widened")
+    assert tier in first.inner_text()
+    title = first.locator("a").first.inner_text()
+    assert wanted in title
+    first.locator("a").first.click()
+    page.wait_for_load_state()
+    assert page.inner_text("h1") == title
+    page.close()
+    assert problems == []
+
+
+def test_a_mistyped_word_says_what_was_searched_and_links_to_the_search_as_typed(real_site, browser):  # noqa: F811
+    problems = []
+    page = new_page(browser, problems)
+    page.goto(real_site.url + "/dataset?q=" + "ปิโตรเลียมม")
+    assert "ผลลัพธ์สำหรับ “ปิโตรเลียม”" in page.inner_text("#widened")
+    shot(page, "search-corrected-th")
+    page.click("#widened a")
+    page.wait_for_url("**exact=1*")
+    assert page.inner_text(".count").startswith("พบ 0") and page.locator("#widened").count() == 0
+    page.close()
+    assert problems == []

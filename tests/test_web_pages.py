@@ -423,3 +423,18 @@ def test_an_editor_adds_and_deletes_a_resource_view_from_the_resource_page(clien
     assert r.status_code == 302 and "x_field" in client.get(page).get_data(as_text=True)   # said, nothing added
     client.post(f"{page}/views", data={"csrf_token": csrf_of(html), "delete": chart.group(1)})
     assert "โรงเรียนรายจังหวัด" not in client.get(page).get_data(as_text=True)
+
+
+def test_a_widened_search_says_so_and_links_to_the_search_as_typed(client, site):
+    assert 'id="widened"' not in client.get("/dataset?q=โรงเรียน&lang=en").get_data(as_text=True)   # found as typed
+    # One letter too many: the page says what it searched for and links to the search as typed.
+    widened = client.get("/dataset?q=โรงเรียนน&lang=en").get_data(as_text=True)
+    assert "Showing results for <strong>“โรงเรียน”</strong>" in widened and "/dataset/schools-2567" in widened
+    assert '<span class="badge">corrected</span>' in widened
+    link = re.search(r'<a href="([^"]+)">Search instead for “โรงเรียนน”</a>', widened).group(1)
+    exact = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "0 datasets found" in exact and 'id="widened"' not in exact
+    # Romanised Thai, in Thai: the notice and the mark on each result.
+    romanised = client.get("/dataset?q=rong rian&lang=th").get_data(as_text=True)
+    assert "ชื่อภาษาไทยที่เขียนด้วยอักษรโรมัน" in romanised and '<span class="badge">อักษรโรมัน</span>' in romanised
+    assert "/dataset/schools-2567" in romanised

@@ -18,12 +18,13 @@ SORTS = {"score desc, metadata_modified desc", "metadata_modified desc", "metada
          "title_string desc"}
 
 
-def _search(ctx, q="", fq=(), page=1, sort=None, rows=PAGE_SIZE, facets=FACETS):
+def _search(ctx, q="", fq=(), page=1, sort=None, rows=PAGE_SIZE, facets=FACETS, exact=False):
     sort = sort if sort in SORTS else ("score desc, metadata_modified desc" if q else "metadata_modified desc")
     try:
         return actions.call(ctx, "package_search", {
             "q": q, "fq": " AND ".join(fq), "rows": rows, "start": (page - 1) * rows, "sort": sort,
-            "include_private": True, "facet.field": json.dumps(list(facets)), "facet.limit": "12"}), sort
+            "include_private": True, "facet.field": json.dumps(list(facets)), "facet.limit": "12",
+            "khlang_exact": exact}), sort
     except ActionError as exc:
         return {"count": 0, "results": [], "search_facets": {}, "error": exc.error_dict().get("message")}, sort
 
@@ -51,7 +52,8 @@ def home():
 def dataset_search():
     ctx = get_context()
     q, page = request.args.get("q", ""), _page_number()
-    result, sort = _search(ctx, q, _filters(), page, request.args.get("sort"))
+    # ?exact=1: the search as typed, from the "search instead for" link of a widened search.
+    result, sort = _search(ctx, q, _filters(), page, request.args.get("sort"), exact=request.args.get("exact") == "1")
     return render_template("search.html", result=result, q=q, page=page, page_size=PAGE_SIZE, sort=sort,
                            facet_fields=FACETS, sorts=sorted(SORTS))
 
