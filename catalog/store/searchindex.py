@@ -6,8 +6,9 @@ from .textmatch import count_row
 
 
 def doc_of(db, package_id):
-    """(doc_id, state, private, text, title_words, vocab) of a dataset's index entry, or None."""
-    return db.execute("SELECT doc_id, state, private, text, title_words, vocab FROM search_docs WHERE package_id = ?",
+    """(doc_id, state, private, text, title_words, vocabulary words) of a dataset's index entry, or None."""
+    return db.execute("SELECT d.doc_id, d.state, d.private, d.text, d.title_words, COALESCE(v.words, '') "
+                      "FROM search_docs d LEFT JOIN search_doc_vocab v ON v.doc_id = d.doc_id WHERE d.package_id = ?",
                       (package_id,)).fetchone()
 
 
@@ -38,7 +39,7 @@ def drop(db, doc):
     if words:
         db.execute(f"UPDATE search_vocab SET n = n - 1 WHERE word IN ({','.join('?' * len(words))})", words)
     for table, key in (("search_terms", "doc_id"), ("search_trigram", "rowid"), ("search_words", "rowid"),
-                       ("search_loose", "rowid"), ("search_docs", "doc_id")):
+                       ("search_loose", "rowid"), ("search_doc_vocab", "doc_id"), ("search_docs", "doc_id")):
         db.execute(f"DELETE FROM {table} WHERE {key} = ?", (doc[0],))
 
 
@@ -51,8 +52,8 @@ def insert(db, doc, terms, counted, columns, segmented, loose, vocab):
     # then walk FTS hits newest first and stop after one page instead of sorting every hit.
     doc_id = db.execute(
         "INSERT INTO search_docs (package_id, name, title_sort, title_words, owner_org, private, state, type, "
-        "creator_user_id, metadata_created, metadata_modified, text, vocab) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-        "RETURNING doc_id", (*doc, " ".join(vocab))).fetchone()[0]
+        "creator_user_id, metadata_created, metadata_modified, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING doc_id", doc
+    ).fetchone()[0]
     bump_generation(db)
     db.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?,?,?)", [(doc_id, f, v) for f, v in terms])
     if counted:
@@ -64,6 +65,7 @@ def insert(db, doc, terms, counted, columns, segmented, loose, vocab):
                (doc_id, *segmented))
     db.execute("INSERT INTO search_loose (rowid, title, body, roman_title, roman_body) VALUES (?,?,?,?,?)",
                (doc_id, *loose))
+    db.execute("INSERT INTO search_doc_vocab (doc_id, words) VALUES (?, ?)", (doc_id, " ".join(vocab)))
     _count_vocabulary(db, vocab)
     count_row(db, "search_trigram", columns, 1)
     count_row(db, "search_words", segmented, 1)

@@ -6,5 +6,6 @@ CREATE VIRTUAL TABLE search_loose USING fts5(title, body, roman_title, roman_bod
 -- one-letter deletions: a typed word is looked up by its own deletions to find the words one edit away.
 CREATE TABLE search_vocab (word TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE search_vocab_edits (variant TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY (variant, word));
--- Which vocabulary words a dataset's entry counted, so removing the entry uncounts them.
-ALTER TABLE search_docs ADD COLUMN vocab TEXT NOT NULL DEFAULT '';
+-- Which vocabulary words a dataset's entry counted, so removing the entry uncounts them (kept out of
+-- search_docs, whose rows every search reads).
+CREATE TABLE search_doc_vocab (doc_id INTEGER PRIMARY KEY REFERENCES search_docs(doc_id), words TEXT NOT NULL);
