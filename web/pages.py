@@ -19,7 +19,9 @@ SORTS = {"score desc, metadata_modified desc", "metadata_modified desc", "metada
 
 
 def _search(ctx, q="", fq=(), page=1, sort=None, rows=PAGE_SIZE, facets=FACETS, exact=False):
-    sort = sort if sort in SORTS else ("score desc, metadata_modified desc" if q else "metadata_modified desc")
+    # Relevance by default, also when browsing (where it is the newest first): the form then keeps relevance for
+    # the next query typed into it, instead of sending "last modified" the visitor never chose.
+    sort = sort if sort in SORTS else "score desc, metadata_modified desc"
     try:
         return actions.call(ctx, "package_search", {
             "q": q, "fq": " AND ".join(fq), "rows": rows, "start": (page - 1) * rows, "sort": sort,
