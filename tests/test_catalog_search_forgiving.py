@@ -154,3 +154,24 @@ def test_a_title_no_longer_used_is_no_longer_a_correction(catalogue, make_ctx):
     found = search(make_ctx(), q="โรงพยาบาาล")
     assert "khlang_corrected" not in found and found["count"] == 0
 
+
+
+def test_a_large_widened_search_pages_exact_first_then_newest_without_repeats(make_ctx, admin):
+    ctx = make_ctx(admin)
+    actions.call(ctx, "organization_create", {"name": "cgd", "title": "กรมบัญชีกลาง"})
+    for i in range(505):
+        actions.call(ctx, "package_create", {"name": f"buy-{i:03d}", "title": f"รายงานการจัดซื้อ ชุดที่ {i}",
+                                             "owner_org": "cgd"})
+    actions.call(ctx, "package_create", {"name": "typed-so", "title": "บันทึก", "notes": "การจัดซือ (สะกดตามต้นฉบับ)",
+                                         "owner_org": "cgd"})
+    actions.call(ctx, "package_create", {"name": "hidden", "title": "การจัดซื้อลับ", "owner_org": "cgd", "private": True})
+    pages = [search(make_ctx(), q="จัดซือ", rows=10, start=start) for start in (0, 10, 500)]
+    assert all(p["khlang_match"] == "folded" and p["count"] == 506 for p in pages)
+    first = pages[0]["results"]
+    assert first[0]["name"] == "typed-so" and first[0]["khlang_match"] == "exact"
+    # Then the titles that have it, newest first; page after page with no repeats.
+    assert [r["name"] for r in first[1:4]] == ["buy-504", "buy-503", "buy-502"]
+    assert all(r["khlang_match"] == "folded" for r in first[1:])
+    assert names(pages[1]) == [f"buy-{i:03d}" for i in range(495, 485, -1)]
+    assert names(pages[2]) == [f"buy-{i:03d}" for i in range(5, -1, -1)]
+    assert "hidden" not in {n for p in pages for n in names(p)}

@@ -102,7 +102,9 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
         args += cargs
     fast = (plain and not facet_spec and not filter_queries and recall_args
             and _sort_clause(sort) == _sort_clause(DEFAULT_SORT) and len(tri_terms) == len(plain))
-    hit = _run_ranked_stream(db, plain, recall_args[0], vis, rows, start) if fast else None
+    hit = _run_ranked_stream(db, ("search_trigram", recall_args[0]), lambda: _tier_queries(plain, recall_args[0]),
+                             vis, rows, start) if fast else None
+    hit = hit[:3] if hit else None
     if hit is None:
         unfiltered = not q and not filter_queries
         hit = _run(db, (recall_join, recall_args), (where, args), terms, recall_args[0] if recall_args else None,
@@ -110,23 +112,26 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
     return hit
 
 
-def _run_ranked_stream(db, terms, trigram_match, vis, rows, start):
+def _run_ranked_stream(db, recall, tiers, vis, rows, start):
     """Plain-text search over a large hit set without sorting it: count from the FTS index minus the
-    few restricted documents, then walk each ranking tier newest first and stop after one page.
-    Returns None when the hit set is small enough for full bm25 ranking (the caller does that)."""
+    few restricted documents, then walk each ranking tier (tiers() gives their queries) newest first and
+    stop after one page. Returns None when the hit set is small enough for full ranking (the caller does that).
+
+    recall: (the FTS table, the MATCH text every hit satisfies)."""
+    table, match = recall
     vis_where, vis_args = vis
     # One pass over the hits counts them and the few the viewer may not see (a hashed lookup per hit): the
     # text match, the costly part on PostgreSQL, is run once.
     total, hidden = _sql(db,
         "SELECT count(*), COALESCE(sum(CASE WHEN rowid IN "
         f"(SELECT d.doc_id FROM search_docs d WHERE {_HIDDEN} AND NOT ({vis_where})) THEN 1 ELSE 0 END), 0) "
-        "FROM search_trigram WHERE search_trigram MATCH ?", vis_args + [trigram_match]).fetchone()
+        f"FROM {table} WHERE {table} MATCH ?", vis_args + [match]).fetchone()
     if total <= BM25_MAX_HITS:
         return None
     count = total - hidden
     need = start + rows
-    picked, seen = [], set()
-    for sql, args in _tier_queries(terms, trigram_match):
+    picked, seen, ranks = [], set(), {}
+    for sql, args, rank in tiers():
         # Enough rows for the page even if every hidden hit and every one already picked comes first; the
         # limit lets PostgreSQL walk its rowid index newest first and stop, as SQLite's cursor does.
         cur = _sql(db, sql + " LIMIT ?", args + [need + hidden + len(seen)])
@@ -141,14 +146,15 @@ def _run_ranked_stream(db, terms, trigram_match, vis, rows, start):
                 ok = dict(_sql(db, f"SELECT d.doc_id, d.package_id FROM search_docs d WHERE d.doc_id IN ({marks}) "
                                      f"AND {vis_where}", fresh + vis_args).fetchall())
                 picked += [ok[d] for d in fresh if d in ok]
+                ranks.update((ok[d], rank) for d in fresh if d in ok)
         cur.close()
         if len(picked) >= need:
             break
-    return count, picked[start:need], {}
+    return count, picked[start:need], {}, ranks
 
 
 def _tier_queries(terms, trigram_match):
-    """Rowid-descending (newest first) queries for each ranking tier, best tier first."""
+    """Rowid-descending (newest first) queries for each ranking tier, best tier first, with the tier's rank."""
     def words_phrases(t, column=None):
         phrases = [fts_phrase(" ".join(words(f))) for f in variants(t) if words(f)]
         body = "(" + " OR ".join(phrases) + ")"
@@ -160,13 +166,13 @@ def _tier_queries(terms, trigram_match):
     tiers = []
     if all(any(words(f) for f in variants(t)) for t in terms):
         tiers.append(("SELECT rowid FROM search_words WHERE search_words MATCH ? ORDER BY rowid DESC",
-                      [" AND ".join(words_phrases(t, "title") for t in terms)]))
+                      [" AND ".join(words_phrases(t, "title") for t in terms)], 3))
     tiers.append(("SELECT rowid FROM search_trigram WHERE search_trigram MATCH ? ORDER BY rowid DESC",
-                  [" AND ".join(trigram_phrases(t, "title") for t in terms)]))
+                  [" AND ".join(trigram_phrases(t, "title") for t in terms)], 2))
     if all(any(words(f) for f in variants(t)) for t in terms):
         tiers.append(("SELECT rowid FROM search_words WHERE search_words MATCH ? ORDER BY rowid DESC",
-                      [" AND ".join(words_phrases(t) for t in terms)]))
-    tiers.append(("SELECT rowid FROM search_trigram WHERE search_trigram MATCH ? ORDER BY rowid DESC", [trigram_match]))
+                      [" AND ".join(words_phrases(t) for t in terms)], 1))
+    tiers.append(("SELECT rowid FROM search_trigram WHERE search_trigram MATCH ? ORDER BY rowid DESC", [trigram_match], 0))
     return tiers
 
 
@@ -207,6 +213,7 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
     ranks go first: 3 the exact query matches, 2 the whole query is in the title, 1 every term is, 0 others."""
     exact_terms, term_forms, whole = query
     where, args = _visibility(viewer, *include)
+    vis = (where, list(args))
     pure, loose_where, loose_args = [], [], []
     for forms in term_forms:
         group = _loose_group(forms, ("title", "body"), ("roman_title", "roman_body"))
@@ -236,11 +243,29 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
         where += f" AND {cond}"
         args += cargs
     exact = [text_condition(t) for t in exact_terms]
+    title = [_loose_group(f, ("title",), ("roman_title",)) for f in term_forms]
+    exact_match, exact_tri = trigram_query(exact_terms)
+    if (pure and not loose_where and not filter_queries and not facet_spec and exact_match
+            and len(exact_tri) == len(exact_terms) and _sort_clause(sort) == _sort_clause(DEFAULT_SORT)):
+        # A large hit set is paged by walking the ranks newest first, as the exact search does.
+        full = " AND ".join(pure)
+        loose_sql = "SELECT rowid FROM search_loose WHERE search_loose MATCH ? ORDER BY rowid DESC"
+
+        def tiers():
+            out = [("SELECT rowid FROM search_trigram WHERE search_trigram MATCH ? ORDER BY rowid DESC",
+                    [exact_match], 3)]
+            for rank, groups in ((2, [_loose_group(whole, ("title",), ("roman_title",))]), (1, title)):
+                if all(groups):
+                    out.append((loose_sql, [" AND ".join(groups) + " AND " + full], rank))
+            return out + [(loose_sql, [full], 0)]
+
+        hit = _run_ranked_stream(db, ("search_loose", full), tiers, vis, rows, start)
+        if hit:
+            return hit
     first = "CASE WHEN " + " AND ".join(c for c, _ in exact) + " THEN 3 "
     first_args = [a for _, cargs in exact for a in cargs]
     in_title = "WHEN d.doc_id IN (SELECT rowid FROM search_loose WHERE search_loose MATCH ?) THEN %d "
-    for rank, groups in ((2, [_loose_group(whole, ("title",), ("roman_title",))]),
-                         (1, [_loose_group(f, ("title",), ("roman_title",)) for f in term_forms])):
+    for rank, groups in ((2, [_loose_group(whole, ("title",), ("roman_title",))]), (1, title)):
         if all(groups):
             first += in_title % rank
             first_args.append(" AND ".join(groups))
