@@ -93,11 +93,16 @@ def remove_package(db, package_id):
         index_store.bump_generation(db)
 
 
-def rebuild(ctx):
-    """Reindex every package (after a migration or a restore)."""
-    ids = package_store.ids_by_modified(ctx.db)
+def rebuild(ctx, ids=None):
+    """Reindex every package (after a migration or a restore), or the given ones."""
+    ids = package_store.ids_by_modified(ctx.db) if ids is None else ids
     with transaction(ctx.db):
         for i in range(0, len(ids), 200):
             for pkg in package_dicts(ctx, ids[i:i + 200]):
                 index_package(ctx.db, pkg)
     return len(ids)
+
+
+def fill_forgiving(ctx):
+    """Index the forgiving text of the datasets indexed before it existed; returns how many."""
+    return rebuild(ctx, index_store.lacking_loose(ctx.db))

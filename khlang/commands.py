@@ -206,10 +206,15 @@ def cmd_demo(args):
 def cmd_migrate(args):
     """Apply every migration the catalogue lacks (the catalogue's, then spending's); `serve` does this at start."""
     settings = _settings(args)
+    from catalog.searchindex import fill_forgiving  # the Thai dictionary loads only for the commands that index
+
     db = catalog_db.connect(settings.db_path)
     versions = catalog_db.versions(db)
+    filled = fill_forgiving(Context(db=db, settings=settings, user={"id": None, "name": "cli", "sysadmin": True}))
     db.close()
     print(f"{database_label(settings.db_path)}: " + ", ".join(f"{part} at migration {v}" for part, v in versions.items()))
+    if filled:
+        print(f"indexed the forgiving search text of {filled:,} datasets indexed before it existed")
     return 0
 
 

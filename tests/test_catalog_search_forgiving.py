@@ -10,7 +10,7 @@ from catalog.context import Context
 from catalog.store.db import dialect
 from ingest.realdata import manifest, seed_mirror
 
-from conftest import sysadmin_site
+from conftest import query, run_cli, sysadmin_site
 
 QUERIES = json.loads((Path(__file__).parent / "search_queries.json").read_text(encoding="utf-8"))
 KINDS = ("tone", "romanised", "typo", "english")
@@ -175,3 +175,21 @@ def test_a_large_widened_search_pages_exact_first_then_newest_without_repeats(ma
     assert names(pages[1]) == [f"buy-{i:03d}" for i in range(495, 485, -1)]
     assert names(pages[2]) == [f"buy-{i:03d}" for i in range(5, -1, -1)]
     assert "hidden" not in {n for p in pages for n in names(p)}
+
+
+def test_khlang_migrate_fills_the_forgiving_text_of_datasets_indexed_before_it(tmp_path):
+    _, db, ctx = sysadmin_site(tmp_path)
+    database = ctx.settings.db_path
+    actions.call(ctx, "organization_create", {"name": "doe", "title": "กรมการจัดหางาน"})
+    actions.call(ctx, "package_create", {"name": "old-entry", "title": "การจ้างแรงงานจังหวัดเชียงราย", "owner_org": "doe"})
+    # An entry as a catalogue indexed before migration 17 has it: no forgiving text.
+    db.execute("DELETE FROM search_loose")
+    db.commit()
+    anon = Context(db=db, settings=ctx.settings, user=None, site_url="http://t")
+    assert search(anon, q="chiang rai")["count"] == 0
+    out = run_cli("migrate", "--db", database)
+    assert "indexed the forgiving search text of 1 datasets" in out.stdout
+    assert names(search(anon, q="chiang rai")) == ["old-entry"]
+    assert query(database, "SELECT count(*) FROM search_loose") == [(1,)]
+    assert "forgiving" not in run_cli("migrate", "--db", database).stdout
+    db.close()

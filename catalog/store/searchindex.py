@@ -84,6 +84,12 @@ def _count_vocabulary(db, vocab):
                    [(w,) for w in words])
 
 
+def lacking_loose(db):
+    """Package ids whose index entry has no forgiving text (entries made before migration 17)."""
+    return [r[0] for r in db.execute("SELECT d.package_id FROM search_docs d WHERE NOT EXISTS "
+                                     "(SELECT 1 FROM search_loose l WHERE l.rowid = d.doc_id) ORDER BY d.doc_id")]
+
+
 def near_words(db, variants):
     """(word, datasets using it) of the vocabulary words sharing one of the variants (a word's deletions)."""
     marks = ",".join("?" * len(variants))
