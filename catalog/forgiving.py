@@ -34,7 +34,8 @@ def glossary():
 
 @lru_cache(maxsize=1)
 def _provinces():
-    """[(normalised Thai name, folded English name)] of the shipped provinces list (empty without it)."""
+    """[(normalised Thai name, (folded English name, English name))] of the shipped provinces list (empty
+    without it)."""
     if not PROVINCES.exists():
         return []
     with PROVINCES.open(encoding="utf-8") as f:
@@ -79,9 +80,7 @@ def vocabulary(pkg):
         for w in words(text):
             out.add(w)
             if is_thai(w):
-                out.add(romanised(w))
-            if is_thai(w):
-                out.update(roman_syllables(w))
+                out.update([romanised(w), *roman_syllables(w)])
         for name in english_names(normalize(text), spaced=True):
             out.update([fold(name), *name.split()])
     return sorted(w for w in out if _VOCAB_MIN <= len(w) <= _VOCAB_MAX and " " not in w)

@@ -1,4 +1,5 @@
-"""The search index: one row per dataset in search_docs, exact terms, trigram and word FTS tables."""
+"""The search index: one row per dataset in search_docs, exact terms, trigram and word FTS tables, and the
+forgiving tiers' folded and romanised text and vocabulary (catalog/forgiving.py)."""
 import json
 
 from . import forgiving, gdc

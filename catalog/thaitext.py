@@ -1,4 +1,5 @@
-"""Thai text as users type it: normalisation, digits, segmentation for ranking."""
+"""Thai text as users type it: normalisation, digits, segmentation for ranking, and the forgiving forms
+(without tone marks, RTGS romanisation) the search matches when the exact text finds few."""
 import re
 import unicodedata
 from functools import lru_cache
@@ -58,7 +59,6 @@ def _chunk_words(chunk):
         if tok:
             toks.append(tok)
     return tuple(toks)
-
 
 
 # Marks people skip when typing fast on a phone: MAITAIKHU, the four tone marks, THANTHAKHAT, YAMAKKAN.
