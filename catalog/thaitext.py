@@ -25,7 +25,18 @@ def normalize(text):
     """Fold text for matching: NFC, zero-width removed, Thai digits to Arabic, quirks, case, spaces."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", str(text))
+    text = str(text)
+    # Titles, tags and organization names come again and again (indexing reads each several times).
+    return _normalize_short(text) if len(text) <= 200 else _normalize(text)
+
+
+@lru_cache(maxsize=50_000)
+def _normalize_short(text):
+    return _normalize(text)
+
+
+def _normalize(text):
+    text = unicodedata.normalize("NFKC", text)
     text = _ZERO_WIDTH.sub("", text).translate(DIGIT_TABLE)
     for pattern, repl in _QUIRKS:
         text = pattern.sub(repl, text)
