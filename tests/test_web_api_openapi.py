@@ -60,3 +60,13 @@ def test_every_action_answers_fuzzed_input_with_a_documented_response(fuzz_app):
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:1500]}")
     assert operations == len(actions.ACTIONS) + len(actions.SIDE_EFFECT_FREE)
     assert not failures, "\n\n".join(failures)
+
+
+def test_a_validation_error_about_a_field_called_message_matches_the_description(fuzz_app):
+    # CKAN's field -> [messages] shape: a field named "message" makes error.message a list (found by the fuzzer).
+    schema = schemathesis.openapi.from_wsgi("/api/3/openapi.json", fuzz_app)
+    operation = schema["/api/3/action/bulk_update_delete"]["POST"]
+    case = operation.Case(body={"message": {"\x01": 1}, "org_id": "org", "datasets": ["ds"]}, media_type="application/json")
+    response = case.call_and_validate(headers={"Authorization": fuzz_app.config["FUZZ_TOKEN"]})
+    assert response.status_code == 409
+    assert response.json()["error"]["message"] == ["Keys must be text without control characters"]

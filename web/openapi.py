@@ -33,7 +33,10 @@ def _canonical(schema):
 
 ERROR = {"type": "object", "required": ["success", "error"], "properties": {
     "help": {"type": "string", "nullable": True}, "success": {"type": "boolean", "enum": [False]},
-    "error": {"type": "object", "required": ["__type"], "properties": {"__type": S, "message": S}}}}
+    # `message` is a string, except in a Validation Error about a field that is itself called "message" (CKAN's
+    # field -> [messages] shape).
+    "error": {"type": "object", "required": ["__type"], "properties": {
+        "__type": S, "message": {"oneOf": [S, {"type": "array", "items": S}]}}}}}
 OK = {"type": "object", "required": ["help", "success", "result"], "properties": {
     "help": S, "success": {"type": "boolean", "enum": [True]}, "result": {}}}
 
