@@ -7,7 +7,7 @@ from .errors import SearchQueryError, ValidationError
 from .params import as_bool, as_int, as_list
 from .dicts import package_dicts
 from .querysyntax import parse
-from .thaitext import normalize
+from .thaitext import is_thai, is_word, normalize, words
 from .store import groups as group_store
 from .store import search as search_store
 from .store import searchindex as index_store
@@ -125,31 +125,56 @@ def _widen(ctx, viewer, terms, rest, hit):
                 return best
     fixes = _corrections(ctx, terms)
     if fixes:
-        term_forms = []
-        for t in terms:
-            own = forgiving.forms(t, "english", variants)
-            if t in fixes:
-                fixed = forgiving.forms(fixes[t], "english", variants)
-                own = {k: own[k] + [f for f in fixed[k] if f not in own[k]] for k in own}
-            term_forms.append(own)
-        run("typo", term_forms, " ".join(fixes.get(t, t) for t in terms))
+        # The corrected query is searched as if it had been typed ("showing results for ..."); a corrected
+        # run of Thai words may be several words (ผู้ป่วยโรงพยบาล → ผู้ป่วย โรงพยาบาล).
+        corrected = " ".join(fixes.get(t, t) for t in terms)
+        run("typo", [forgiving.forms(t, "english", variants) for t in corrected.split()], corrected)
     return best
 
 
 def _corrections(ctx, terms):
-    """{query word: the vocabulary word one edit from it} for the long words the index does not have."""
+    """{query word: its correction} for the long words the index does not have: the vocabulary word one edit
+    away, or for a run of Thai words, the known words before (or after) it and the rest corrected."""
     out = {}
     for t in terms:
         if not forgiving.correctable(t):
             continue
         word = normalize(t)
-        near = index_store.near_words(ctx.db, forgiving.edits(word))
-        if any(w == word for w, _ in near):
+        if _known(ctx, word):
             continue   # a word the index has is not a typo
-        fix = forgiving.best_correction(word, near)
+        fix = _correction(ctx, word)
+        if fix is None and is_thai(word):
+            fix = _correction_in_run(ctx, words(word))
         if fix:
             out[t] = fix
     return out
+
+
+def _known(ctx, word):
+    return any(w == word for w, _ in index_store.near_words(ctx.db, [word]))
+
+
+def _correction(ctx, word):
+    """The vocabulary word one edit from a word, or None."""
+    return forgiving.best_correction(word, index_store.near_words(ctx.db, forgiving.edits(word))) \
+        if forgiving.correctable(word) else None
+
+
+def _correction_in_run(ctx, parts):
+    """A run of Thai words typed without spaces with one misspelt among them (รายงานทะเบยนวัด): the words
+    around it known (dictionary or index words), the segments between corrected as one word; the words,
+    space separated (รายงาน ทะเบียน วัด), or None."""
+    if len(parts) > 8:
+        return None
+    known = [is_word(p) or _known(ctx, p) for p in parts]
+    for size in range(1, len(parts) + 1):           # the fewest segments taken for the misspelt word first
+        for i in range(0, len(parts) - size + 1):
+            j = i + size
+            if (i or j < len(parts)) and all(known[:i]) and all(known[j:]):
+                fix = _correction(ctx, "".join(parts[i:j]))
+                if fix:
+                    return " ".join(x for x in ("".join(parts[:i]), fix, "".join(parts[j:])) if x)
+    return None
 
 
 def visible_counts(ctx, field):

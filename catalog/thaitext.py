@@ -119,6 +119,18 @@ def _romaniser():
     return romanize, lambda word: tokenize(word, custom_dict=trie, engine="newmm", keep_whitespace=False)
 
 
+def is_word(text):
+    """Whether text is a word of pythainlp's Thai dictionary (the one segmentation uses)."""
+    return text in _dictionary()
+
+
+@lru_cache(maxsize=1)
+def _dictionary():
+    from pythainlp.corpus import thai_words  # loaded with the tokenizer's dictionary, on first use
+
+    return thai_words()
+
+
 def is_thai(text):
     """Whether text has any Thai letter."""
     return bool(_THAI.search(text or ""))

@@ -193,3 +193,9 @@ def test_khlang_migrate_fills_the_forgiving_text_of_datasets_indexed_before_it(t
     assert query(database, "SELECT count(*) FROM search_loose") == [(1,)]
     assert "forgiving" not in run_cli("migrate", "--db", database).stdout
     db.close()
+
+
+def test_a_misspelt_word_inside_a_run_of_thai_words_is_corrected_and_the_words_searched(catalogue, make_ctx):
+    found = search(make_ctx(), q="ผู้ป่วยนอกโรงพยบาล")
+    assert found["khlang_match"] == "typo" and found["khlang_corrected"] == "ผู้ป่วยนอก โรงพยาบาล"
+    assert names(found) == ["cr-opd"]
