@@ -134,7 +134,7 @@ def _widen(ctx, viewer, terms, rest, hit):
 
 def _corrections(ctx, terms):
     """{query word: its correction} for the long words the index does not have: the vocabulary word one edit
-    away, or for a run of Thai words, the known words before (or after) it and the rest corrected."""
+    away, or for a run of Thai words, the misspelt word among them corrected (_correction_in_run)."""
     out = {}
     for t in terms:
         if not forgiving.correctable(t):
@@ -151,6 +151,7 @@ def _corrections(ctx, terms):
 
 
 def _known(ctx, word):
+    """Whether the index's vocabulary has the word."""
     return any(w == word for w, _ in index_store.near_words(ctx.db, [word]))
 
 
