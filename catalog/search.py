@@ -125,10 +125,17 @@ def _widen(ctx, viewer, terms, rest, hit):
                 return best
     fixes = _corrections(ctx, terms)
     if fixes:
-        # The corrected query is searched as if it had been typed ("showing results for ..."); a corrected
+        # The corrected query is searched ("showing results for ..."), its exact matches first; a corrected
         # run of Thai words may be several words (ผู้ป่วยโรงพยบาล → ผู้ป่วย โรงพยาบาล).
-        corrected = " ".join(fixes.get(t, t) for t in terms)
-        run("typo", [forgiving.forms(t, "english", variants) for t in corrected.split()], corrected)
+        corrected, term_forms = " ".join(fixes.get(t, t) for t in terms), []
+        for t in terms:
+            fixed = fixes.get(t, t).split()
+            if len(fixed) == 1:   # the word or its correction: what the word found as typed stays found
+                own, fix = forgiving.forms(t, "english", variants), forgiving.forms(fixed[0], "english", variants)
+                term_forms.append({k: own[k] + [f for f in fix[k] if f not in own[k]] for k in own})
+            else:
+                term_forms += [forgiving.forms(w, "english", variants) for w in fixed]
+        run("typo", term_forms, corrected)
     return best
 
 

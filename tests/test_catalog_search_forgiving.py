@@ -199,3 +199,12 @@ def test_a_misspelt_word_inside_a_run_of_thai_words_is_corrected_and_the_words_s
     found = search(make_ctx(), q="ผู้ป่วยนอกโรงพยบาล")
     assert found["khlang_match"] == "typo" and found["khlang_corrected"] == "ผู้ป่วยนอก โรงพยาบาล"
     assert names(found) == ["cr-opd"]
+
+
+def test_a_corrected_search_keeps_what_the_word_found_as_typed(catalogue, make_ctx):
+    # A source that has the misspelling itself (in its notes, which the vocabulary does not take words from).
+    actions.call(catalogue, "package_create", {"name": "as-typed", "title": "สรุปรายเดือน", "owner_org": "cr",
+                                               "notes": "ผู้ป่วยส่งต่อ โรงพยาบาาล (สะกดตามต้นฉบับ)"})
+    found = search(make_ctx(), q="โรงพยาบาาล")
+    assert found["khlang_match"] == "typo" and found["khlang_corrected"] == "โรงพยาบาล"
+    assert set(names(found)) == {"cr-opd", "as-typed"}
