@@ -313,10 +313,13 @@ def test_a_node_shares_a_bounded_pool_and_answers_again_once_postgresql_restarts
             srv.admin().action.package_create(name="reservoirs", title="ระดับน้ำในอ่างเก็บน้ำ", owner_org="pool")
             peak, answers = [0], []
 
+            # One watching connection for the whole count: a watcher opened per count would see its own
+            # predecessors, closed but not yet gone from pg_stat_activity.
+            watcher = catalog_db.connect(url, migrate=False)
+
             def connections():
-                rows = query(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                  "AND application_name = 'khlang' AND pid <> pg_backend_pid()")
-                return rows[0][0]
+                return watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND application_name = 'khlang' AND pid <> pg_backend_pid()").fetchone()[0]
 
             idle = connections()   # the pool's first connection and the background loader's own
 
@@ -332,7 +335,9 @@ def test_a_node_shares_a_bounded_pool_and_answers_again_once_postgresql_restarts
             for t in workers:
                 t.join()
             assert answers == [1] * 36
+            watcher.close()
             assert peak[0] <= idle - 1 + 3   # twelve threads at work, never more than the pool's three
+            assert peak[0] > idle            # ... and more than one of them: the watcher saw the pool grow
             metrics = requests.get(f"{srv.url}/metrics", timeout=10).text
             assert re.search(r'^khlang_db_pool\{state="open"\} [123]\.0$', metrics, re.M), metrics
 
