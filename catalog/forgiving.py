@@ -158,15 +158,14 @@ def forms(term, tier, variants):
     """{"exact": [...], "loose": [...], "roman": [...]} the term may match as at a tier (and every tier
     before it); variants(term) gives its exact synonyms."""
     exact = [normalize(v) for v in variants(term) if normalize(v)]
-    out = {"exact": exact, "loose": [], "roman": []}
-    if TIERS.index(tier) >= TIERS.index("folded"):
-        out["loose"] = sorted({fold(v) for v in exact if len(fold(v)) >= 3})
-    if TIERS.index(tier) >= TIERS.index("romanised") and not is_thai(term):
-        out["roman"] = sorted({fold(v) for v in exact if len(fold(v)) >= 3})
-    if TIERS.index(tier) >= TIERS.index("english") and not is_thai(term):
-        thai = glossary().get(fold(term), [])
-        out["exact"] = exact + [normalize(t) for t in thai if normalize(t) not in exact]
-        out["loose"] = sorted(set(out["loose"]) | {fold(t) for t in thai if len(fold(t)) >= 3})
+    folded = sorted({f for f in map(fold, exact) if len(f) >= 3})   # a trigram index matches 3 or more
+    level = TIERS.index(tier)
+    out = {"exact": exact, "loose": folded if level >= TIERS.index("folded") else [],
+           "roman": folded if level >= TIERS.index("romanised") and not is_thai(term) else []}
+    if level >= TIERS.index("english") and not is_thai(term):
+        thai = [normalize(t) for t in glossary().get(fold(term), [])]
+        out["exact"] = exact + [t for t in thai if t not in exact]
+        out["loose"] = sorted(set(folded) | {f for f in map(fold, thai) if len(f) >= 3})
     return out
 
 

@@ -243,7 +243,10 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
         where += f" AND {cond}"
         args += cargs
     exact = [text_condition(t) for t in exact_terms]
+    # The title ranks, as (rank, MATCH text): the whole query in the title, then every term in it.
     title = [_loose_group(f, ("title",), ("roman_title",)) for f in term_forms]
+    in_title = [(rank, " AND ".join(groups)) for rank, groups in
+                ((2, [_loose_group(whole, ("title",), ("roman_title",))]), (1, title)) if all(groups)]
     exact_match, exact_tri = trigram_query(exact_terms)
     if (pure and not loose_where and not filter_queries and not facet_spec and exact_match
             and len(exact_tri) == len(exact_terms) and _sort_clause(sort) == _sort_clause(DEFAULT_SORT)):
@@ -254,9 +257,7 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
         def tiers():
             out = [("SELECT rowid FROM search_trigram WHERE search_trigram MATCH ? ORDER BY rowid DESC",
                     [exact_match], 3)]
-            for rank, groups in ((2, [_loose_group(whole, ("title",), ("roman_title",))]), (1, title)):
-                if all(groups):
-                    out.append((loose_sql, [" AND ".join(groups) + " AND " + full], rank))
+            out += [(loose_sql, [f"{match} AND {full}"], rank) for rank, match in in_title]
             return out + [(loose_sql, [full], 0)]
 
         hit = _run_ranked_stream(db, ("search_loose", full), tiers, vis, rows, start)
@@ -264,11 +265,9 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
             return hit
     first = "CASE WHEN " + " AND ".join(c for c, _ in exact) + " THEN 3 "
     first_args = [a for _, cargs in exact for a in cargs]
-    in_title = "WHEN d.doc_id IN (SELECT rowid FROM search_loose WHERE search_loose MATCH ?) THEN %d "
-    for rank, groups in ((2, [_loose_group(whole, ("title",), ("roman_title",))]), (1, title)):
-        if all(groups):
-            first += in_title % rank
-            first_args.append(" AND ".join(groups))
+    for rank, match in in_title:
+        first += f"WHEN d.doc_id IN (SELECT rowid FROM search_loose WHERE search_loose MATCH ?) THEN {rank} "
+        first_args.append(match)
     first += "ELSE 0 END"
     return _run(db, (recall_join, recall_args), (where, args), exact_terms, None, sort, rows, start, facet_spec,
                 first=(first, first_args))
