@@ -1,12 +1,14 @@
 """Checking the store after a crash: the catalogue database, every upload and every version file by sha256.
 
-Temporary files carry the writer's process id (`.load-<pid>-…`, `.upload-<pid>-…`, `khlang-ingest-<pid>-…`),
-so what a killed process left behind can be told from what a running one is still writing.
+Temporary files carry the writer's process id (`.load-<pid>-…`, `.upload-<pid>-…`, `khlang-ingest-<pid>-…`, and
+in the system's temporary folder `khlang-search-<pid>-…`), so what a killed process left behind can be told
+from what a running one is still writing.
 """
 import hashlib
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from . import storage, tables
@@ -14,6 +16,7 @@ from .settings import database_label
 from .store import datastore as datastore_store
 
 _LEFTOVER = re.compile(r"^(?:\.load-|\.upload-|khlang-ingest-)(\d+)-")
+_SEARCH_COPY = re.compile(r"^khlang-search-(\d+)-")   # a PostgreSQL node's copy of the search index
 
 
 def process_alive(pid):
@@ -31,11 +34,12 @@ def sweep_leftovers(settings):
     """Delete temporary files and folders of writers that are no longer running; returns their paths."""
     root = Path(settings.storage_dir)
     removed = []
-    for folder in (tables.parquet_dir(settings), storage.files_dir(settings), root / "tmp"):
+    folders = [(f, _LEFTOVER) for f in (tables.parquet_dir(settings), storage.files_dir(settings), root / "tmp")]
+    for folder, pattern in folders + [(Path(tempfile.gettempdir()), _SEARCH_COPY)]:
         if not folder.is_dir():
             continue
         for entry in folder.iterdir():
-            m = _LEFTOVER.match(entry.name)
+            m = pattern.match(entry.name)
             if m and not process_alive(int(m.group(1))):
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
                 removed.append(str(entry))

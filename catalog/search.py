@@ -11,6 +11,7 @@ from .thaitext import is_thai, is_word, normalize, words
 from .store import groups as group_store
 from .store import search as search_store
 from .store import searchindex as index_store
+from .store.searchreplica import searcher
 from .store.search import DEFAULT_SORT
 from .store.searchsql import plain_terms, variants
 
@@ -70,11 +71,12 @@ def package_search(ctx, data):
     cacheable = "NOW" not in " ".join([q, *key[1]]).upper()
     hit = _cache_get(ctx, generation, key) if cacheable else None
     if hit is None:
-        hit = search_store.find(ctx.db, viewer, (q, q_node), filter_queries, include, sort, rows, start, facet_spec)
+        index_db = searcher(ctx.db, generation, ctx.settings.search_replica)
+        hit = search_store.find(index_db, viewer, (q, q_node), filter_queries, include, sort, rows, start, facet_spec)
         hit = (*hit, {}, "exact", None)
         terms = plain_terms(q_node) if q and not exact_only else None
         if terms and hit[0] < forgiving.FEW:
-            hit = _widen(ctx, viewer, terms, (filter_queries, include, sort, rows, start, facet_spec), hit)
+            hit = _widen(ctx, index_db, viewer, terms, (filter_queries, include, sort, rows, start, facet_spec), hit)
         if cacheable:
             _cache_put(ctx, generation, key, hit)
     count, ids, facet_counts, ranks, tier, corrected = hit
@@ -103,9 +105,10 @@ def package_search(ctx, data):
     return out
 
 
-def _widen(ctx, viewer, terms, rest, hit):
+def _widen(ctx, index_db, viewer, terms, rest, hit):
     """The exact hit widened tier by tier (catalog/forgiving.py) until a tier finds enough, as
-    (count, ids, facets, {package id: rank}, tier shown, corrected query or None)."""
+    (count, ids, facets, {package id: rank}, tier shown, corrected query or None); index_db is where the
+    index is searched (searcher())."""
     best = hit
 
     def run(tier, term_forms, corrected=None):
@@ -113,7 +116,7 @@ def _widen(ctx, viewer, terms, rest, hit):
         # A corrected query's own exact matches rank first, as a query typed right would have them.
         typed = corrected.split() if corrected else terms
         whole = forgiving.forms("".join(typed), tier, lambda t: [t])
-        found = search_store.find_loose(ctx.db, viewer, (typed, term_forms, whole), *rest)
+        found = search_store.find_loose(index_db, viewer, (typed, term_forms, whole), *rest)
         if found[0] > best[0]:
             best = (*found, tier, corrected)
         return best[0] >= forgiving.FEW
@@ -187,7 +190,8 @@ def _correction_in_run(ctx, parts):
 
 def visible_counts(ctx, field):
     """{value: number of active datasets the caller may see} of one indexed field (e.g. owner_org, groups)."""
-    return search_store.visible_counts(ctx.db, auth.viewer(ctx), field)
+    index_db = searcher(ctx.db, search_store.generation(ctx.db), ctx.settings.search_replica)
+    return search_store.visible_counts(index_db, auth.viewer(ctx), field)
 
 
 def _viewer_key(viewer):

@@ -87,6 +87,7 @@ class Settings:
     max_upload_mb: int = 1024
     locale_default: str = "th"
     search_cache_size: int = 512
+    search_replica: bool = True   # on PostgreSQL: search a node-local copy of the index (catalog/store/searchreplica.py)
     provinces_geojson: str = ""
     sql_timeout_s: float = 10.0
     sql_memory_mb: int = 2048
@@ -123,6 +124,7 @@ class Settings:
             "gdc_strict": _flag(env.get("KHLANG_GDC_STRICT", "0")),
             "max_upload_mb": int(env.get("KHLANG_MAX_UPLOAD_MB", "1024")),
             "search_cache_size": int(env.get("KHLANG_SEARCH_CACHE", "512")),
+            "search_replica": _flag(env.get("KHLANG_SEARCH_REPLICA", "1")),
             "provinces_geojson": env.get("KHLANG_PROVINCES_GEOJSON", ""),
             "sql_timeout_s": float(env.get("KHLANG_SQL_TIMEOUT", "10")),
             "sql_memory_mb": int(env.get("KHLANG_SQL_MEMORY_MB", "2048")),

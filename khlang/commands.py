@@ -40,6 +40,7 @@ def cmd_serve(args):
     from waitress import serve
 
     from catalog.integrity import sweep_leftovers
+    from catalog.store.searchreplica import warm
     from catalog.thaitext import words
     from ingest.worker import start_thread
     from web import create_app
@@ -50,6 +51,8 @@ def cmd_serve(args):
     # The Thai dictionary (about 1 s) loads beside the server starting, not in the first visitor's search.
     threading.Thread(target=words, args=("ภาษีไปไหน",), name="khlang-dictionary", daemon=True).start()
     start_thread(settings)  # background loads of uploaded files (CKAN xloader's job)
+    if is_postgresql(settings.db_path) and settings.search_replica:
+        warm(settings.db_path)   # the node's copy of the search index is built while it starts
     print(f"Khlang serving {database_label(settings.db_path)} on http://{args.host}:{args.port}/", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="khlang",
           # Above Flask's own limit, so an oversized upload gets the API's 413 envelope; still a hard stop.

@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 from catalog import health
 from catalog.store import db as catalog_db
+from catalog.store.searchreplica import replica_stats
 
 from .api import json_response
 from .context import get_db
@@ -31,6 +32,9 @@ class Metrics:
                           ["queue", "state"], registry=self.registry)
         self.pool = Gauge("khlang_db_pool", "PostgreSQL connection pool: connections open, in use, requests waiting",
                           ["state"], registry=self.registry)
+        self.search_copy = Gauge("khlang_search_copy", "PostgreSQL only: the node's copy of the search index, "
+                                 "entries held and whether searches use it (0 while it is built)", ["state"],
+                                 registry=self.registry)
 
 
 @bp.route("/healthz")
@@ -56,6 +60,9 @@ def metrics():
         m.pool.labels("open").set(stats.get("pool_size", 0))
         m.pool.labels("idle").set(stats.get("pool_available", 0))
         m.pool.labels("waiting").set(stats.get("requests_waiting", 0))
+        entries, in_use = replica_stats().get(settings.db_path, (0, False))
+        m.search_copy.labels("entries").set(entries)
+        m.search_copy.labels("in_use").set(int(in_use))
     return Response(generate_latest(m.registry), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -120,12 +120,13 @@ def _run_ranked_stream(db, recall, tiers, vis, rows, start):
     recall: (the FTS table, the MATCH text every hit satisfies)."""
     table, match = recall
     vis_where, vis_args = vis
-    # One pass over the hits counts them and the few the viewer may not see (a hashed lookup per hit): the
-    # text match, the costly part on PostgreSQL, is run once.
+    # The hits are counted from the index alone; the ones the viewer may not see are among the few restricted
+    # entries, matched in their own small twin table, so no hit is looked up one by one.
+    twin = _RESTRICTED[table]
     total, hidden = _sql(db,
-        "SELECT count(*), COALESCE(sum(CASE WHEN rowid IN "
-        f"(SELECT d.doc_id FROM search_docs d WHERE {_HIDDEN} AND NOT ({vis_where})) THEN 1 ELSE 0 END), 0) "
-        f"FROM {table} WHERE {table} MATCH ?", vis_args + [match]).fetchone()
+        f"SELECT (SELECT count(*) FROM {table} WHERE {table} MATCH ?), (SELECT count(*) FROM search_docs d "
+        f"WHERE d.doc_id IN (SELECT rowid FROM {twin} WHERE {twin} MATCH ?) AND NOT ({vis_where}))",
+        [match, match] + vis_args).fetchone()
     if total <= BM25_MAX_HITS:
         return None
     count = total - hidden
@@ -151,6 +152,9 @@ def _run_ranked_stream(db, recall, tiers, vis, rows, start):
         if len(picked) >= need:
             break
     return count, picked[start:need], {}, ranks
+
+
+_RESTRICTED = {"search_trigram": "search_restricted_trigram", "search_loose": "search_restricted_loose"}
 
 
 def _tier_queries(terms, trigram_match):

@@ -1,6 +1,7 @@
 """The search index's rows: search_docs (one per dataset), search_terms (exact values, for fq and facets),
-search_facet_counts (public counts kept up to date), the trigram and word FTS5 tables, and the forgiving
-tiers' folded text (search_loose) and vocabulary (search_vocab, search_vocab_edits)."""
+search_facet_counts (public counts kept up to date), the trigram and word FTS5 tables, the forgiving
+tiers' folded text (search_loose) and vocabulary (search_vocab, search_vocab_edits), and the trigram and folded
+text of entries not everyone may see again (search_restricted_trigram, search_restricted_loose)."""
 from .db import dialect
 from .textmatch import count_row
 
@@ -38,8 +39,11 @@ def drop(db, doc):
     words = doc[5].split()
     if words:
         db.execute(f"UPDATE search_vocab SET n = n - 1 WHERE word IN ({','.join('?' * len(words))})", words)
+    if dialect(db) == "postgresql":
+        db.execute("INSERT INTO search_drops (doc_id) VALUES (?)", (doc[0],))
     for table, key in (("search_terms", "doc_id"), ("search_trigram", "rowid"), ("search_words", "rowid"),
-                       ("search_loose", "rowid"), ("search_doc_vocab", "doc_id"), ("search_docs", "doc_id")):
+                       ("search_loose", "rowid"), ("search_restricted_trigram", "rowid"),
+                       ("search_restricted_loose", "rowid"), ("search_doc_vocab", "doc_id"), ("search_docs", "doc_id")):
         db.execute(f"DELETE FROM {table} WHERE {key} = ?", (doc[0],))
 
 
@@ -65,6 +69,11 @@ def insert(db, doc, terms, counted, columns, segmented, loose, vocab):
                (doc_id, *segmented))
     db.execute("INSERT INTO search_loose (rowid, title, body, roman_title, roman_body) VALUES (?,?,?,?,?)",
                (doc_id, *loose))
+    if doc[6] != "active" or doc[5]:   # not everyone may see it: its text again in the restricted twins
+        db.execute("INSERT INTO search_restricted_trigram (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
+                   (doc_id, *columns))
+        db.execute("INSERT INTO search_restricted_loose (rowid, title, body, roman_title, roman_body) "
+                   "VALUES (?,?,?,?,?)", (doc_id, *loose))
     db.execute("INSERT INTO search_doc_vocab (doc_id, words) VALUES (?, ?)", (doc_id, " ".join(vocab)))
     _count_vocabulary(db, vocab)
     count_row(db, "search_trigram", columns, 1)

@@ -14,8 +14,10 @@ COLUMNS = ("title", "tags", "org", "res", "notes")
 _WORD_RUN = r"[^\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+"
 _WORD_RUN_RE = re.compile(r"[^\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
 _TOKEN = re.compile(r'"((?:[^"]|"")*)"|\{([^}]*)\}|(\()|(\))|(AND|OR)\b|(:)|(\s+)')
-_MATCH = re.compile(r"\b(search_trigram|search_words|search_loose) MATCH \?")
-_SUBSTRING = ("search_trigram", "search_loose")   # trigram tables: a phrase matches as a substring
+_MATCH = re.compile(r"\b(search_trigram|search_words|search_loose|search_restricted_trigram|search_restricted_loose)"
+                    r" MATCH \?")
+# Trigram tables: a phrase matches as a substring.
+_SUBSTRING = ("search_trigram", "search_loose", "search_restricted_trigram", "search_restricted_loose")
 _BM25 = re.compile(r"\bbm25\((search_trigram|search_words), ([0-9., ]+)\)")
 
 

@@ -8,23 +8,29 @@ from .db import SchemaTooNew, dialect, transaction, versions
 from .textmatch import recount
 
 _SKIP = {"schema_migrations", "component_migrations"}
-_FTS = ("search_trigram", "search_words", "search_loose")
 
 
 class TransferError(ValueError):
     """A copy that cannot start: the wrong kinds of database, different migrations, a destination in use."""
 
 
+def _fts_tables(src):
+    """The FTS5 tables (search_trigram, ...): PostgreSQL has them as plain tables, their rowid a column."""
+    return {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE "
+                                      "'CREATE VIRTUAL TABLE % USING fts5%'")}
+
+
 def _tables(src):
     names = [r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
     # FTS5 keeps its own shadow tables (search_words_data, ...); the virtual table itself is copied.
-    names = [n for n in names if n not in _SKIP and not any(n.startswith(f + "_") for f in _FTS)]
+    fts = _fts_tables(src)
+    names = [n for n in names if n not in _SKIP and not any(n.startswith(f + "_") for f in fts)]
     graph = {n: {r[2] for r in src.execute(f"PRAGMA foreign_key_list({n})") if r[2] != n} for n in names}
     return list(TopologicalSorter(graph).static_order())
 
 
 def _columns(src, dst, table):
-    if table in _FTS:
+    if table in _fts_tables(src):
         source_cols = ["rowid"] + [r[1] for r in src.execute(f"PRAGMA table_info({table})")]
     else:
         source_cols = [r[1] for r in src.execute(f"PRAGMA table_info({table})")]
