@@ -38,14 +38,9 @@ def queue_load(ctx, resource_id, sha256):
 
 
 def claim_oldest(db, table="jobs"):
-    """Claim the oldest pending row of a work queue for this process (one conditional UPDATE), or None."""
-    while True:
-        job_id = job_store.oldest_pending(db, table)
-        if job_id is None:
-            return None
-        claimed = claim(db, table, job_id)
-        if claimed is not None:
-            return claimed
+    """Claim the oldest pending row of a work queue for this process, or None (on PostgreSQL with
+    `FOR UPDATE SKIP LOCKED`, so nodes claiming at once take different rows without waiting)."""
+    return job_store.claim_oldest(db, table, now(), worker_name(), _lease_end())
 
 
 LEASE_S = 90          # a running job's lease

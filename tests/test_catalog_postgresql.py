@@ -160,6 +160,33 @@ def test_a_job_whose_node_died_is_failed_by_any_node_once_its_lease_runs_out(mak
 
 
 @on_postgresql
+def test_a_node_claiming_a_job_skips_one_another_node_is_claiming_instead_of_waiting(make_ctx, admin, db, settings):
+    from catalog import jobs
+    from catalog.store import jobs as job_store
+
+    ctx = make_ctx(admin)
+    actions.call(ctx, "organization_create", {"name": "org"})
+    pkg = actions.call(ctx, "package_create", {"name": "ds", "owner_org": "org",
+                                               "resources": [{"name": "r", "url": "http://x/r.csv"}]})
+    for jid, created in (("first", "2026-01-01T00:00:00"), ("second", "2026-01-01T00:00:01")):
+        job_store.insert_load(db, jid, pkg["resources"][0]["id"], created, "0" * 64, None)
+    db.commit()
+    other = catalog_db.connect(settings.db_path, migrate=False)   # another node, in the middle of its claim
+    other.execute("BEGIN")
+    other.execute("SELECT id FROM jobs WHERE id = 'first' FOR UPDATE")
+    got = []
+    worker = threading.Thread(target=lambda: got.append(jobs.claim_oldest(db)), daemon=True)
+    worker.start()
+    worker.join(10)
+    other.rollback()
+    worker.join(10)
+    assert [g["id"] for g in got] == ["second"]   # at once, without waiting for the other node's lock
+    assert jobs.claim_oldest(db)["id"] == "first"
+    assert jobs.claim_oldest(db) is None
+    other.close()
+
+
+@on_postgresql
 def test_the_phrase_counts_kept_for_ranking_follow_every_index_write(make_ctx, admin, db):
     from catalog.store.textmatch import document_frequency
 

@@ -1,4 +1,5 @@
 """Work queues (DataStore loads in `jobs`, harvest runs in `harvest_jobs`): queueing, claiming, finishing."""
+from .db import dialect
 
 QUEUES = ("jobs", "harvest_jobs")   # tables of background work, each claimed the same way
 
@@ -19,6 +20,25 @@ def oldest_pending(db, table):
     """The id of a queue's oldest pending row, or None."""
     row = db.execute(f"SELECT id FROM {_queue(table)} WHERE state = 'pending' ORDER BY created LIMIT 1").fetchone()
     return row[0] if row else None
+
+
+def claim_oldest(db, table, ts, worker, lease_until):
+    """Mark the queue's oldest pending row running for `worker` until `lease_until` and commit; its row, or None
+    when nothing is pending."""
+    if dialect(db) == "postgresql":
+        # Several nodes claim at once: each skips the rows another is claiming instead of waiting for its lock.
+        row = db.execute(f"UPDATE {_queue(table)} SET state = 'running', started = ?, error = NULL, worker = ?, "
+                         f"lease_until = ? WHERE id = (SELECT id FROM {table} WHERE state = 'pending' "
+                         "ORDER BY created LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING *", (ts, worker, lease_until)).fetchone()
+        db.commit()
+        return row
+    while True:   # SQLite has one writer: a conditional UPDATE, retried if another process took the row first
+        job_id = oldest_pending(db, table)
+        if job_id is None:
+            return None
+        row = claim(db, table, job_id, ts, worker, lease_until)
+        if row is not None:
+            return row
 
 
 def claim(db, table, job_id, ts, worker, lease_until):
