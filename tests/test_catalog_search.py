@@ -192,6 +192,7 @@ def test_large_result_set_pages_skip_newer_hidden_datasets_and_repeat_none(catal
     walked = [n for start in range(count) for n in names(search(anon, q="โรงเรียน", rows=1, start=start))]
     assert sorted(walked) == ["bkk-notes-only", "private-schools", "school-budget"]
 
+
 def test_facet_counts_follow_edits_deletes_and_privacy(catalogue, make_ctx):
     def tag_counts(ctx, **extra):
         return search(ctx, **{"facet.field": '["tags"]'}, **extra)["facets"]["tags"]
@@ -208,8 +209,15 @@ def test_facet_counts_follow_edits_deletes_and_privacy(catalogue, make_ctx):
     assert search(anon)["count"] == 3
 
 
+@pytest.mark.parametrize("streamed", [False, True])
 @pytest.mark.parametrize("q,fq", [("งบประมาณ", ""), ("โรงเรียน", ""), ("", "tags:งบประมาณ"), ("ข้อมูล", "organization:bma")])
-def test_facets_of_a_query_count_exactly_the_matching_datasets_for_every_field(catalogue, make_ctx, q, fq):
+def test_facets_of_a_query_count_exactly_the_matching_datasets_for_every_field(catalogue, make_ctx, monkeypatch, q,
+                                                                              fq, streamed):
+    from catalog.store import search as search_module
+
+    if streamed:   # counted as a large hit set is: from the index hits, without joining each to its dataset
+        monkeypatch.setattr(search_module, "BM25_MAX_HITS", 0)
+    catalogue.settings.search_cache_size = 0
     for ctx, private in ((make_ctx(), False), (catalogue, True)):
         res = search(ctx, q=q, fq=fq, rows=1000, include_private=private,
                      **{"facet.field": '["organization","tags","res_format","license_id"]', "facet.limit": -1})

@@ -50,6 +50,17 @@ def _visibility(viewer, include_private, include_drafts, include_deleted):
     return sql + f" AND ({' OR '.join(seen)})", args + orgs + collab
 
 
+def _sees_restricted(viewer, include_private, include_drafts, include_deleted):
+    """Whether any entry not everyone may see (draft, deleted, private) can be visible to this search."""
+    if include_deleted and viewer["sysadmin"]:
+        return True
+    if include_drafts and viewer["user_id"]:
+        return True
+    if not include_private:
+        return False
+    return viewer["member_orgs"] is None or bool(viewer["member_orgs"]) or bool(viewer.get("collab_read"))
+
+
 def _sort_clause(sort, ranked=True):
     """ORDER BY text from a CKAN sort string; score keys are dropped when nothing is ranked."""
     parts = []
@@ -100,15 +111,16 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
         cond, cargs = compile_node(parse(str(fq)))
         where += f" AND {cond}"
         args += cargs
-    fast = (plain and not facet_spec and not filter_queries and recall_args
+    fast = (plain and not filter_queries and recall_args
             and _sort_clause(sort) == _sort_clause(DEFAULT_SORT) and len(tri_terms) == len(plain))
-    hit = _run_ranked_stream(db, ("search_trigram", recall_args[0]), lambda: _tier_queries(plain, recall_args[0]),
-                             vis, rows, start) if fast else None
-    hit = hit[:3] if hit else None
+    recall = ("search_trigram", recall_args[0]) if fast else None
+    hit = _run_ranked_stream(db, recall, lambda: _tier_queries(plain, recall_args[0]), vis, rows, start) if fast else None
+    if hit:
+        hit = (hit[0], hit[1], _stream_facets(db, recall, vis, facet_spec) if facet_spec else {})
     if hit is None:
         unfiltered = not q and not filter_queries
         hit = _run(db, (recall_join, recall_args), (where, args), terms, recall_args[0] if recall_args else None,
-                   sort, rows, start, facet_spec, unfiltered)
+                   sort, rows, start, facet_spec, unfiltered, sees=_sees_restricted(viewer, *include))
     return hit
 
 
@@ -180,33 +192,37 @@ def _tier_queries(terms, trigram_match):
     return tiers
 
 
-_HIDDEN = "d.doc_id IN (SELECT doc_id FROM search_docs WHERE state <> 'active' OR private = 1)"
+# The entries not everyone may see, read through their partial index (search_docs_hidden): a few thousand at most.
+_RESTRICTED_DOCS = "(d.state <> 'active' OR d.private = 1)"
 
 
-def _unfiltered_count(db, vis_where, vis_args):
-    """Visible datasets with no query: public active ones (kept by an index) plus the caller's others."""
-    # Both counts come from indexes: all documents, minus the partial index of hidden ones.
-    public = (_sql(db, "SELECT count(*) FROM search_docs").fetchone()[0]
-              - _sql(db, "SELECT count(*) FROM search_docs WHERE state <> 'active' OR private = 1").fetchone()[0])
-    extra = _sql(db, f"SELECT count(*) FROM search_docs d WHERE {_HIDDEN} AND {vis_where}", vis_args).fetchone()[0]
-    return public + extra
+def _unfiltered_count(db, vis_where, vis_args, sees):
+    """Visible datasets with no query: the public active ones (a count every index write keeps) plus the
+    restricted ones the caller may see (`sees`: whether there can be any)."""
+    public = _sql(db, "SELECT public_docs FROM search_generation WHERE id = 1").fetchone()[0]
+    if not sees:
+        return public
+    return public + _sql(db, f"SELECT count(*) FROM search_docs d WHERE {_RESTRICTED_DOCS} AND {vis_where}",
+                         vis_args).fetchone()[0]
 
 
-def _unfiltered_facet(db, field, vis_where, vis_args):
+def _unfiltered_facet(db, field, vis_where, vis_args, sees):
     """Facet counts over every visible dataset: the maintained public counts plus the caller's others."""
     counts = dict(_sql(db, "SELECT value, n FROM search_facet_counts WHERE field = ? AND n > 0", (field,)))
-    extra = _sql(db, 
-        "SELECT st.value, count(*) FROM search_docs d JOIN search_terms st ON st.doc_id = d.doc_id AND st.field = ? "
-        f"WHERE {_HIDDEN} AND {vis_where} GROUP BY st.value", [field] + vis_args)
-    for value, n in extra:
-        counts[value] = counts.get(value, 0) + n
+    if sees:
+        # The restricted entries drive the join (CROSS JOIN keeps them the outer loop on SQLite).
+        extra = _sql(db,
+            "SELECT st.value, count(*) FROM search_docs d CROSS JOIN search_terms st WHERE st.doc_id = d.doc_id "
+            f"AND st.field = ? AND {_RESTRICTED_DOCS} AND {vis_where} GROUP BY st.value", [field] + vis_args)
+        for value, n in extra:
+            counts[value] = counts.get(value, 0) + n
     return list(counts.items())
 
 
 def visible_counts(db, viewer, field):
     """{value: number of active datasets the viewer may see} of one indexed field (e.g. owner_org, groups)."""
     where, args = _visibility(viewer, True, False, False)
-    return dict(_unfiltered_facet(db, field, where, args))
+    return dict(_unfiltered_facet(db, field, where, args, _sees_restricted(viewer, True, False, False)))
 
 
 def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, facet_spec):
@@ -287,7 +303,8 @@ def _loose_group(forms, loose_columns, roman_columns):
     return "(" + " OR ".join(parts) + ")" if parts else None
 
 
-def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spec, unfiltered=False, first=None):
+def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spec, unfiltered=False, first=None,
+         sees=True):
     """Count, rank one page and count facets; returns (count, package ids, {field: [(value, n)]}), and with
     `first` (an SQL rank put before the sort's when it sorts by score, and its args) {package id: that rank}."""
     (recall_join, recall_args), (where, where_args) = recall, filters
@@ -295,7 +312,7 @@ def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spe
     base_args = recall_args + where_args
     hits_kept = bool(facet_spec) and not unfiltered
     if unfiltered:
-        count = _unfiltered_count(db, where, where_args)
+        count = _unfiltered_count(db, where, where_args, sees)
     elif hits_kept:
         # Facets will need the hits: keep them once in a keyed temp table (this connection's own) and count it.
         _sql(db, "CREATE TEMP TABLE IF NOT EXISTS facet_hits (doc_id INTEGER PRIMARY KEY)")
@@ -333,20 +350,44 @@ def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spe
         ids = [r[0] for r in page]
         ranks = {r[0]: r[2] for r in page}
     if facet_spec:
-        fields, limit, mincount = facet_spec
-        by_field = {}
-        if hits_kept:
-            # Each field's postings, already grouped by value in their index, probe the kept hits.
-            for field in fields:
-                by_field[field] = _sql(db, 
-                    "SELECT st.value, count(*) FROM search_terms st JOIN temp.facet_hits h ON h.doc_id = st.doc_id "
-                    "WHERE st.field = ? GROUP BY st.value", (field,)).fetchall()
-        for field in fields:
-            counts = _unfiltered_facet(db, field, where, where_args) if unfiltered else by_field.get(field, [])
-            counts = sorted(((v, n) for v, n in counts if n >= max(mincount, 1)), key=lambda vn: (-vn[1], vn[0]))
-            facet_counts[field] = counts[:limit] if limit is not None and limit >= 0 else counts
+        facet_counts = _facets(facet_spec, lambda field: _unfiltered_facet(db, field, where, where_args, sees)
+                               if unfiltered else _kept_facet(db, field))
     if hits_kept:
         _sql(db, "DELETE FROM temp.facet_hits")
     return (count, ids, facet_counts, ranks) if first else (count, ids, facet_counts)
+
+
+def _kept_facet(db, field):
+    """(value, n) of one field over the hits kept in temp.facet_hits."""
+    # The field's postings, already grouped by value in their index, probe the kept hits.
+    return _sql(db, "SELECT st.value, count(*) FROM search_terms st JOIN temp.facet_hits h ON h.doc_id = st.doc_id "
+                    "WHERE st.field = ? GROUP BY st.value", (field,)).fetchall()
+
+
+def _facets(facet_spec, counts_of):
+    """{field: [(value, n)]} by count, then value, cut to the facet limit and minimum count."""
+    fields, limit, mincount = facet_spec
+    out = {}
+    for field in fields:
+        counts = sorted(((v, n) for v, n in counts_of(field) if n >= max(mincount, 1)), key=lambda vn: (-vn[1], vn[0]))
+        out[field] = counts[:limit] if limit is not None and limit >= 0 else counts
+    return out
+
+
+def _stream_facets(db, recall, vis, facet_spec):
+    """Facets of a large plain-text search counted from its index hits: every hit kept, then the restricted hits
+    the viewer may not see (matched in the small twin table) taken out; no hit is joined to search_docs."""
+    table, match = recall
+    twin = _RESTRICTED[table]
+    vis_where, vis_args = vis
+    _sql(db, "CREATE TEMP TABLE IF NOT EXISTS facet_hits (doc_id INTEGER PRIMARY KEY)")
+    _sql(db, "DELETE FROM temp.facet_hits")
+    _sql(db, f"INSERT INTO temp.facet_hits SELECT rowid FROM {table} WHERE {table} MATCH ?", [match])
+    _sql(db, f"DELETE FROM temp.facet_hits WHERE doc_id IN (SELECT d.doc_id FROM search_docs d WHERE d.doc_id IN "
+             f"(SELECT rowid FROM {twin} WHERE {twin} MATCH ?) AND NOT ({vis_where}))", [match] + vis_args)
+    try:
+        return _facets(facet_spec, lambda field: _kept_facet(db, field))
+    finally:
+        _sql(db, "DELETE FROM temp.facet_hits")
 
 

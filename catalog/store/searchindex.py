@@ -36,6 +36,7 @@ def drop(db, doc):
     if doc[1] == "active" and not doc[2]:
         db.execute("UPDATE search_facet_counts SET n = n - 1 WHERE (field, value) IN "
                    "(SELECT field, value FROM search_terms WHERE doc_id = ?)", (doc[0],))
+        db.execute("UPDATE search_generation SET public_docs = public_docs - 1 WHERE id = 1")
     words = doc[5].split()
     if words:
         db.execute(f"UPDATE search_vocab SET n = n - 1 WHERE word IN ({','.join('?' * len(words))})", words)
@@ -63,6 +64,7 @@ def insert(db, doc, terms, counted, columns, segmented, loose, vocab):
     if counted:
         db.executemany("INSERT INTO search_facet_counts (field, value, n) VALUES (?, ?, 1) "
                        "ON CONFLICT (field, value) DO UPDATE SET n = search_facet_counts.n + 1", terms)
+        db.execute("UPDATE search_generation SET public_docs = public_docs + 1 WHERE id = 1")
     db.execute("INSERT INTO search_trigram (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",
                (doc_id, *columns))
     db.execute("INSERT INTO search_words (rowid, title, tags, org, res, notes) VALUES (?,?,?,?,?,?)",

@@ -133,6 +133,7 @@ class Replica:
     def _reset(self):
         for table in ("search_terms", "search_facet_counts", "search_docs") + tuple(t for t, _ in FTS):
             self._writer.execute(f"DELETE FROM {table}")
+        self._writer.execute("UPDATE search_generation SET public_docs = 0 WHERE id = 1")
         self.generation, self.max_doc, self.drop_seq, self.docs = None, 0, 0, 0
 
     def stats(self):
@@ -165,6 +166,7 @@ def _drop(rep, doc_ids):
         if row[0] == "active" and not row[1]:
             rep.execute("UPDATE search_facet_counts SET n = n - 1 WHERE (field, value) IN "
                         "(SELECT field, value FROM search_terms WHERE doc_id = ?)", (doc_id,))
+            rep.execute("UPDATE search_generation SET public_docs = public_docs - 1 WHERE id = 1")
         rep.execute("DELETE FROM search_terms WHERE doc_id = ?", (doc_id,))
         for table, _ in FTS:
             rep.execute(f"DELETE FROM {table} WHERE rowid = ?", (doc_id,))
@@ -186,6 +188,7 @@ def _add(rep, pg, docs):
     rep.executemany("INSERT INTO search_facet_counts (field, value, n) VALUES (?, ?, ?) "
                     "ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n",
                     [(f, v, n) for (f, v), n in counts.items()])
+    rep.execute("UPDATE search_generation SET public_docs = public_docs + ? WHERE id = 1", (len(counted),))
     for table, columns in FTS:
         rows = pg.execute(f"SELECT rowid, {columns} FROM {table} WHERE rowid >= ? AND rowid <= ?", (lo, hi))
         marks = ",".join("?" * (1 + len(columns.split(","))))
