@@ -20,11 +20,9 @@ FACET_LIMIT_DEFAULT = 50
 VALID_PARAMS = set(actionschema.parameters("package_search"))   # declared in actions.schema.json
 
 
-def _facet_title(ctx, field, value, cache):
+def _facet_title(field, value, group_titles):
     if field in ("organization", "groups"):
-        if value not in cache:
-            cache[value] = group_store.title_named(ctx.db, value) or value
-        return cache[value]
+        return group_titles.get(value) or value
     if field == "license_id":
         lic = licenses.by_id(value)
         return lic["title"] if lic else value
@@ -87,7 +85,10 @@ def package_search(ctx, data):
             r["khlang_match"] = "exact" if ranks.get(r["id"]) == 3 and tier != "typo" else tier
     if fl:
         results = [{k: r.get(k) for k in fl} for r in results]
-    facets, search_facets, titles = {}, {}, {}
+    facets, search_facets = {}, {}
+    # Every organization and group named in the facets, titled with one query.
+    titles = group_store.titles_named(ctx.db, {v for field in ("organization", "groups")
+                                               for v, _ in (facet_counts or {}).get(field, [])})
     facet_sort = str(data.get("facet.sort") or "count")
     if facet_sort not in ("count", "index"):
         raise SearchQueryError('facet.sort must be "count" or "index"')
@@ -95,7 +96,7 @@ def package_search(ctx, data):
         if facet_sort == "index":   # the values (of the top facet.limit) in name order, as Solr's facet.sort=index
             counts = sorted(counts, key=lambda vn: str(vn[0]))
         facets[field] = dict(counts)
-        items = [{"name": v, "display_name": _facet_title(ctx, field, v, titles), "count": n} for v, n in counts]
+        items = [{"name": v, "display_name": _facet_title(field, v, titles), "count": n} for v, n in counts]
         items.sort(key=lambda i: i["display_name"], reverse=True)
         search_facets[field] = {"title": field, "items": items}
     out = {"count": count, "results": results, "facets": facets, "search_facets": search_facets, "sort": sort,

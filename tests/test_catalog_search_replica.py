@@ -109,3 +109,14 @@ def test_the_copy_of_a_killed_node_is_removed_when_a_node_starts(tmp_path):
     removed = sweep_leftovers(Settings(db_path=url, storage_dir=str(tmp_path / "storage")))
     assert str(dead) in removed and not dead.exists()
     assert alive.is_dir()   # this running node's own copy stays
+
+
+def test_metrics_show_how_many_entries_the_nodes_copy_holds_and_that_searches_use_it(tmp_path):
+    from web import create_app
+
+    ctx, _ = _catalogue(cluster().new_database(), tmp_path)
+    client = create_app({"SETTINGS": ctx.settings, "TESTING": True}).test_client()
+    assert client.get("/api/3/action/package_search?q=งบประมาณ").status_code == 200
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert f'khlang_search_copy{{state="entries"}} {float(_entries(ctx))}' in metrics
+    assert 'khlang_search_copy{state="in_use"} 1.0' in metrics

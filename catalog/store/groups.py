@@ -24,10 +24,13 @@ def names_by_id(db, ids):
     return db.execute(f"SELECT id, name FROM groups WHERE id IN ({_marks(ids)})", list(ids)).fetchall()
 
 
-def title_named(db, name):
-    """The title of the group or organization with this name, or None."""
-    row = db.execute("SELECT title FROM groups WHERE name = ?", (name,)).fetchone()
-    return row[0] if row else None
+def titles_named(db, names):
+    """{name: title} of the groups and organizations with these names (those that have a title)."""
+    names = list(names)
+    if not names:
+        return {}
+    return {r[0]: r[1] for r in db.execute(f"SELECT name, title FROM groups WHERE name IN ({','.join('?' * len(names))})",
+                                           names) if r[1]}
 
 
 def id_named(db, name):

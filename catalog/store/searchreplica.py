@@ -148,10 +148,9 @@ class Replica:
 def _open(path, migrate):
     conn = connect(str(path), migrate=migrate)
     # The copy is derived data, rebuilt by every new process: no foreign keys (the packages are not in it),
-    # no fsync, and a smaller page cache per reading thread.
+    # and no fsync.
     conn.execute("PRAGMA foreign_keys = OFF")
     conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA cache_size = -16384")
     return conn
 
 
