@@ -24,6 +24,8 @@ def generation(db):
 
 
 def _visibility(viewer, include_private, include_drafts, include_deleted):
+    """(SQL over search_docs d, its args, whether any entry not everyone may see (draft, deleted, private) can
+    pass it) for what this viewer's search may show."""
     states = ["d.state = 'active'"]
     args = []
     if include_drafts and viewer["user_id"]:
@@ -38,27 +40,17 @@ def _visibility(viewer, include_private, include_drafts, include_deleted):
     if include_deleted and viewer["sysadmin"]:
         states.append("d.state = 'deleted'")
     sql = "(" + " OR ".join(states) + ")"
+    other_states = len(states) > 1
     if not include_private:
-        return sql + " AND d.private = 0", args
+        return sql + " AND d.private = 0", args, other_states
     orgs, collab = viewer["member_orgs"], viewer.get("collab_read") or []
     if orgs is None:
-        return sql, args
+        return sql, args, True
     seen = ["d.private = 0"] + ([f"d.owner_org IN ({','.join('?' * len(orgs))})"] if orgs else []) \
         + ([f"d.package_id IN ({','.join('?' * len(collab))})"] if collab else [])
     if len(seen) == 1:
-        return sql + " AND d.private = 0", args
-    return sql + f" AND ({' OR '.join(seen)})", args + orgs + collab
-
-
-def _sees_restricted(viewer, include_private, include_drafts, include_deleted):
-    """Whether any entry not everyone may see (draft, deleted, private) can be visible to this search."""
-    if include_deleted and viewer["sysadmin"]:
-        return True
-    if include_drafts and viewer["user_id"]:
-        return True
-    if not include_private:
-        return False
-    return viewer["member_orgs"] is None or bool(viewer["member_orgs"]) or bool(viewer.get("collab_read"))
+        return sql + " AND d.private = 0", args, other_states
+    return sql + f" AND ({' OR '.join(seen)})", args + orgs + collab, True
 
 
 def _sort_clause(sort, ranked=True):
@@ -83,7 +75,7 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
     query: (q text, its parsed node); filter_queries: fq texts; include: (private, drafts, deleted) flags;
     facet_spec: (fields, limit, mincount) or None."""
     q, q_node = query
-    where, args = _visibility(viewer, *include)
+    where, args, sees = _visibility(viewer, *include)
     vis = (where, list(args))
     tri_terms = []
     plain = plain_terms(q_node) if q else []
@@ -120,7 +112,7 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
     if hit is None:
         unfiltered = not q and not filter_queries
         hit = _run(db, (recall_join, recall_args), (where, args), terms, recall_args[0] if recall_args else None,
-                   sort, rows, start, facet_spec, unfiltered, sees=_sees_restricted(viewer, *include))
+                   sort, rows, start, facet_spec, unfiltered, sees=sees)
     return hit
 
 
@@ -132,13 +124,10 @@ def _run_ranked_stream(db, recall, tiers, vis, rows, start):
     recall: (the FTS table, the MATCH text every hit satisfies)."""
     table, match = recall
     vis_where, vis_args = vis
-    # The hits are counted from the index alone; the ones the viewer may not see are among the few restricted
-    # entries, matched in their own small twin table, so no hit is looked up one by one.
-    twin = _RESTRICTED[table]
-    total, hidden = _sql(db,
-        f"SELECT (SELECT count(*) FROM {table} WHERE {table} MATCH ?), (SELECT count(*) FROM search_docs d "
-        f"WHERE d.doc_id IN (SELECT rowid FROM {twin} WHERE {twin} MATCH ?) AND NOT ({vis_where}))",
-        [match, match] + vis_args).fetchone()
+    # The hits are counted from the index alone; the ones the viewer may not see are among the few restricted.
+    hidden_sql, hidden_args = _hidden_hits(recall, vis)
+    total, hidden = _sql(db, f"SELECT (SELECT count(*) FROM {table} WHERE {table} MATCH ?), "
+                             f"(SELECT count(*) FROM ({hidden_sql}) h)", [match] + hidden_args).fetchone()
     if total <= BM25_MAX_HITS:
         return None
     count = total - hidden
@@ -167,6 +156,16 @@ def _run_ranked_stream(db, recall, tiers, vis, rows, start):
 
 
 _RESTRICTED = {"search_trigram": "search_restricted_trigram", "search_loose": "search_restricted_loose"}
+
+
+def _hidden_hits(recall, vis):
+    """SQL (and args) of the doc_ids among a text search's hits the viewer may not see: only the restricted
+    entries' own small twin table is matched, so no hit is looked up one by one."""
+    table, match = recall
+    twin = _RESTRICTED[table]
+    vis_where, vis_args = vis
+    return (f"SELECT d.doc_id FROM search_docs d WHERE d.doc_id IN (SELECT rowid FROM {twin} WHERE {twin} MATCH ?) "
+            f"AND NOT ({vis_where})", [match] + vis_args)
 
 
 def _tier_queries(terms, trigram_match):
@@ -221,8 +220,7 @@ def _unfiltered_facet(db, field, vis_where, vis_args, sees):
 
 def visible_counts(db, viewer, field):
     """{value: number of active datasets the viewer may see} of one indexed field (e.g. owner_org, groups)."""
-    where, args = _visibility(viewer, True, False, False)
-    return dict(_unfiltered_facet(db, field, where, args, _sees_restricted(viewer, True, False, False)))
+    return dict(_unfiltered_facet(db, field, *_visibility(viewer, True, False, False)))
 
 
 def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, facet_spec):
@@ -232,7 +230,7 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
     lists (catalog/forgiving.py); a dataset matches when it holds one form of every term. Sorted by score, the
     ranks go first: 3 the exact query matches, 2 the whole query is in the title, 1 every term is, 0 others."""
     exact_terms, term_forms, whole = query
-    where, args = _visibility(viewer, *include)
+    where, args, _ = _visibility(viewer, *include)
     vis = (where, list(args))
     pure, loose_where, loose_args = [], [], []
     for forms in term_forms:
@@ -378,13 +376,11 @@ def _stream_facets(db, recall, vis, facet_spec):
     """Facets of a large plain-text search counted from its index hits: every hit kept, then the restricted hits
     the viewer may not see (matched in the small twin table) taken out; no hit is joined to search_docs."""
     table, match = recall
-    twin = _RESTRICTED[table]
-    vis_where, vis_args = vis
+    hidden_sql, hidden_args = _hidden_hits(recall, vis)
     _sql(db, "CREATE TEMP TABLE IF NOT EXISTS facet_hits (doc_id INTEGER PRIMARY KEY)")
     _sql(db, "DELETE FROM temp.facet_hits")
     _sql(db, f"INSERT INTO temp.facet_hits SELECT rowid FROM {table} WHERE {table} MATCH ?", [match])
-    _sql(db, f"DELETE FROM temp.facet_hits WHERE doc_id IN (SELECT d.doc_id FROM search_docs d WHERE d.doc_id IN "
-             f"(SELECT rowid FROM {twin} WHERE {twin} MATCH ?) AND NOT ({vis_where}))", [match] + vis_args)
+    _sql(db, f"DELETE FROM temp.facet_hits WHERE doc_id IN ({hidden_sql})", hidden_args)
     try:
         return _facets(facet_spec, lambda field: _kept_facet(db, field))
     finally:

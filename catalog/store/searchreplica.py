@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from .db import connect, dialect
+from .searchindex import drop
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,8 @@ class Replica:
                 self.generation = None   # half caught up: build it again from nothing
                 self._reset()
                 raise
-            total = pg.execute("SELECT count(*) FROM search_docs").fetchone()[0]
+            # A whole build is checked against the catalogue (a count of every entry: not on each catch-up).
+            total = pg.execute("SELECT count(*) FROM search_docs").fetchone()[0] if commit_every_batch else self.docs
         if total != self.docs:
             # Cannot happen while doc_ids grow in commit order; if it does, the copy is not trusted.
             log.error("search index copy holds %d entries, the catalogue %d: rebuilding it", self.docs, total)
@@ -155,21 +157,16 @@ def _open(path, migrate):
 
 
 def _drop(rep, doc_ids):
-    """Remove the copy's entries among doc_ids, with their facet counts; returns how many it held."""
+    """Remove the copy's entries among doc_ids as the catalogue removed them (searchindex.drop, which keeps the
+    facet and public counts); returns how many it held."""
     held = 0
     for doc_id in doc_ids:
-        row = rep.execute("SELECT state, private FROM search_docs WHERE doc_id = ?", (doc_id,)).fetchone()
-        if row is None:
-            continue
-        held += 1
-        if row[0] == "active" and not row[1]:
-            rep.execute("UPDATE search_facet_counts SET n = n - 1 WHERE (field, value) IN "
-                        "(SELECT field, value FROM search_terms WHERE doc_id = ?)", (doc_id,))
-            rep.execute("UPDATE search_generation SET public_docs = public_docs - 1 WHERE id = 1")
-        rep.execute("DELETE FROM search_terms WHERE doc_id = ?", (doc_id,))
-        for table, _ in FTS:
-            rep.execute(f"DELETE FROM {table} WHERE rowid = ?", (doc_id,))
-        rep.execute("DELETE FROM search_docs WHERE doc_id = ?", (doc_id,))
+        # The copy keeps no vocabulary, so no words are uncounted.
+        row = rep.execute("SELECT doc_id, state, private, text, title_words, '' FROM search_docs WHERE doc_id = ?",
+                          (doc_id,)).fetchone()
+        if row is not None:
+            drop(rep, row)
+            held += 1
     return held
 
 
