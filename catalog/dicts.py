@@ -6,10 +6,10 @@ import uuid
 from urllib.parse import quote
 
 from . import gdc, licenses
-from .store import groups as group_store
 from .store import packages as package_store
 from .store import resources as resource_store
 from .store import vocabularies as vocab_store
+from .store.db import together
 
 _TAG_NS = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
 
@@ -51,18 +51,21 @@ def package_dicts(ctx, ids):
     if not ids:
         return []
     db = ctx.db
-    rows = package_store.rows_by_id(db, ids)
-    org_ids = sorted({r["owner_org"] for r in rows.values() if r["owner_org"]})
-    orgs = {g["id"]: g for g in group_store.rows_by_id(db, org_ids)} if org_ids else {}
+    with together(db):
+        parts = (package_store.rows_by_id(db, ids), package_store.owners_of(db, ids), package_store.tags_of(db, ids),
+                 vocab_store.of_packages(db, ids), package_store.groups_of(db, ids), resource_store.active_of(db, ids))
+        rows, orgs, tag_rows, vocab_rows, group_rows, resource_rows = (cursor.fetchall() for cursor in parts)
+    rows = {r["id"]: r for r in rows}
+    orgs = {g["id"]: g for g in orgs}
     tags, groups, res = {}, {}, {}
-    for pid, name in package_store.tags_of(db, ids):
+    for pid, name in tag_rows:
         tags.setdefault(pid, []).append(tag_dict(name))
-    for pid, vid, _vocabulary, name in vocab_store.of_packages(db, ids):
+    for pid, vid, _vocabulary, name in vocab_rows:
         tags.setdefault(pid, []).append(tag_dict(name, vid))
-    for r in package_store.groups_of(db, ids):
+    for r in group_rows:
         groups.setdefault(r[0], []).append({"description": r[4], "display_name": r[3] or r[2], "id": r[1],
                                             "image_display_url": r[5], "name": r[2], "title": r[3]})
-    for r in resource_store.active_of(db, ids):
+    for r in resource_rows:
         res.setdefault(r["package_id"], []).append(resource_dict(r, ctx.site_url))
     out = []
     for pid in ids:

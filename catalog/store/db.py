@@ -220,6 +220,17 @@ def transaction(conn):
     conn.execute("COMMIT")
 
 
+@contextmanager
+def together(conn):
+    """Reads started inside are sent to PostgreSQL together when their results are read after them (psycopg's
+    pipeline: one round trip instead of one each); SQLite, in process, runs them as they come."""
+    if dialect(conn) == "postgresql":
+        with conn.pipeline():
+            yield conn
+    else:
+        yield conn
+
+
 def abandon(conn):
     """Roll back a transaction a failed request left open, so the pooled connection is clean."""
     if conn.in_transaction:

@@ -122,11 +122,6 @@ def remove_member(db, gid, user_id):
     db.execute("DELETE FROM memberships WHERE group_id = ? AND user_id = ?", (gid, user_id))
 
 
-def rows_by_id(db, ids):
-    """Group rows of the given ids."""
-    return db.execute(f"SELECT * FROM groups WHERE id IN ({_marks(ids)})", list(ids)).fetchall()
-
-
 def active_names(db, is_org):
     """(name, created) of active groups (or organizations), by name."""
     return db.execute("SELECT name, created FROM groups WHERE is_organization = ? AND state = 'active' ORDER BY name",

@@ -23,23 +23,33 @@ def get_package(db, name_or_id, include_deleted=False):
     return row
 
 
+# The readers of many packages' parts below return cursors, not rows: started inside db.together(), they go to
+# PostgreSQL in one round trip, and their rows are read after the last one is started.
+
 def rows_by_id(db, ids):
-    """{id: package row} of the given ids."""
-    return {r["id"]: r for r in db.execute(f"SELECT * FROM packages WHERE id IN ({_marks(ids)})", list(ids))}
+    """A cursor over the package rows of the given ids."""
+    return db.execute(f"SELECT * FROM packages WHERE id IN ({_marks(ids)})", list(ids))
 
 
 def tags_of(db, ids):
-    """(package id, tag name) pairs of the given packages, by tag name."""
+    """A cursor over (package id, tag name) pairs of the given packages, by tag name."""
     return db.execute(f"SELECT package_id, name FROM package_tags WHERE package_id IN ({_marks(ids)}) ORDER BY name",
-                      list(ids)).fetchall()
+                      list(ids))
 
 
 def groups_of(db, ids):
-    """(package id, group id, name, title, description, image_url) of the given packages' active groups, by name."""
+    """A cursor over (package id, group id, name, title, description, image_url) of the given packages' active
+    groups, by name."""
     return db.execute(
         f"SELECT pg.package_id, g.id, g.name, g.title, g.description, g.image_url FROM package_groups pg "
         f"JOIN groups g ON g.id = pg.group_id WHERE pg.package_id IN ({_marks(ids)}) AND g.state = 'active' "
-        f"ORDER BY g.name", list(ids)).fetchall()
+        f"ORDER BY g.name", list(ids))
+
+
+def owners_of(db, ids):
+    """A cursor over the organization rows owning the given packages."""
+    return db.execute(f"SELECT * FROM groups WHERE id IN (SELECT owner_org FROM packages WHERE id IN ({_marks(ids)}))",
+                      list(ids))
 
 
 def live_id_named(db, name):

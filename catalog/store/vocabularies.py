@@ -56,11 +56,12 @@ def delete(db, vid):
 
 
 def of_packages(db, ids):
-    """(package id, vocabulary id, vocabulary name, tag name) of the given datasets, by vocabulary and tag."""
+    """A cursor over (package id, vocabulary id, vocabulary name, tag name) of the given datasets, by vocabulary
+    and tag."""
     return db.execute(
         f"SELECT t.package_id, v.id, v.name, t.name FROM package_vocabulary_tags t JOIN vocabularies v "
         f"ON v.id = t.vocabulary_id WHERE t.package_id IN ({','.join('?' * len(ids))}) ORDER BY v.name, t.name",
-        list(ids)).fetchall()
+        list(ids))
 
 
 def set_package_tags(db, pid, pairs):
