@@ -34,6 +34,8 @@ QUERIES = [
     {"fq": "organization:* -tags:งบประมาณ", "facet.field": '["res_format"]'},
     {"q": "metadata_modified:[2000-01-01T00:00:00Z TO NOW]", "rows": 3},
     {"q": "จังหวัด"}, {"q": "จังหวัด", "start": 40}, {"q": "จังหวัด สถิติ"},   # hit sets past bm25's 500
+    {"q": "ยา", "rows": 50}, {"q": "งบ", "facet.field": '["tags"]', "start": 5}, {"q": "title:งบ OR ป"},   # 2 letters
+    {"q": "รา", "rows": 30}, {"q": "รา", "start": 600},
 ]
 
 

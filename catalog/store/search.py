@@ -1,8 +1,9 @@
 """Running a dataset search over the index: visibility, recall (FTS5 trigram), ranking (bm25 and tiers), facets."""
 from ..errors import SearchError
 from ..querysyntax import parse
-from .searchsql import (WEIGHTS, all_terms, compile_node, fts_phrase, plain_terms, score_expr, text_condition,
-                        trigram_query, variants, words_query)
+from .searchsql import (WEIGHTS, all_terms, compile_node, fts_form, fts_phrase, plain_terms, score_expr,
+                        text_condition, trigram_query, variants, words_query)
+from .shortterms import expander
 from ..thaitext import words
 from .textmatch import rewrite
 
@@ -77,12 +78,13 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
     q, q_node = query
     where, args, sees = _visibility(viewer, *include)
     vis = (where, list(args))
+    expand = expander(db)
     tri_terms = []
     plain = plain_terms(q_node) if q else []
     recall_join, recall_args, terms = "", [], []
     if plain:
         terms = plain
-        match, tri_terms = trigram_query(plain)
+        match, tri_terms = trigram_query(plain, expand)
         if match:
             # CROSS JOIN pins the FTS hits as the outer loop; otherwise SQLite may probe the FTS
             # table once per catalogue row (seconds at 100,000 datasets).
@@ -91,28 +93,32 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
             where = f"d.doc_id = t.rid AND {where}"
         for term in plain:
             if term not in tri_terms:
-                cond, cargs = text_condition(term)
+                cond, cargs = text_condition(term, None, expand)
                 where += f" AND {cond}"
                 args += cargs
     elif q:
-        cond, cargs = compile_node(q_node)
+        cond, cargs = compile_node(q_node, expand)
         where += f" AND {cond}"
         args += cargs
         terms = all_terms(q_node)
     for fq in filter_queries:
-        cond, cargs = compile_node(parse(str(fq)))
+        cond, cargs = compile_node(parse(str(fq)), expand)
         where += f" AND {cond}"
         args += cargs
     fast = (plain and not filter_queries and recall_args
             and _sort_clause(sort) == _sort_clause(DEFAULT_SORT) and len(tri_terms) == len(plain))
     recall = ("search_trigram", recall_args[0]) if fast else None
-    hit = _run_ranked_stream(db, recall, lambda: _tier_queries(plain, recall_args[0]), vis, rows, start) if fast else None
+    hit = _run_ranked_stream(db, recall, lambda: _tier_queries(plain, recall_args[0], expand), vis, rows,
+                             start) if fast else None
     if hit:
         hit = (hit[0], hit[1], _stream_facets(db, recall, vis, facet_spec) if facet_spec else {})
     if hit is None:
         unfiltered = not q and not filter_queries
-        hit = _run(db, (recall_join, recall_args), (where, args), terms, recall_args[0] if recall_args else None,
-                   sort, rows, start, facet_spec, unfiltered, sees=sees)
+        # bm25 weighs the words a trigram phrase finds, not a short word's trigrams (which would rank by how
+        # many of those happen to occur), so both databases rank a short word alike.
+        bm25_match = trigram_query(plain)[0] if plain else None
+        hit = _run(db, (recall_join, recall_args), (where, args), terms, bm25_match, sort, rows, start, facet_spec,
+                   unfiltered, sees=sees)
     return hit
 
 
@@ -168,15 +174,16 @@ def _hidden_hits(recall, vis):
             f"AND NOT ({vis_where})", [match] + vis_args)
 
 
-def _tier_queries(terms, trigram_match):
-    """Rowid-descending (newest first) queries for each ranking tier, best tier first, with the tier's rank."""
+def _tier_queries(terms, trigram_match, expand):
+    """Rowid-descending (newest first) queries for each ranking tier, best tier first, with the tier's rank
+    (expand: the MATCH text of forms shorter than a trigram, searchsql.fts_form)."""
     def words_phrases(t, column=None):
         phrases = [fts_phrase(" ".join(words(f))) for f in variants(t) if words(f)]
         body = "(" + " OR ".join(phrases) + ")"
         return ("{%s} : %s" % (column, body)) if column else body
 
     def trigram_phrases(t, column):
-        return "{%s} : (%s)" % (column, " OR ".join(fts_phrase(f) for f in variants(t)))
+        return "{%s} : (%s)" % (column, " OR ".join(fts_form(f, expand) for f in variants(t)))
 
     tiers = []
     if all(any(words(f) for f in variants(t)) for t in terms):
@@ -232,6 +239,7 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
     exact_terms, term_forms, whole = query
     where, args, _ = _visibility(viewer, *include)
     vis = (where, list(args))
+    expand = expander(db)
     pure, loose_where, loose_args = [], [], []
     for forms in term_forms:
         group = _loose_group(forms, ("title", "body"), ("roman_title", "roman_body"))
@@ -243,9 +251,11 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
         if group:
             parts.append("d.doc_id IN (SELECT rowid FROM search_loose WHERE search_loose MATCH ?)")
             pargs.append(group)
-        for f in short:   # shorter than a trigram: a scan of the folded text, as the exact search does
-            parts.append("instr(d.text, ?) > 0")
-            pargs.append(f)
+        for f in short:   # shorter than a trigram: found as the exact search finds it (searchsql.text_condition)
+            match = expand(f)
+            parts.append("d.doc_id IN (SELECT rowid FROM search_trigram WHERE search_trigram MATCH ?)" if match
+                         else "instr(d.text, ?) > 0")
+            pargs.append(match or f)
         loose_where.append("(" + (" OR ".join(parts) or "0=1") + ")")
         loose_args += pargs
     recall_join, recall_args = "", []
@@ -260,12 +270,12 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
         cond, cargs = compile_node(parse(str(fq)))
         where += f" AND {cond}"
         args += cargs
-    exact = [text_condition(t) for t in exact_terms]
+    exact = [text_condition(t, None, expand) for t in exact_terms]
     # The title ranks, as (rank, MATCH text): the whole query in the title, then every term in it.
     title = [_loose_group(f, ("title",), ("roman_title",)) for f in term_forms]
     in_title = [(rank, " AND ".join(groups)) for rank, groups in
                 ((2, [_loose_group(whole, ("title",), ("roman_title",))]), (1, title)) if all(groups)]
-    exact_match, exact_tri = trigram_query(exact_terms)
+    exact_match, exact_tri = trigram_query(exact_terms, expand)
     if (pure and not loose_where and not filter_queries and not facet_spec and exact_match
             and len(exact_tri) == len(exact_terms) and _sort_clause(sort) == _sort_clause(DEFAULT_SORT)):
         # A large hit set is paged by walking the ranks newest first, as the exact search does.

@@ -53,6 +53,9 @@ def insert(db, doc, terms, counted, columns, segmented, loose, vocab):
     creator_user_id, metadata_created, metadata_modified, text), its (field, value) terms, whether it counts in the
     public facet counts, its FTS columns as folded text and as segmented words, its forgiving columns, and its
     vocabulary words with each one's one-letter deletions ({word: [variants]})."""
+    # A 2-letter column gets a space after it, so the trigram index holds it too (shortterms.py); the text is
+    # folded (thaitext.normalize), so no column ends with a space and no search word does.
+    columns = tuple(c + " " if len(c) == 2 else c for c in columns)
     # Every write gets a fresh, larger doc_id, so rowid order is modification order: searches can
     # then walk FTS hits newest first and stop after one page instead of sorting every hit.
     doc_id = db.execute(

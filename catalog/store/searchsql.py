@@ -39,32 +39,42 @@ def variants(term):
     return synonyms().get(norm, [norm])
 
 
-def text_condition(term, column=None):
+def _no_expansion(form):
+    return None
+
+
+def fts_form(form, expand):
+    """FTS5 MATCH text over search_trigram for one form: its phrase, or for a form shorter than a trigram the
+    OR of the index's trigrams holding it (expand, shortterms.expander); None when only a text scan finds it."""
+    return fts_phrase(form) if len(form) >= 3 else expand(form)
+
+
+def text_condition(term, column=None, expand=_no_expansion):
     """SQL matching docs whose text (or one column) contains the term or a synonym."""
     forms = [f for f in variants(term) if f]
     if not forms:
         return "1=1", []
-    long_forms = [f for f in forms if len(f) >= 3]
-    short_forms = [f for f in forms if len(f) < 3]
+    matched = [m for m in (fts_form(f, expand) for f in forms) if m]
+    short_forms = [f for f in forms if fts_form(f, expand) is None]
     parts, args = [], []
-    if long_forms:
-        match = " OR ".join(fts_phrase(f) for f in long_forms)
+    if matched:
+        match = " OR ".join(matched)
         if column:
             match = "{%s} : (%s)" % (column, match)
         parts.append("d.doc_id IN (SELECT rowid FROM search_trigram WHERE search_trigram MATCH ?)")
         args.append(match)
     for f in short_forms:
-        # Trigram needs 3 code points; shorter queries scan the folded text column.
+        # Trigram needs 3 code points; shorter forms the index cannot give scan the folded text column.
         parts.append("instr(d.text, ?) > 0")
         args.append(f)
     return "(" + " OR ".join(parts) + ")", args
 
 
-def field_condition(field, values):
+def field_condition(field, values, expand=_no_expansion):
     if field == "*":
         return "1=1", []
     if field in TEXT_FIELDS:
-        conds = [text_condition(v, TEXT_FIELDS[field]) for v in values]
+        conds = [text_condition(v, TEXT_FIELDS[field], expand) for v in values]
         return "(" + " OR ".join(c for c, _ in conds) + ")", [a for _, args in conds for a in args]
     if field == "capacity":
         priv = [v for v in values if v in ("public", "private")]
@@ -119,26 +129,27 @@ def solr_date(value):
     return v
 
 
-def compile_node(node):
+def compile_node(node, expand=_no_expansion):
+    """SQL (and args) over search_docs d of a parsed query; expand gives short forms' MATCH text (fts_form)."""
     if node.kind == "and":
         if not node.children:
             return "1=1", []
-        parts = [compile_node(c) for c in node.children]
+        parts = [compile_node(c, expand) for c in node.children]
         return "(" + " AND ".join(p for p, _ in parts) + ")", [a for _, args in parts for a in args]
     if node.kind == "or":
-        parts = [compile_node(c) for c in node.children]
+        parts = [compile_node(c, expand) for c in node.children]
         return "(" + " OR ".join(p for p, _ in parts) + ")", [a for _, args in parts for a in args]
     if node.kind == "not":
-        sql, args = compile_node(node.children[0])
+        sql, args = compile_node(node.children[0], expand)
         return f"(NOT {sql})", args
     if node.kind == "range":
         return range_condition(node)
     if node.kind == "field":
-        return field_condition(node.field, node.values)
+        return field_condition(node.field, node.values, expand)
     term = node.values[0]
     if term in ("*", "*:*"):
         return "1=1", []
-    return text_condition(term)
+    return text_condition(term, None, expand)
 
 
 def plain_terms(node):
@@ -156,12 +167,13 @@ def all_terms(node):
     return [t for c in node.children for t in all_terms(c)] if node.kind in ("and", "or") else []
 
 
-def trigram_query(terms):
-    """FTS5 MATCH text requiring every term (any synonym) as a substring; None if all are short."""
-    tri_terms = [t for t in terms if all(len(f) >= 3 for f in variants(t))]
+def trigram_query(terms, expand=_no_expansion):
+    """(FTS5 MATCH text requiring every term (any synonym) as a substring, the terms it covers); the text is
+    None if no term can be matched in the index (each has a form only a text scan finds)."""
+    tri_terms = [t for t in terms if all(fts_form(f, expand) for f in variants(t))]
     if not tri_terms:
         return None, tri_terms
-    return " AND ".join("(" + " OR ".join(fts_phrase(f) for f in variants(t)) + ")" for t in tri_terms), tri_terms
+    return " AND ".join("(" + " OR ".join(fts_form(f, expand) for f in variants(t)) + ")" for t in tri_terms), tri_terms
 
 
 def words_query(terms):

@@ -18,6 +18,7 @@ _MATCH = re.compile(r"\b(search_trigram|search_words|search_loose|search_restric
                     r" MATCH \?")
 # Trigram tables: a phrase matches as a substring.
 _SUBSTRING = ("search_trigram", "search_loose", "search_restricted_trigram", "search_restricted_loose")
+_SHORT_WORDS = ("search_trigram", "search_restricted_trigram")
 _BM25 = re.compile(r"\bbm25\((search_trigram|search_words), ([0-9., ]+)\)")
 
 
@@ -80,7 +81,9 @@ def _like(text):
 def _phrase_sql(table, alias, phrase, cols):
     """SQL and args true when a row of `table` holds the phrase (in one of `cols`, or anywhere)."""
     if table in _SUBSTRING:
-        if len(phrase) < 3:   # FTS5's trigram tokenizer matches nothing shorter than a trigram
+        # FTS5's trigram tokenizer matches nothing shorter than a trigram, but a 2-letter word searched in the
+        # trigram index stands for the OR of its trigrams there (shortterms.py): the same entries as a LIKE.
+        if len(phrase) < 3 and not (len(phrase) == 2 and table in _SHORT_WORDS):
             return "FALSE", []
         where = [f"{alias}.{c}" for c in cols] if cols else [f"{alias}.alltext"]
         pattern = "%" + _like(phrase) + "%"
