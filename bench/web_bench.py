@@ -3,15 +3,21 @@ resource pages (Flask test client, warm), and bytes a first visit transfers for 
 
     python bench/web_bench.py [--size 100000]
 Reuses bench/out/search-<size>.db from bench/search_bench.py (building it when missing) and adds one
-50,000-row DataStore table for the resource page. Prints figures; asserts nothing.
+50,000-row DataStore table for the resource page. Then the time from starting `khlang serve` to its first
+answer, beside Datasette's (bench/peers_bench.py's venv) on an empty database. Prints figures; asserts nothing.
 """
 import argparse
+import os
 import random
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,6 +83,50 @@ def run(client, label, urls, repeat):
           f"largest first visit {max(sizes) / 1024:6.1f} KB  (n={len(times)})", flush=True)
 
 
+def first_answer(command, url, env=None):
+    """Seconds from starting a server process to its first 200 answer to `url`."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                if requests.get(url, timeout=5).status_code == 200:
+                    return time.perf_counter() - started
+            except requests.ConnectionError:
+                time.sleep(0.005)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def start_times(starts=5):
+    """`khlang serve`'s first answer after it starts, beside Datasette's, each on a new empty database."""
+    from peers_bench import datasette
+    from search_bench import free_port
+
+    print("\n== server start: time to the first answer (an empty catalogue; Datasette on an empty database) ==")
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "k.db")
+        khlang = str(Path(sys.executable).with_name("khlang"))
+        subprocess.run([khlang, "migrate", "--db", db], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-c", f"import sqlite3; sqlite3.connect({str(Path(tmp) / 'd.db')!r})"
+                                              ".execute('CREATE TABLE t (a)')"], check=True)
+        ours, theirs = [], []
+        for _ in range(starts):   # interleaved, so both see the same machine
+            port = free_port()
+            ours.append(first_answer([khlang, "serve", "--port", str(port)],
+                                     f"http://127.0.0.1:{port}/api/3/action/status_show",
+                                     {"KHLANG_DB": db, "KHLANG_STORAGE": str(Path(tmp) / "storage")}))
+            port = free_port()
+            theirs.append(first_answer([str(datasette()), "serve", str(Path(tmp) / "d.db"), "--port", str(port)],
+                                       f"http://127.0.0.1:{port}/-/versions.json"))
+    print(f"  khlang serve   first answer p50 {statistics.median(ours):5.2f} s  (each: "
+          f"{', '.join(f'{t:.2f}' for t in ours)})")
+    print(f"  datasette      first answer p50 {statistics.median(theirs):5.2f} s  (each: "
+          f"{', '.join(f'{t:.2f}' for t in theirs)})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=100_000)
@@ -104,6 +154,7 @@ def main():
     settings.search_cache_size = 0
     client = create_app({"SETTINGS": settings, "TESTING": True}).test_client()
     run(client, "search, result cache off", [f"/dataset?q={q}" for q in QUERIES], 3)
+    start_times()
 
 
 if __name__ == "__main__":

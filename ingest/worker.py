@@ -1,7 +1,6 @@
 """Running queued background work: loads of uploaded files (validate, write the Parquet version, flip the
-pointer) and harvest runs, the scheduled ones queued when due."""
+pointer). ingest/poller.py runs it, and due harvests, in the web process."""
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -9,14 +8,12 @@ from catalog import jobs, storage, tables
 from catalog.context import Context
 from catalog.datastore import current_version
 from catalog.datastore_loads import record_version
-from catalog.params import now
 from catalog.store import db as catalog_db
 from catalog.store import users as user_store
 from catalog.store.db import transaction
 from catalog.store.resources import get_resource
-from catalog.users import system_user
 
-from . import harvest, loading, readers, schemas, validation
+from . import loading, readers, schemas, validation
 from .schemas import CannotStart
 from .sourcefile import CannotRead
 
@@ -92,23 +89,3 @@ def run_pending(settings, db, limit=None):
             run_job(settings, db, job)
         n += 1
     return n
-
-
-def start_thread(settings, interval=1.0):
-    """A daemon thread in this web process polling for jobs (several processes may each run one)."""
-    stop = threading.Event()
-
-    def loop():
-        db = catalog_db.connect(settings.db_path)
-        while not stop.is_set():
-            try:
-                ran = run_pending(settings, db)
-                ran += harvest.run_pending(settings, db, system_user(db), now())
-                if not ran:
-                    stop.wait(interval)
-            except Exception:
-                stop.wait(interval)
-
-    thread = threading.Thread(target=loop, name="khlang-jobs", daemon=True)
-    thread.start()
-    return stop

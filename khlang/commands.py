@@ -42,7 +42,7 @@ def cmd_serve(args):
     from catalog.integrity import sweep_leftovers
     from catalog.store.searchreplica import warm
     from catalog.thaitext import words
-    from ingest.worker import start_thread
+    from ingest.poller import start_thread
     from web import create_app
 
     settings = _settings(args)

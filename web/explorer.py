@@ -1,12 +1,10 @@
 """Spending explorer pages: every view is cube API calls rendered as Plotly charts and tables, with a
 permalink (its query string), CSV/JSON links to exactly the shown data and the source datasets."""
 import functools
+import importlib.util
 from pathlib import Path
 from urllib.parse import urlencode
 
-import plotly
-import plotly.graph_objects as go
-from plotly.colors import sample_colorscale
 from flask import Blueprint, abort, render_template, request, send_file
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -34,6 +32,7 @@ def _totals(v, phase):
 @bp.route("/spending")
 @explorer_page
 def overview():
+    import plotly.graph_objects as go   # plotly loads with the first chart drawn, not as the server starts
     v = View(None)
     v.title = v.t["overview"]
     years, p = v.ask("budget", drilldown="fiscal_year", order="fiscal_year:asc")
@@ -93,6 +92,7 @@ def overview():
 @bp.route("/spending/budget")
 @explorer_page
 def budget():
+    import plotly.graph_objects as go   # plotly loads with the first chart drawn, not as the server starts
     v = View(None, params=DRILL)
     v.title = f"{v.t['drill']} {v.year_label()}"
     cuts, level = [f"fiscal_year:{v.year}"], 0
@@ -198,6 +198,7 @@ def _budget_by_year(v, kind, cut):
 
 
 def _entity(kind, entity_id):
+    import plotly.graph_objects as go   # plotly loads with the first chart drawn, not as the server starts
     v = View(None, year_control=False)
     cut = f"{kind}.id:{entity_id}"
     by_year, year_paging = v.ask("procurement", drilldown="fiscal_year", cut=cut, order="fiscal_year:asc")
@@ -280,6 +281,8 @@ def _rings(geometry):
 def _choropleth(geo, values, names, v):
     """Provinces drawn as filled lon/lat outlines on plain axes: Plotly's geo traces would fetch a world
     map from a CDN, and no request may leave the site."""
+    import plotly.graph_objects as go   # plotly loads with the first chart drawn, not as the server starts
+    from plotly.colors import sample_colorscale   # (the same)
     shade, colorbar = _ranked(values)
     fig = go.Figure()
     for feature in geo["features"]:
@@ -310,6 +313,7 @@ def province(province_id):
 @bp.route("/spending/map")
 @explorer_page
 def province_map():
+    import plotly.graph_objects as go   # plotly loads with the first chart drawn, not as the server starts
     v = View(None)
     v.title = f"{v.t['map']} {v.year_label()}"
     year = v.year
@@ -348,6 +352,7 @@ def province_map():
 @bp.route("/spending/tax")
 @explorer_page
 def tax_receipt():
+    import plotly.graph_objects as go   # plotly loads with the first chart drawn, not as the server starts
     v = View(None, params=("income", "tax", *tax.rules()["deductions"]))
     v.title = str(_l("My tax receipt: where did my tax go?"))
     given = {k: val for k, val in request.args.items() if val and (k in ("income", "tax") or k in tax.rules()["deductions"])}
@@ -388,5 +393,5 @@ def source_title(source, lang):
 
 @bp.route("/static/vendor/plotly.min.js")
 def plotly_js():
-    return send_file(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", mimetype="text/javascript",
+    return send_file(Path(importlib.util.find_spec("plotly").origin).parent / "package_data" / "plotly.min.js", mimetype="text/javascript",
                      max_age=86400)

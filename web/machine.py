@@ -3,7 +3,7 @@
 Every document is built as an anonymous visitor sees the catalogue, so nothing private is described."""
 from flask import Blueprint, Response, abort, request
 
-from catalog import actions, dcat, syndication
+from catalog import actions, syndication
 from catalog import datapackage as data_package
 from catalog.errors import NotAuthorized, NotFound
 
@@ -20,6 +20,7 @@ def catalog(fmt):
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
     result = actions.call(ctx, "package_search", {"rows": CATALOG_PAGE, "start": (page - 1) * CATALOG_PAGE,
                                                   "sort": "metadata_created asc"})
+    from catalog import dcat   # rdflib (50 ms of imports) loads with the first DCAT document, not as the server starts
     g = dcat.catalog_graph(result, ctx.site_url, ctx.settings.site_title, page, CATALOG_PAGE)
     body, media = dcat.serialize(g, "json-ld" if fmt == "jsonld" else fmt)
     return Response(body, content_type=f"{media}; charset=utf-8")
@@ -36,6 +37,7 @@ def _public_package(name):
 @bp.route("/dataset/<name>.<any(jsonld, ttl, rdf):fmt>")
 def dataset_rdf(name, fmt):
     ctx, pkg = _public_package(name)
+    from catalog import dcat   # (as above)
     body, media = dcat.serialize(dcat.dataset_graph(pkg, ctx.site_url), "json-ld" if fmt == "jsonld" else fmt)
     return Response(body, content_type=f"{media}; charset=utf-8")
 

@@ -3,7 +3,6 @@ the cube API, keeps each table's query and sources, and renders; `page` turns cu
 import functools
 from urllib.parse import urlencode
 
-import plotly.graph_objects as go
 from flask import render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -53,13 +52,19 @@ SORT_LABELS = {"value_desc": _l("Value, highest first"), "value_asc": _l("Value,
                "date_desc": _l("Contract date, newest first")}
 # Parameters each page reads besides the language; anything else gets a notice, never silence.
 COMMON = {"lang"}
-# A lean chart theme: Plotly's default template adds ~10 KB to every figure.
-THEME = go.layout.Template(layout=dict(
-    font=dict(family="Sarabun, Loma, sans-serif"), paper_bgcolor="white", plot_bgcolor="white",
-    colorway=["#1f5f8b", "#e07b39", "#3a8f5c", "#b8404a", "#7a5ea8", "#8c6d31", "#c2649a", "#6b6b6b"],
-    xaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#cccccc", automargin=True),
-    yaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#cccccc", automargin=True),
-    separators=".,", hoverlabel=dict(font=dict(family="Sarabun, Loma, sans-serif"))))
+
+
+@functools.cache
+def theme():
+    """A lean chart theme: Plotly's default template adds ~10 KB to every figure."""
+    import plotly.graph_objects as go   # plotly loads with the first chart drawn, not as the server starts
+    return go.layout.Template(layout=dict(
+        font=dict(family="Sarabun, Loma, sans-serif"), paper_bgcolor="white", plot_bgcolor="white",
+        colorway=["#1f5f8b", "#e07b39", "#3a8f5c", "#b8404a", "#7a5ea8", "#8c6d31", "#c2649a", "#6b6b6b"],
+        xaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#cccccc", automargin=True),
+        yaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#cccccc", automargin=True),
+        separators=".,", hoverlabel=dict(font=dict(family="Sarabun, Loma, sans-serif"))))
+
 
 class View:
     """What one page shows: charts, tables (each with its API query) and the sources behind them."""
@@ -146,7 +151,7 @@ class View:
             if axis.title.text is None:
                 axis.title.text = unit
                 axis.tickformat = axis.tickformat or ",.0f"
-        fig.update_layout(template=THEME, margin=dict(l=10, r=10, t=40, b=10), height=420)
+        fig.update_layout(template=theme(), margin=dict(l=10, r=10, t=40, b=10), height=420)
         self.charts.append(fig.to_json())
 
     def coverage(self, years):
