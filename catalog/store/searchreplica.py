@@ -88,11 +88,6 @@ class Replica:
             try:
                 with self._write:
                     self._catch_up(pg, commit_every_batch=True)
-                    # Built batch by batch, each full-text index is many small segments: merged into one, a
-                    # search reads one b-tree per term (p50 of the bench's Thai queries 14.8 → 9.3 ms at 100,000
-                    # entries, for 4 s of merging).
-                    for table, _columns in FTS:
-                        self._writer.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
             finally:
                 pg.close()
             log.info("search index copy built: %d entries in %.1f s", self.docs, time.perf_counter() - started)
@@ -137,6 +132,12 @@ class Replica:
             log.error("search index copy holds %d entries, the catalogue %d: rebuilding it", self.docs, total)
             self._reset()
             return
+        if commit_every_batch:
+            # Built batch by batch, each full-text index is many small segments: merged into one before any search
+            # uses the copy, a search reads one b-tree per term (the bench's Thai queries: p50 14.8 → 9.3 ms at
+            # 100,000 entries, for 4 s of merging).
+            for table, _columns in FTS:
+                self._writer.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
         self.drop_seq, self.generation = seq, generation
 
     def _reset(self):
