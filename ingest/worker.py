@@ -8,7 +8,6 @@ from catalog import jobs, storage, tables
 from catalog.context import Context
 from catalog.datastore import current_version
 from catalog.datastore_loads import record_version
-from catalog.store import db as catalog_db
 from catalog.store import users as user_store
 from catalog.store.db import transaction
 from catalog.store.resources import get_resource
