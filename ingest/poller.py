@@ -11,10 +11,10 @@ def start_thread(settings, interval=1.0):
     stop = threading.Event()
 
     def loop():
-        # The loaders and harvesters (frictionless, readers: about 0.5 s of imports) load in this thread, one
-        # interval after the server starts, so they neither delay its first answer nor compete with it.
         if stop.wait(interval):
             return
+        # The loaders and harvesters (frictionless, readers: about 0.5 s of imports) load in this thread, one
+        # interval after the server starts, so they neither delay its first answer nor compete with it.
         from . import harvest, worker
         db = catalog_db.connect(settings.db_path)
         while not stop.is_set():
