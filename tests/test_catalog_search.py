@@ -272,11 +272,12 @@ def test_facet_counts_follow_edits_deletes_and_privacy(catalogue, make_ctx):
 def test_facets_of_a_query_count_exactly_the_matching_datasets_for_every_field(catalogue, make_ctx, monkeypatch, q,
                                                                               fq, streamed, by_hits):
     from catalog.store import search as search_module
+    from catalog.store import searchfacets
 
     if streamed:   # counted as a large hit set is: from the index hits, without joining each to its dataset
         monkeypatch.setattr(search_module, "BM25_MAX_HITS", 0)
     # Counted from each hit's postings, or from the field's postings probing the hits (the cheaper is taken).
-    monkeypatch.setattr(search_module, "FACET_COSTS", (1e9, 0, 0) if by_hits else (0, 1e9, 1e9))
+    monkeypatch.setattr(searchfacets, "FACET_COSTS", (1e9, 0, 0) if by_hits else (0, 1e9, 1e9))
     catalogue.settings.search_cache_size = 0
     for ctx, private in ((make_ctx(), False), (catalogue, True)):
         res = search(ctx, q=q, fq=fq, rows=1000, include_private=private,

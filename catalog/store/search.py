@@ -1,22 +1,16 @@
-"""Running a dataset search over the index: visibility, recall (FTS5 trigram), ranking (bm25 and tiers), facets."""
+"""Running a dataset search over the index: visibility, recall (FTS5 trigram), ranking (bm25 and tiers); the
+facets are counted by searchfacets."""
 from ..errors import SearchError
 from ..querysyntax import parse
+from . import searchfacets as facets
+from .searchfacets import RESTRICTED_DOCS
 from .searchsql import (WEIGHTS, all_terms, compile_node, fts_form, fts_phrase, plain_terms, score_expr,
                         text_condition, trigram_query, variants, words_query)
 from .shortterms import expander
 from ..thaitext import words
-from .textmatch import rewrite
-
-
-def _sql(db, sql, args=()):
-    # FTS5 MATCH and bm25() become PostgreSQL's own conditions there (textmatch); SQLite runs them as written.
-    return db.execute(*rewrite(db, sql, args))
-
+from .textmatch import execute as _sql
 
 BM25_MAX_HITS = 500
-# Microseconds, measured at 100,000 datasets: a posting probing the kept hits; a hit's postings looked up; each
-# of them grouped (search._kept_facet).
-FACET_COSTS = (0.15, 1.2, 0.4)
 DEFAULT_SORT = "score desc, metadata_modified desc"
 SORT_COLUMNS = {"score": "score", "metadata_modified": "d.metadata_modified", "metadata_created": "d.metadata_created",
                 "name": "d.name", "title_string": "d.title_sort", "title": "d.title_sort", "id": "d.package_id"}
@@ -114,7 +108,8 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
     hit = _run_ranked_stream(db, recall, lambda: _tier_queries(plain, recall_args[0], expand), vis, rows,
                              start) if fast else None
     if hit:
-        hit = (hit[0], hit[1], _stream_facets(db, recall, vis, facet_spec, hit[0]) if facet_spec else {})
+        hit = (hit[0], hit[1], facets.of_index_hits(db, *recall, _hidden_hits(recall, vis), facet_spec, hit[0])
+               if facet_spec else {})
     if hit is None:
         unfiltered = not q and not filter_queries
         # bm25 weighs the words a trigram phrase finds, not a short word's trigrams (which would rank by how
@@ -201,36 +196,19 @@ def _tier_queries(terms, trigram_match, expand):
     return tiers
 
 
-# The entries not everyone may see, read through their partial index (search_docs_hidden): a few thousand at most.
-_RESTRICTED_DOCS = "(d.state <> 'active' OR d.private = 1)"
-
-
 def _unfiltered_count(db, vis_where, vis_args, sees):
     """Visible datasets with no query: the public active ones (a count every index write keeps) plus the
     restricted ones the caller may see (`sees`: whether there can be any)."""
     public = _sql(db, "SELECT public_docs FROM search_generation WHERE id = 1").fetchone()[0]
     if not sees:
         return public
-    return public + _sql(db, f"SELECT count(*) FROM search_docs d WHERE {_RESTRICTED_DOCS} AND {vis_where}",
+    return public + _sql(db, f"SELECT count(*) FROM search_docs d WHERE {RESTRICTED_DOCS} AND {vis_where}",
                          vis_args).fetchone()[0]
-
-
-def _unfiltered_facet(db, field, vis_where, vis_args, sees):
-    """Facet counts over every visible dataset: the maintained public counts plus the caller's others."""
-    counts = dict(_sql(db, "SELECT value, n FROM search_facet_counts WHERE field = ? AND n > 0", (field,)))
-    if sees:
-        # The restricted entries drive the join (CROSS JOIN keeps them the outer loop on SQLite).
-        extra = _sql(db,
-            "SELECT st.value, count(*) FROM search_docs d CROSS JOIN search_terms st WHERE st.doc_id = d.doc_id "
-            f"AND st.field = ? AND {_RESTRICTED_DOCS} AND {vis_where} GROUP BY st.value", [field] + vis_args)
-        for value, n in extra:
-            counts[value] = counts.get(value, 0) + n
-    return list(counts.items())
 
 
 def visible_counts(db, viewer, field):
     """{value: number of active datasets the viewer may see} of one indexed field (e.g. owner_org, groups)."""
-    return dict(_unfiltered_facet(db, field, *_visibility(viewer, True, False, False)))
+    return dict(facets.unfiltered(db, field, *_visibility(viewer, True, False, False)))
 
 
 def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, facet_spec):
@@ -326,10 +304,7 @@ def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spe
         count = _unfiltered_count(db, where, where_args, sees)
     elif hits_kept:
         # Facets will need the hits: keep them once in a keyed temp table (this connection's own) and count it.
-        _sql(db, "CREATE TEMP TABLE IF NOT EXISTS facet_hits (doc_id INTEGER PRIMARY KEY)")
-        _sql(db, "DELETE FROM temp.facet_hits")
-        _sql(db, f"INSERT INTO temp.facet_hits SELECT d.doc_id {base}", base_args)
-        count = _sql(db, "SELECT count(*) FROM temp.facet_hits").fetchone()[0]
+        count = facets.keep_hits(db, f"SELECT d.doc_id {base}", base_args)
     else:
         count = _sql(db, f"SELECT count(*) {base}", base_args).fetchone()[0]
     ids, facet_counts, ranks = [], {}, {}
@@ -361,50 +336,8 @@ def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spe
         ids = [r[0] for r in page]
         ranks = {r[0]: r[2] for r in page}
     if facet_spec:
-        facet_counts = _facets(facet_spec, lambda field: _unfiltered_facet(db, field, where, where_args, sees)
-                               if unfiltered else _kept_facet(db, field, count))
+        facet_counts = (facets.of_everything(db, facet_spec, where, where_args, sees) if unfiltered
+                        else facets.of_kept_hits(db, facet_spec, count))
     if hits_kept:
-        _sql(db, "DELETE FROM temp.facet_hits")
+        facets.drop_hits(db)
     return (count, ids, facet_counts, ranks) if first else (count, ids, facet_counts)
-
-
-def _kept_facet(db, field, hits):
-    """(value, n) of one field over the `hits` hits kept in temp.facet_hits."""
-    postings, docs = _sql(db, "SELECT (SELECT COALESCE(sum(n), 0) FROM search_facet_counts WHERE field = ?), "
-                              "public_docs FROM search_generation WHERE id = 1", (field,)).fetchone()
-    # Two ways to count, whichever reads less (FACET_COSTS): the field's postings, grouped by value in their
-    # index, each probing the kept hits; or each hit's own postings of the field, found through its doc_id and
-    # grouped after. For tags (4 a dataset) over 10,000 hits the second takes 29 ms where the first takes 63.
-    probe, per_hit, per_hit_posting = FACET_COSTS
-    if per_hit * hits + per_hit_posting * hits * postings / max(docs, 1) < probe * postings:
-        return _sql(db, "SELECT st.value, count(*) FROM temp.facet_hits h CROSS JOIN search_terms st "
-                        "WHERE st.doc_id = h.doc_id AND st.field = ? GROUP BY st.value", (field,)).fetchall()
-    return _sql(db, "SELECT st.value, count(*) FROM search_terms st JOIN temp.facet_hits h ON h.doc_id = st.doc_id "
-                    "WHERE st.field = ? GROUP BY st.value", (field,)).fetchall()
-
-
-def _facets(facet_spec, counts_of):
-    """{field: [(value, n)]} by count, then value, cut to the facet limit and minimum count."""
-    fields, limit, mincount = facet_spec
-    out = {}
-    for field in fields:
-        counts = sorted(((v, n) for v, n in counts_of(field) if n >= max(mincount, 1)), key=lambda vn: (-vn[1], vn[0]))
-        out[field] = counts[:limit] if limit is not None and limit >= 0 else counts
-    return out
-
-
-def _stream_facets(db, recall, vis, facet_spec, hits):
-    """Facets of a large plain-text search counted from its index hits: every hit kept, then the restricted hits
-    the viewer may not see (matched in the small twin table) taken out; no hit is joined to search_docs."""
-    table, match = recall
-    hidden_sql, hidden_args = _hidden_hits(recall, vis)
-    _sql(db, "CREATE TEMP TABLE IF NOT EXISTS facet_hits (doc_id INTEGER PRIMARY KEY)")
-    _sql(db, "DELETE FROM temp.facet_hits")
-    _sql(db, f"INSERT INTO temp.facet_hits SELECT rowid FROM {table} WHERE {table} MATCH ?", [match])
-    _sql(db, f"DELETE FROM temp.facet_hits WHERE doc_id IN ({hidden_sql})", hidden_args)
-    try:
-        return _facets(facet_spec, lambda field: _kept_facet(db, field, hits))
-    finally:
-        _sql(db, "DELETE FROM temp.facet_hits")
-
-

@@ -87,7 +87,7 @@ class Replica:
             pg = connect(self.url, migrate=False)
             try:
                 with self._write:
-                    self._catch_up(pg, commit_every_batch=True)
+                    self._catch_up(pg, whole_build=True)
             finally:
                 pg.close()
             log.info("search index copy built: %d entries in %.1f s", self.docs, time.perf_counter() - started)
@@ -96,8 +96,10 @@ class Replica:
         finally:
             self.building = False
 
-    def _catch_up(self, pg, commit_every_batch=False):
-        """Bring the copy to the catalogue's current generation, reading one snapshot of it."""
+    def _catch_up(self, pg, whole_build=False):
+        """Bring the copy to the catalogue's current generation, reading one snapshot of it. A whole build
+        (whole_build: many entries, nobody searching the copy yet) commits batch by batch, is checked against the
+        catalogue's entry count, and is merged before use."""
         with pg.snapshot():
             generation = pg.execute("SELECT generation FROM search_generation WHERE id = 1").fetchone()[0]
             seq = pg.execute("SELECT COALESCE(max(seq), 0) FROM search_drops").fetchone()[0]
@@ -114,7 +116,7 @@ class Replica:
                         break
                     _add(rep, pg, [tuple(d) for d in docs])
                     self.max_doc, self.docs = docs[-1][0], self.docs + len(docs)
-                    if commit_every_batch:   # nobody reads a copy being built: keep its transactions small
+                    if whole_build:   # nobody reads a copy being built: keep its transactions small
                         rep.execute("COMMIT")
                         rep.execute("BEGIN IMMEDIATE")
                 # The copy names the catalogue generation it holds, as a catalogue does (what searches key on).
@@ -126,13 +128,13 @@ class Replica:
                 self._reset()
                 raise
             # A whole build is checked against the catalogue (a count of every entry: not on each catch-up).
-            total = pg.execute("SELECT count(*) FROM search_docs").fetchone()[0] if commit_every_batch else self.docs
+            total = pg.execute("SELECT count(*) FROM search_docs").fetchone()[0] if whole_build else self.docs
         if total != self.docs:
             # Cannot happen while doc_ids grow in commit order; if it does, the copy is not trusted.
             log.error("search index copy holds %d entries, the catalogue %d: rebuilding it", self.docs, total)
             self._reset()
             return
-        if commit_every_batch:
+        if whole_build:
             # Built batch by batch, each full-text index is many small segments: merged into one before any search
             # uses the copy, a search reads one b-tree per term (the bench's Thai queries: p50 14.8 → 9.3 ms at
             # 100,000 entries, for 4 s of merging).

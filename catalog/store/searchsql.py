@@ -54,8 +54,13 @@ def text_condition(term, column=None, expand=_no_expansion):
     forms = [f for f in variants(term) if f]
     if not forms:
         return "1=1", []
-    matched = [m for m in (fts_form(f, expand) for f in forms) if m]
-    short_forms = [f for f in forms if fts_form(f, expand) is None]
+    matched, short_forms = [], []
+    for f in forms:
+        match = fts_form(f, expand)
+        if match:
+            matched.append(match)
+        else:
+            short_forms.append(f)
     parts, args = [], []
     if matched:
         match = " OR ".join(matched)

@@ -194,6 +194,12 @@ def _bm25_sql(db, table, alias, weights, match):
     return "(-(" + " + ".join(terms) + "))", args
 
 
+def execute(db, sql, args=()):
+    """Run a search statement: FTS5 MATCH and bm25() become PostgreSQL's own conditions there (rewrite); SQLite
+    runs it as written."""
+    return db.execute(*rewrite(db, sql, args))
+
+
 def rewrite(db, sql, args):
     """A search statement with FTS5 MATCH and bm25() in PostgreSQL's terms (unchanged on SQLite)."""
     if getattr(db, "dialect", "sqlite") != "postgresql" or ("MATCH" not in sql and "bm25(" not in sql):

@@ -1,0 +1,86 @@
+"""Facet counts of a dataset search: over every visible dataset (the counts each index write keeps), or over a
+search's hits, kept once in a temporary table of the connection's own."""
+from .textmatch import execute
+
+# The entries not everyone may see, read through their partial index (search_docs_hidden): a few thousand at most.
+RESTRICTED_DOCS = "(d.state <> 'active' OR d.private = 1)"
+# Microseconds, measured at 100,000 datasets: a posting probing the kept hits; a hit's postings looked up; each
+# of them grouped (_kept).
+FACET_COSTS = (0.15, 1.2, 0.4)
+
+
+def keep_hits(db, select_sql, args):
+    """Keep the doc_ids `select_sql` gives in temp.facet_hits (emptied first); returns how many."""
+    execute(db, "CREATE TEMP TABLE IF NOT EXISTS facet_hits (doc_id INTEGER PRIMARY KEY)")
+    execute(db, "DELETE FROM temp.facet_hits")
+    execute(db, f"INSERT INTO temp.facet_hits {select_sql}", args)
+    return execute(db, "SELECT count(*) FROM temp.facet_hits").fetchone()[0]
+
+
+def drop_hits(db):
+    """Empty temp.facet_hits once its facets are counted."""
+    execute(db, "DELETE FROM temp.facet_hits")
+
+
+def of_kept_hits(db, facet_spec, hits):
+    """{field: [(value, n)]} over the `hits` hits kept in temp.facet_hits."""
+    fields = list(facet_spec[0])
+    # What each field's postings number, and the datasets they are over: read once for every field.
+    postings = dict(execute(db, f"SELECT field, sum(n) FROM search_facet_counts WHERE field IN "
+                                f"({','.join('?' * len(fields))}) GROUP BY field", fields).fetchall())
+    docs = execute(db, "SELECT public_docs FROM search_generation WHERE id = 1").fetchone()[0]
+    return _limited(facet_spec, lambda field: _kept(db, field, hits, postings.get(field) or 0, docs))
+
+
+def of_index_hits(db, table, match, hidden, facet_spec, hits):
+    """Facets of a large plain-text search counted from its index hits (`match` in the FTS `table`): every hit
+    kept, then the restricted hits the viewer may not see (`hidden`: their SQL and args) taken out; no hit is
+    joined to search_docs."""
+    keep_hits(db, f"SELECT rowid FROM {table} WHERE {table} MATCH ?", [match])
+    execute(db, f"DELETE FROM temp.facet_hits WHERE doc_id IN ({hidden[0]})", hidden[1])
+    try:
+        return of_kept_hits(db, facet_spec, hits)
+    finally:
+        drop_hits(db)
+
+
+def of_everything(db, facet_spec, vis_where, vis_args, sees):
+    """{field: [(value, n)]} over every dataset the viewer may see (see unfiltered)."""
+    return _limited(facet_spec, lambda field: unfiltered(db, field, vis_where, vis_args, sees))
+
+
+def unfiltered(db, field, vis_where, vis_args, sees):
+    """Facet counts over every visible dataset: the maintained public counts plus the caller's others (`sees`:
+    whether the visibility vis_where can pass any restricted entry)."""
+    counts = dict(execute(db, "SELECT value, n FROM search_facet_counts WHERE field = ? AND n > 0", (field,)))
+    if sees:
+        # The restricted entries drive the join (CROSS JOIN keeps them the outer loop on SQLite).
+        extra = execute(db,
+            "SELECT st.value, count(*) FROM search_docs d CROSS JOIN search_terms st WHERE st.doc_id = d.doc_id "
+            f"AND st.field = ? AND {RESTRICTED_DOCS} AND {vis_where} GROUP BY st.value", [field] + vis_args)
+        for value, n in extra:
+            counts[value] = counts.get(value, 0) + n
+    return list(counts.items())
+
+
+def _kept(db, field, hits, postings, docs):
+    """(value, n) of one field over the kept hits."""
+    # Two ways to count, whichever reads less (FACET_COSTS): the field's postings, grouped by value in their
+    # index, each probing the kept hits; or each hit's own postings of the field, found through its doc_id and
+    # grouped after. For tags (4 a dataset) over 10,000 hits the second takes 29 ms where the first takes 63.
+    probe, per_hit, per_hit_posting = FACET_COSTS
+    if per_hit * hits + per_hit_posting * hits * postings / max(docs, 1) < probe * postings:
+        return execute(db, "SELECT st.value, count(*) FROM temp.facet_hits h CROSS JOIN search_terms st "
+                           "WHERE st.doc_id = h.doc_id AND st.field = ? GROUP BY st.value", (field,)).fetchall()
+    return execute(db, "SELECT st.value, count(*) FROM search_terms st JOIN temp.facet_hits h ON h.doc_id = st.doc_id "
+                       "WHERE st.field = ? GROUP BY st.value", (field,)).fetchall()
+
+
+def _limited(facet_spec, counts_of):
+    """{field: [(value, n)]} by count, then value, cut to the facet limit and minimum count."""
+    fields, limit, mincount = facet_spec
+    out = {}
+    for field in fields:
+        counts = sorted(((v, n) for v, n in counts_of(field) if n >= max(mincount, 1)), key=lambda vn: (-vn[1], vn[0]))
+        out[field] = counts[:limit] if limit is not None and limit >= 0 else counts
+    return out
