@@ -32,7 +32,7 @@ test-deps:
 # DataStore and the injected faults. On PostgreSQL each test gets a new database in a throwaway cluster.
 PG_SUITES := tests/test_web_api_ckanapi.py tests/test_web_api_clients.py tests/test_security_permissions.py \
 	tests/test_catalog_search.py tests/test_web_datastore.py tests/test_catalog_datastore_q.py \
-	tests/test_fault_recovery.py tests/test_catalog_postgresql.py tests/test_project_cluster.py \
+	tests/test_catalog_datastore_indexes.py tests/test_fault_recovery.py tests/test_catalog_postgresql.py tests/test_project_cluster.py \
 	tests/test_web_accounts.py tests/test_catalog_search_forgiving.py tests/test_catalog_search_replica.py
 
 test: $(TEST_STAMP) test-deps

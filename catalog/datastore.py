@@ -5,7 +5,7 @@ import json
 import re
 from urllib.parse import urlencode
 
-from . import actionschema, auth, tables, tabular
+from . import actionschema, auth, datastore_indexes, tables, tabular
 from .errors import NotAuthorized, NotFound, ValidationError
 from .params import as_bool, as_int, as_json_object, as_list, get_or_bust
 from .store import datastore as datastore_store
@@ -177,11 +177,12 @@ class Plan:
     """One datastore_search as SQL: `inner` selects the `wanted` columns (then any sort-only ones) of the rows
     that match; `order` sorts them. Values in `args`, identifiers from the table's own fields."""
 
-    def __init__(self, res_row, ver, wanted, types, inner, args, order, distinct, filtered):
+    def __init__(self, res_row, ver, wanted, types, inner, args, order, distinct, filtered, clustered):
         self.res_row, self.ver, self.wanted, self.types = res_row, ver, wanted, types
         self.inner, self.args, self.order = inner, args, order
         self.distinct, self.filtered = distinct, filtered
-        self.in_file_order = order == "_id ASC" and not distinct   # DISTINCT does not keep the scan's order
+        # The version file is in _id order (an index's copy is not); DISTINCT does not keep the scan's order.
+        self.in_file_order = order == "_id ASC" and not distinct and not clustered
 
 
 def plan(ctx, data):
@@ -231,12 +232,15 @@ def plan(ctx, data):
             raise ValidationError({"sort": ["with distinct, sort only by fields that are in fields"]})
         order, hidden = ", ".join(f"{quote_ident(w)} ASC" for w in wanted), []
     select += "".join(f", {quote_ident(n)}" for n in hidden)
-    src = tables.scan(ctx.settings, ver["parquet_sha256"])
+    # A filter on an index's leading fields reads the index's clustered copy: the same rows, in fewer row groups.
+    sha = datastore_indexes.file_for(ver, filters)
+    src = tables.scan(ctx.settings, sha)
     inner = f"SELECT {'DISTINCT ' if distinct else ''}{select} FROM {src} WHERE {where}"
     if "rank" in order and "rank" not in wanted:
         inner = f"SELECT {'DISTINCT ' if distinct else ''}{select}, ({rank_sql}) AS rank FROM {src} WHERE {where}"
         sel_args = sel_args + rank_args
-    return Plan(res_row, ver, wanted, types, inner, sel_args + args, order, distinct, where != "true")
+    return Plan(res_row, ver, wanted, types, inner, sel_args + args, order, distinct, where != "true",
+                sha != ver["parquet_sha256"])
 
 
 def search(ctx, data):
@@ -312,13 +316,17 @@ def datastore_info(ctx, data):
     aliases = datastore_store.aliases_of(ctx.db, res_row["id"])
     size = tables.parquet_path(ctx.settings, ver["parquet_sha256"]).stat().st_size
     pk = json.loads(ver["primary_key"])
+    indexes = datastore_indexes.of_version(ver)
+    indexed = {ix["fields"][0]: "_".join(ix["fields"]) for ix in reversed(indexes)}
+    idx_size = sum(tables.parquet_path(ctx.settings, ix["parquet_sha256"]).stat().st_size for ix in indexes)
     return {
         "meta": {"id": res_row["id"], "count": ver["row_count"], "aliases": aliases, "table_type": "BASE TABLE",
-                 "size": size, "db_size": size, "idx_size": 0, "version": ver["version"],
+                 "size": size, "db_size": size + idx_size, "idx_size": idx_size, "version": ver["version"],
                  "parquet_sha256": ver["parquet_sha256"], "source_sha256": ver["source_sha256"],
                  "loaded_at": ver["loaded_at"]},
         "fields": [{"id": f["id"], "type": f["type"],
-                    "schema": {"native_type": tables.duck_type(f["type"]), "index_name": None, "is_index": False,
+                    "schema": {"native_type": tables.duck_type(f["type"]), "index_name": indexed.get(f["id"]),
+                               "is_index": f["id"] in indexed,
                                "notnull": False, "uniquekey": f["id"] in pk}, **_info(fields, f["id"])} for f in fields],
         "schema": {f["id"]: f["type"] for f in fields},
         "primary_key": pk,

@@ -2,7 +2,7 @@
 import json
 import re
 
-from . import resourceviews, tables
+from . import datastore_indexes, resourceviews, tables
 from .resources import resource_create
 from .store import datastore as datastore_store
 from .datastore import current_version, filters_sql, quote_ident, require_table, resolve, select_list, version_fields
@@ -137,19 +137,23 @@ def _incoming(cur, fields, records):
                 f"{has}{', ' if has else ''}{', '.join(casts)} FROM raw_incoming")
 
 
-def save_version(ctx, cur, res_row, select_sql, params, fields, primary_key, note, source_sha256=None, report=None):
-    """Write the new Parquet version, then flip the live pointer in one catalogue transaction."""
+def save_version(ctx, cur, res_row, select_sql, params, fields, primary_key, note, indexes=()):
+    """Write the new Parquet version and its index copies, then flip the live pointer in one catalogue
+    transaction."""
     sha, rows = tables.write_version(ctx.settings, cur, select_sql, params)
+    built = datastore_indexes.build(ctx.settings, cur, sha, indexes)
     with transaction(ctx.db):
-        return record_version(ctx, res_row["id"], sha, rows, fields, primary_key, note, source_sha256, report)
+        return record_version(ctx, res_row["id"], sha, rows, fields, primary_key, note, indexes=built)
 
 
-def record_version(ctx, resource_id, sha, rows, fields, primary_key, note, source_sha256=None, report=None):
-    """Record a written Parquet file as the resource's next version and make it live (caller's transaction)."""
+def record_version(ctx, resource_id, sha, rows, fields, primary_key, note, source_sha256=None, report=None,
+                   indexes=()):
+    """Record a written Parquet file (and its index copies, from datastore_indexes.build) as the resource's next
+    version and make it live (caller's transaction)."""
     n = datastore_store.add_version(
         ctx.db, new_id(), resource_id, sha, source_sha256, rows, json.dumps(fields, ensure_ascii=False),
         json.dumps(primary_key), json.dumps(report, ensure_ascii=False) if report is not None else None, note, now(),
-        ctx.user_id)
+        ctx.user_id, json.dumps(list(indexes), ensure_ascii=False) if indexes else None)
     resourceviews.add_default(ctx.db, resource_id, "datatables_view")
     return {"version": n, "rows": rows, "parquet_sha256": sha}
 
@@ -232,8 +236,11 @@ def datastore_create(ctx, data):
         base = _next_id_base(src)
     parts.append(f"SELECT {base} + _rn AS _id, {select_list(merged)} FROM incoming")
     sql = " UNION ALL ".join(parts)
+    indexes = (datastore_indexes.parse(data["indexes"], merged) if "indexes" in data
+               else datastore_indexes.kept(old, merged))
     _check_unique(cur, sql, pk)
-    save_version(ctx, cur, res_row, f"SELECT * FROM ({sql})", (), merged, pk, note="datastore_create")
+    save_version(ctx, cur, res_row, f"SELECT * FROM ({sql})", (), merged, pk, note="datastore_create",
+                 indexes=indexes)
     _set_aliases(ctx, res_row["id"], as_list(data, "aliases", []) or [])
     out = {k: v for k, v in data.items() if k not in ("records", "resource")}
     out.update(resource_id=res_row["id"], fields=merged, primary_key=pk)
@@ -303,7 +310,8 @@ def datastore_upsert(ctx, data):
     _check_unique(cur, sql, pk)
     if as_bool(data, "dry_run", False):
         return {"resource_id": res_row["id"], "method": method, "dry_run": True}
-    info = save_version(ctx, cur, res_row, f"SELECT * FROM ({sql})", (), fields, pk, note=f"datastore_upsert {method}")
+    info = save_version(ctx, cur, res_row, f"SELECT * FROM ({sql})", (), fields, pk, note=f"datastore_upsert {method}",
+                        indexes=datastore_indexes.kept(old, fields))
     return {"resource_id": res_row["id"], "method": method, "version": info["version"]}
 
 
@@ -321,5 +329,5 @@ def datastore_delete(ctx, data):
     src = tables.scan(ctx.settings, old["parquet_sha256"])
     sql = f"SELECT _id, {select_list(fields)} FROM {src} WHERE NOT ({where})"
     save_version(ctx, tables.writer(ctx.settings), res_row, sql, args, fields, json.loads(old["primary_key"]),
-                  note="datastore_delete")
+                 note="datastore_delete", indexes=datastore_indexes.kept(old, fields))
     return {"resource_id": res_row["id"], "filters": filters}

@@ -125,13 +125,14 @@ def cmd_ingest(args):
                 _warn(report)
                 name = resource_name(args.resource, plan, args.files)
                 fmt = (plan.source or {}).get("format") or Path(args.files[0]).suffix.lstrip(".").upper()
-                out = loading.publish_remote(args.remote, args.token, ws, checked, args.org, args.dataset, name, fmt)
+                out = loading.publish_remote(args.remote, args.token, ws, checked, args.org, args.dataset, name, fmt,
+                                             indexes=args.index)
         else:
             db = catalog_db.connect(settings.db_path)
             try:
                 ctx = Context(db=db, settings=settings, user=system_user(db))
                 done = ingest_local(ctx, args.files, org=args.org, dataset=args.dataset, schema=args.schema,
-                                    source=args.source, resource=args.resource, meta=meta)
+                                    source=args.source, resource=args.resource, meta=meta, indexes=args.index)
             finally:
                 db.close()
             if not done.report["valid"]:

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from catalog import tables
-from catalog.datastore import quote_ident
+from catalog import datastore_indexes, tables
+from catalog.datastore import current_version, quote_ident
 from catalog.datastore_loads import record_version
 from catalog.packages import ensure_package
 from catalog.resources import resource_create, resource_patch
 from catalog.store.db import transaction
 from catalog.store.packages import get_package
-from catalog.store.resources import get_resource
+from catalog.store.resources import active_of, get_resource
 from spending.store import register_feed
 
 from . import keys, schemas
@@ -100,13 +100,19 @@ def source_identity(checked):
     return hashlib.sha256("\n".join(c.src.sha256 for c in checked).encode()).hexdigest()
 
 
-def publish_local(ctx, ws, checked, org, package, resource_name, fmt, report, note, source=None):
+def publish_local(ctx, ws, checked, org, package, resource_name, fmt, report, note, source=None, indexes=None):
     """Create/update the dataset and resource, load the new version; returns a summary dict.
 
-    `org` and `package` are the organization and dataset dicts to create when they are missing."""
+    `org` and `package` are the organization and dataset dicts to create when they are missing; `indexes` replaces
+    the table's declared indexes (None keeps those of its live version)."""
     sql, fields, pk, ordered = loaded_select(ws, checked)
-    # The Parquet file is written before any catalogue change: a crash here leaves everything as it was.
+    if indexes is not None:
+        indexes = datastore_indexes.parse(indexes, fields)
+    else:
+        indexes = datastore_indexes.kept(_live_version(ctx.db, package["name"], resource_name), fields)
+    # The Parquet files are written before any catalogue change: a crash here leaves everything as it was.
     sha, rows = tables.write_version(ctx.settings, ws.cur, sql, ordered=ordered)
+    built = datastore_indexes.build(ctx.settings, ws.cur, sha, indexes)
     with transaction(ctx.db):
         existed = get_package(ctx.db, package["name"]) is not None
         pkg = ensure_package(ctx, org, package)
@@ -123,7 +129,7 @@ def publish_local(ctx, ws, checked, org, package, resource_name, fmt, report, no
             data = {"name": resource_name, "format": fmt, "url_type": "datastore", "url": "", **extras}
             res = (resource_patch(ctx, {"id": existing["id"], **data}) if existing
                    else resource_create(ctx, {"package_id": pkg["id"], **data}))
-        info = record_version(ctx, res["id"], sha, rows, fields, pk, note, source_identity(checked), report)
+        info = record_version(ctx, res["id"], sha, rows, fields, pk, note, source_identity(checked), report, built)
         if source and source.get("feeds"):
             register_feed(ctx.db, res["id"], source["feeds"], source["name"])
     row = get_resource(ctx.db, res["id"])
@@ -131,7 +137,14 @@ def publish_local(ctx, ws, checked, org, package, resource_name, fmt, report, no
             "parquet_sha256": sha, "existed": existed}
 
 
-def publish_remote(url, token, ws, checked, org, dataset, resource_name, fmt):
+def _live_version(db, package_name, resource_name):
+    """The live DataStore version of a dataset's resource named so, or None."""
+    pkg = get_package(db, package_name)
+    res = next((r for r in active_of(db, [pkg["id"]]) if r["name"] == resource_name), None) if pkg else None
+    return current_version(db, res["id"]) if res else None
+
+
+def publish_remote(url, token, ws, checked, org, dataset, resource_name, fmt, indexes=None):
     """Publish through ckanapi to Khlang or CKAN: package, resource upload, then DataStore create + inserts."""
     import ckanapi  # only publishing to another portal needs the client
 
@@ -159,6 +172,8 @@ def publish_remote(url, token, ws, checked, org, dataset, resource_name, fmt):
     create = {"resource_id": res["id"], "force": True, "fields": fields, "records": []}
     if pk:
         create["primary_key"] = pk
+    if indexes:
+        create["indexes"] = [",".join(cols) for cols in datastore_indexes.parse(indexes, fields)]
     ck.action.datastore_create(**create)
     total = ws.cur.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
     result = ws.cur.execute(f"SELECT * EXCLUDE (_id) FROM ({sql}) ORDER BY _id")

@@ -71,8 +71,11 @@ class Outcome:
     seconds: float = 0.0
 
 
-def ingest_local(ctx, paths, *, org, dataset, schema=None, source=None, resource=None, meta=None, workdir=None):
-    """Validate `paths`, then load them as one new version of the dataset's resource; nothing loads if invalid."""
+def ingest_local(ctx, paths, *, org, dataset, schema=None, source=None, resource=None, meta=None, workdir=None,
+                 indexes=None):
+    """Validate `paths`, then load them as one new version of the dataset's resource; nothing loads if invalid.
+
+    `indexes` (CKAN's datastore_create form) replaces the table's declared indexes; None keeps them."""
     started = time.perf_counter()
     meta = meta or Metadata()
     plan = validation.plan_for(schema, source)
@@ -90,7 +93,7 @@ def ingest_local(ctx, paths, *, org, dataset, schema=None, source=None, resource
             org_dict["extras"] = [{"key": "title_en", "value": meta.org_title_en}]
         fields = meta.package_fields(plan.source)
         out = loading.publish_local(ctx, ws, checked, org_dict, {"name": dataset, "title": dataset, **fields}, name,
-                                    fmt, report, note, source=plan.source)
+                                    fmt, report, note, source=plan.source, indexes=indexes)
         if out["existed"] and meta.given():
             with transaction(ctx.db):
                 package_patch(ctx, {"id": dataset, **fields})

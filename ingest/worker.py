@@ -4,7 +4,7 @@ import json
 import time
 from pathlib import Path
 
-from catalog import jobs, storage, tables
+from catalog import datastore_indexes, jobs, storage, tables
 from catalog.context import Context
 from catalog.datastore import current_version
 from catalog.datastore_loads import record_version
@@ -57,6 +57,9 @@ def run_job(settings, db, job):
                 return "error"
             sql, fields, pk, ordered = loading.loaded_select(ws, [checked])
             sha, rows = tables.write_version(settings, ws.cur, sql, ordered=ordered)
+            # The table's declared indexes carry over to the new version.
+            indexes = datastore_indexes.build(settings, ws.cur, sha,
+                                              datastore_indexes.kept(current_version(db, res["id"]), fields))
         with transaction(db):
             live = current_version(db, res["id"])
             if live and live["loaded_at"] > job["created"]:
@@ -65,7 +68,7 @@ def run_job(settings, db, job):
             else:
                 state = "complete"
                 version = record_version(ctx, res["id"], sha, rows, fields, pk, "upload load", job["source_sha256"],
-                                         report)["version"]
+                                         report, indexes)["version"]
         jobs.finish(db, job["id"], state, report={"report": report, "version": version})
         return state
     except (CannotRead, CannotStart) as exc:

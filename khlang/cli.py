@@ -129,6 +129,9 @@ def _ingest_commands(sub, with_db):
     i.add_argument("--tag", action="append", help="a tag; repeat for several")
     i.add_argument("--meta", metavar="FILE.json", help="a JSON object of dataset fields (any GDC field, title, notes, tags, "
                                                        "license_id, coverage_notes)")
+    i.add_argument("--index", action="append", metavar="FIELDS",
+                   help="a DataStore index: comma-separated fields, the one filters name most first (e.g. "
+                        "province,budget_year); repeat for several; later loads keep them")
     i.add_argument("--remote", help="base URL of a CKAN-compatible portal")
     i.add_argument("--token", help="API token for --remote")
     i.set_defaults(func="ingest.commands:cmd_ingest")

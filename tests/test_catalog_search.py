@@ -126,7 +126,9 @@ def test_a_two_letter_column_indexed_before_migration_21_is_found_after_khlang_m
     # As a catalogue indexed before migration 21 holds them: 2-letter columns without their space.
     db.execute("UPDATE search_trigram SET title = 'ยา' WHERE title = 'ยา '")
     db.execute("UPDATE search_trigram SET tags = 'ยา' WHERE tags = 'ยา '")
-    db.execute("DELETE FROM schema_migrations WHERE version = 21")
+    # The catalogue at migration 20: the later migrations' changes undone too.
+    db.execute("ALTER TABLE resource_versions DROP COLUMN indexes")
+    db.execute("DELETE FROM schema_migrations WHERE version >= 21")
     db.commit()
     assert {"title-is-it", "tag-is-it"} - set(names(search(make_ctx(), q="ยา", rows=100)))
     migrate_db(db)

@@ -1,5 +1,6 @@
 """DataStore tables in the catalogue: each resource's versions (one Parquet file each), its live version pointer,
 its aliases, and the stored files. The rows of the tables themselves live in the Parquet files (catalog/tables.py)."""
+import json
 
 
 def resource_for_alias(db, alias):
@@ -39,14 +40,16 @@ def versions(db, resource_id):
 
 
 def add_version(db, vid, resource_id, sha, source_sha256, rows, fields_json, primary_key_json, report_json, note, ts,
-                user_id):
-    """Record a written Parquet file as the resource's next version and point its table at it; the version number."""
+                user_id, indexes_json=None):
+    """Record a written Parquet file (and its index copies) as the resource's next version and point its table at
+    it; the version number."""
     n = db.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM resource_versions WHERE resource_id = ?",
                    (resource_id,)).fetchone()[0]
     db.execute(
         "INSERT INTO resource_versions (id, resource_id, version, parquet_sha256, source_sha256, row_count, fields, "
-        "primary_key, report, note, loaded_at, loaded_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (vid, resource_id, n, sha, source_sha256, rows, fields_json, primary_key_json, report_json, note, ts, user_id))
+        "primary_key, report, note, loaded_at, loaded_by, indexes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (vid, resource_id, n, sha, source_sha256, rows, fields_json, primary_key_json, report_json, note, ts, user_id,
+         indexes_json))
     db.execute("INSERT INTO datastore_tables (resource_id, current_version_id) VALUES (?, ?) "
                "ON CONFLICT (resource_id) DO UPDATE SET current_version_id = excluded.current_version_id",
                (resource_id, vid))
@@ -78,8 +81,12 @@ def live_tables(db, resource_ids):
 
 
 def version_shas(db):
-    """Every distinct Parquet sha256 a version points at."""
-    return [r[0] for r in db.execute("SELECT DISTINCT parquet_sha256 FROM resource_versions ORDER BY 1")]
+    """Every distinct Parquet sha256 a version points at: its rows and the copies its indexes keep."""
+    shas = set()
+    for sha, indexes in db.execute("SELECT parquet_sha256, indexes FROM resource_versions"):
+        shas.add(sha)
+        shas.update(ix["parquet_sha256"] for ix in json.loads(indexes or "[]"))
+    return sorted(shas)
 
 
 def dangling_pointers(db):
