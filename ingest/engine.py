@@ -21,7 +21,7 @@ from catalog.errors import is_write_failure
 from . import checks as custom_checks
 from .compiler import Unsupported, compile_plan, lit
 from .keys import col, key_errors
-from .sourcefile import NotUtf8, SourceFile
+from .sourcefile import NotUtf8, SourceFile, is_utf8
 
 NULL_MARK = "\x01khlang-missing\x01"
 LIMIT_ERRORS = 1000
@@ -48,6 +48,10 @@ def read_raw(cur, src: SourceFile, width, table="raw"):
                 raise NotUtf8(src.path) from None
             if parallel == "false" or "parallel" not in str(exc):
                 src.finish_scan()
+                # DuckDB stops at the first error: one that is not about UTF-8 may hide a file that is not UTF-8
+                # either (a TIS-620 export), which is read again as such.
+                if src.encoding.startswith("utf-8") and not is_utf8(src.path):
+                    raise NotUtf8(src.path) from None
                 raise Unsupported(f"DuckDB could not parse the file: {str(exc).splitlines()[0]}") from None
 
 

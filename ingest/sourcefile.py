@@ -105,11 +105,11 @@ def open_bytes(path):
     return raw
 
 
-def _scan(path):
-    """One pass: hashes, size, UTF-8 validity and whether any blank line occurs."""
+def _scan(path, check_utf8=True):
+    """One pass: hashes, size, UTF-8 validity (unless told DuckDB checks it) and whether any blank line occurs."""
     sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
     decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8 = True
+    utf8 = check_utf8
     blank = False
     tail = b""
     try:
@@ -136,7 +136,20 @@ def _scan(path):
                     utf8 = False
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise CannotRead(f"cannot read {path}: {exc}") from None
-    return sha.hexdigest(), md5.hexdigest(), size, utf8, blank
+    return sha.hexdigest(), md5.hexdigest(), size, utf8 or not check_utf8, blank
+
+
+def is_utf8(path):
+    """Whether a whole (plain) file is UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(CHUNK), b""):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _transcode(path, encoding, workdir):
@@ -202,7 +215,9 @@ def open_csv(path, workdir, place=None, force_encoding=None):
 
         def scan():
             try:
-                box["result"] = _scan(p)
+                # DuckDB checks every cell's UTF-8 as it reads (engine.read_raw), and _looks_utf8 the header's:
+                # decoding the file here too would hold the GIL for seconds beside DuckDB's threads.
+                box["result"] = _scan(p, check_utf8=False)
             except Exception as exc:  # reported by finish_scan in the caller's thread
                 box["error"] = exc
 

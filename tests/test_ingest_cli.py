@@ -163,6 +163,28 @@ def test_cp874_and_bom_files_read_the_same(tmp_path):
     assert out.returncode == 2 and "TIS-620" in out.stderr
 
 
+@pytest.mark.parametrize("tail", ["plain", "unterminated quote"])
+def test_tis620_bytes_after_a_utf8_first_megabyte_are_read_as_tis620(tmp_path, env, tail):
+    # The first megabyte decides the fast path (UTF-8, checked by DuckDB as it reads); the rest is TIS-620, and a
+    # parse error DuckDB meets first must not hide that.
+    head = "".join(f"road number {i:06d} in the province,{i}\n" for i in range(40000)).encode("ascii")
+    assert len(head) > 1 << 20
+    last = "สะพานแขวน,7\n" if tail == "plain" else '"สะพานแขวน,7\n'
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"name,amount\n" + head + last.encode("cp874"))
+    if tail == "plain":
+        run_cli("ingest", str(path), "--org", "org1", "--dataset", "ds1", "--resource", "r", env=env)
+        _, parquet = live_table(env, "ds1")
+        assert one(f"SELECT count(*), max(_id) FROM read_parquet('{parquet}')") == (40001, 40001)
+        assert one(f"SELECT name, amount FROM read_parquet('{parquet}') WHERE _id = 40001") == ("สะพานแขวน", 7)
+    else:
+        report = json.loads(run_cli("validate", str(path), "--format", "json", check=False).stdout)
+        task = report["tasks"][0]
+        assert task["stats"]["rows"] == 40001
+        assert [e["message"] for e in task["errors"]] == [
+            'Row at position "40002" has a missing cell in field "amount" at position "2"']
+
+
 def test_empty_file_and_xlsx_bomb_get_clear_errors(tmp_path):
     (tmp_path / "empty.csv").write_bytes(b"")
     out = run_cli("validate", str(tmp_path / "empty.csv"), check=False)
