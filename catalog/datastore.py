@@ -11,6 +11,7 @@ from .params import as_bool, as_int, as_json_object, as_list, get_or_bust
 from .store import datastore as datastore_store
 from .store.packages import get_package
 from .store.resources import get_resource
+from .tables import quote_ident
 from .thaitext import normalize
 
 ROWS_DEFAULT, ROWS_MAX = 100, 32000
@@ -58,10 +59,6 @@ def require_table(ctx, rid, version=None):
 def version_fields(ver):
     """The field list of a version row."""
     return json.loads(ver["fields"])
-
-
-def quote_ident(identifier):
-    return '"' + str(identifier).replace('"', '""') + '"'
 
 
 def select_list(fields, prefix=""):

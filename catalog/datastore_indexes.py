@@ -8,6 +8,7 @@ import json
 
 from . import tables
 from .errors import ValidationError
+from .params import as_list
 
 MAX_INDEXES = 3   # each keeps a whole copy of the table
 
@@ -15,12 +16,7 @@ MAX_INDEXES = 3   # each keeps a whole copy of the table
 def parse(value, fields):
     """The field lists of CKAN's `indexes`: a comma-separated string names one-field indexes; in a list, each item
     (a comma-separated string or a list) is one index, its fields in order. 409 on an unknown field."""
-    if value in (None, "", []):
-        return []
-    if isinstance(value, str):
-        value = json.loads(value) if value.strip().startswith("[") else [[p] for p in value.split(",")]
-    if not isinstance(value, list):
-        raise ValidationError({"indexes": ["Must be a list or a comma-separated string"]})
+    value = as_list({"indexes": value}, "indexes", [])
     known = {f["id"] for f in fields}   # not _id: the version file is in _id order already
     out = []
     for item in value:

@@ -135,12 +135,17 @@ def write_version(settings, cur, select_sql, params=(), ordered=False):
     return sha, rows
 
 
+def quote_ident(identifier):
+    """A column name as a quoted SQL identifier."""
+    return '"' + str(identifier).replace('"', '""') + '"'
+
+
 def write_clustered(settings, cur, sha256, columns):
     """Write a copy of version `sha256` ordered by `columns` then `_id`; returns its sha256.
 
     Rows with equal values of the columns then sit together, in a few row groups whose statistics let a filter on
     them skip the rest of the file."""
-    keys = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    keys = ", ".join(quote_ident(c) for c in columns)
     sha, _ = write_version(settings, cur, f"SELECT * FROM {scan(settings, sha256)} ORDER BY {keys}, _id", ordered=True)
     return sha
 

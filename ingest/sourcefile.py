@@ -109,7 +109,7 @@ def _scan(path, check_utf8=True):
     """One pass: hashes, size, UTF-8 validity (unless told DuckDB checks it) and whether any blank line occurs."""
     sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
     decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8 = check_utf8
+    utf8 = True
     blank = False
     tail = b""
     try:
@@ -120,7 +120,7 @@ def _scan(path, check_utf8=True):
                 if size == 0 and chunk[:1] in (b"\n", b"\r"):
                     blank = True
                 size += len(chunk)
-                if utf8:
+                if utf8 and check_utf8:
                     try:
                         decoder.decode(chunk)
                     except UnicodeDecodeError:
@@ -129,14 +129,14 @@ def _scan(path, check_utf8=True):
                 if not blank and (b"\n\n" in window or b"\n\r\n" in window):
                     blank = True
                 tail = chunk[-2:]
-            if utf8:
+            if utf8 and check_utf8:
                 try:
                     decoder.decode(b"", final=True)
                 except UnicodeDecodeError:
                     utf8 = False
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise CannotRead(f"cannot read {path}: {exc}") from None
-    return sha.hexdigest(), md5.hexdigest(), size, utf8 or not check_utf8, blank
+    return sha.hexdigest(), md5.hexdigest(), size, utf8, blank
 
 
 def is_utf8(path):

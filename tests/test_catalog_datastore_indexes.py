@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog import actions, datastore_indexes, integrity, tables
+from catalog.datastore_dumps import dump
 from catalog.errors import ValidationError
 from catalog.store import datastore as datastore_store
 from tests.conftest import run_cli, sysadmin_site
@@ -85,8 +86,6 @@ def test_searches_through_an_index_answer_exactly_what_the_version_file_does(twi
 
 def test_filtered_downloads_through_an_index_come_in_id_order(twins):
     ctx, indexed, plain = twins
-    from catalog.datastore_dumps import dump
-
     query = {"filters": json.dumps({"province": ["น่าน", "ภูเก็ต"]}, ensure_ascii=False)}
     got = b"".join(dump(ctx, indexed, {"format": "csv", **query})[2])
     want = b"".join(dump(ctx, plain, {"format": "csv", **query})[2])
