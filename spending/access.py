@@ -1,7 +1,7 @@
 """The spending API's entry point: the live build, a cursor on the locked-down reader, public sources only."""
 from catalog import tables
 
-from . import build, cubes, query
+from . import answers, build, cubes, query
 from .cubes import CubeError
 
 
@@ -24,10 +24,10 @@ def run(settings, db, what, cube_name, params, dimension=None):
     cur = tables.reader(settings)
     try:
         if what == "aggregate":
-            return query.aggregate(cur, cube, folder, manifest, params, visible)
+            return answers.aggregate(cur, cube, folder, manifest, params, visible)
         if what == "facts":
-            return query.facts(cur, cube, folder, manifest, params, visible)
-        return query.members(cur, cube, folder, manifest, dimension, params, visible)
+            return answers.facts(cur, cube, folder, manifest, params, visible)
+        return answers.members(cur, cube, folder, manifest, dimension, params, visible)
     finally:
         cur.close()
 

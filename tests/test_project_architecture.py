@@ -15,8 +15,8 @@ DATA_PLANE = {
     "catalog/sqlguard.py", "catalog/sqlworker.py", "catalog/tables.py", "catalog/thaiformats.py",
     "ingest/compiler.py", "ingest/engine.py", "ingest/keys.py", "ingest/loading.py", "ingest/readers.py",
     "ingest/sourcefile.py", "ingest/validation.py",
-    "spending/build.py", "spending/fdp.py", "spending/feeds.py", "spending/flags.py", "spending/ocds.py",
-    "spending/query.py", "spending/reconcile.py", "spending/redflags.py", "spending/reference.py",
+    "spending/answers.py", "spending/build.py", "spending/fdp.py", "spending/feeds.py", "spending/flags.py",
+    "spending/ocds.py", "spending/query.py", "spending/reconcile.py", "spending/redflags.py", "spending/reference.py",
     "spending/scratch.py", "spending/synthetic.py", "catalog/health.py", "catalog/exports.py",
     # Not the data plane but the PostgreSQL server itself: creating the throwaway server's databases.
     "khlang/localpg.py",
