@@ -7,7 +7,7 @@ from catalog import actions, registration
 from catalog.errors import NotAuthorized, NotFound, ValidationError
 from catalog.mail import MailError
 
-from . import ratelimit
+from .ratelimit import client_key, limit
 from .context import get_context
 from .errors import error_page
 from .publisher import login_required
@@ -33,12 +33,12 @@ def _bad_link(exc):
 
 def _limited():
     """A 429 page once this address has used up its mail-sending tries, else None; counts this try."""
-    who = ratelimit.client_key(request.remote_addr)
-    wait = ratelimit.limit("mail").retry_after(who)
+    who = client_key(request.remote_addr)
+    wait = limit("mail").retry_after(who)
     if wait:
         g.retry_after = wait
         return error_page(429)
-    ratelimit.limit("mail").fail(who)
+    limit("mail").fail(who)
     return None
 
 

@@ -8,7 +8,7 @@ from catalog import actions
 from catalog.store import db as catalog_db
 from catalog.errors import ActionError, BadRequest
 
-from . import openapi
+from .openapi import spec
 from .context import get_context
 
 bp = Blueprint("api", __name__)
@@ -46,7 +46,7 @@ def api_version(ver):
 
 @bp.route("/api/3/openapi.json", methods=["GET"])
 def openapi_json():
-    return json_response(openapi.spec(get_context(allow_auth=False).site_url))
+    return json_response(spec(get_context(allow_auth=False).site_url))
 
 
 def _request_data():

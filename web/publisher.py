@@ -9,7 +9,9 @@ from catalog import actions, auth, sourceformats
 from catalog.errors import NotAuthorized, NotFound, StorageFull, ValidationError
 from catalog.users import end_sessions, user_for_login
 
-from . import gdcform, links, ratelimit
+from .gdcform import fields as form_fields, to_action, typed as typed_values, values_from
+from .links import outbound
+from .ratelimit import client_key, limit
 from .context import get_context
 from .errors import error_page
 from .i18n import get_locale
@@ -21,7 +23,7 @@ UPLOAD_TYPES = {".csv", ".tsv", ".txt", ".xlsx", ".xls", ".json", ".jsonl", ".nd
 
 def _safe_next(target):
     """Only same-site paths: never `//host`, `https://host`, or a path a browser would turn into one."""
-    if links.outbound(target) != target or not str(target).startswith("/"):
+    if outbound(target) != target or not str(target).startswith("/"):
         return url_for("publisher.dashboard")
     return target
 
@@ -40,9 +42,9 @@ def login():
     ctx = get_context()
     error = None
     if request.method == "POST":
-        who = ratelimit.client_key(request.remote_addr)
+        who = client_key(request.remote_addr)
         account = request.form.get("login", "").strip().lower()[:200]
-        wait = max(ratelimit.limit("login").retry_after(who), ratelimit.limit("account").retry_after(account))
+        wait = max(limit("login").retry_after(who), limit("account").retry_after(account))
         if wait:
             g.retry_after = wait
             return error_page(429)
@@ -52,8 +54,8 @@ def login():
             session["user_id"] = user["id"]
             session["epoch"] = user["epoch"]
             return redirect(_safe_next(request.form.get("next")))
-        ratelimit.limit("login").fail(who)
-        ratelimit.limit("account").fail(account)
+        limit("login").fail(who)
+        limit("account").fail(account)
         error = _("Wrong user name or password.")
     return render_template("login.html", error=error, next=request.values.get("next", ""),
                            login_name=request.form.get("login", "")), 200 if not error else 401
@@ -97,7 +99,7 @@ def _org_choices(ctx):
 def _form(values, errors, editing, status=200):
     # A form with errors is shown again with 200, as CKAN does; the errors sit next to their fields.
     ctx = get_context()
-    return render_template("dataset_form.html", fields=gdcform.fields(get_locale()), values=values, errors=errors,
+    return render_template("dataset_form.html", fields=form_fields(get_locale()), values=values, errors=errors,
                            editing=editing, orgs=_org_choices(ctx),
                            licenses=actions.call(ctx, "license_list", {})), status
 
@@ -110,13 +112,13 @@ def dataset_new():
         return error_page(403, _("You need to be an editor of an organization to publish datasets."))
     if request.method == "GET":
         return _form({"owner_org": request.args.get("owner_org", "")}, {}, None)
-    data = gdcform.to_action(request.form, editing=False)
+    data = to_action(request.form, editing=False)
     try:
         pkg = actions.call(ctx, "package_create", data)
     except ValidationError as exc:
-        return _form(gdcform.typed(request.form), exc.errors, None)
+        return _form(typed_values(request.form), exc.errors, None)
     except NotAuthorized as exc:
-        return _form(gdcform.typed(request.form), {"owner_org": [exc.message]}, None, 403)
+        return _form(typed_values(request.form), {"owner_org": [exc.message]}, None, 403)
     flash(_("Dataset created. Now add its data."))
     return redirect(url_for("publisher.resource_new", name=pkg["name"]))
 
@@ -127,13 +129,13 @@ def dataset_edit(name):
     ctx = get_context()
     pkg = _editable_package(ctx, name)
     if request.method == "GET":
-        return _form(gdcform.values_from(pkg), {}, pkg)
-    data = gdcform.to_action(request.form, editing=True)
+        return _form(values_from(pkg), {}, pkg)
+    data = to_action(request.form, editing=True)
     data["id"] = pkg["id"]
     try:
         pkg = actions.call(ctx, "package_patch", data)
     except ValidationError as exc:
-        return _form(gdcform.typed(request.form), exc.errors, pkg)
+        return _form(typed_values(request.form), exc.errors, pkg)
     except NotAuthorized:
         abort(403)
     flash(_("Changes saved."))
