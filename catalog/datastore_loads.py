@@ -2,6 +2,8 @@
 import json
 import re
 
+import duckdb
+
 from . import datastore_indexes, resourceviews, tables
 from .resources import resource_create
 from .store import datastore as datastore_store
@@ -60,26 +62,28 @@ def _guess_type(values):
     return "text"
 
 
-def _arrow_table(cols, kinds):
-    """The records' columns as one Arrow table for DuckDB: cells as text (cast in SQL, per field), lists as lists."""
-    import pyarrow as pa   # here, not at the top: only loads need it, and the CLI starts without it
-
-    out = {}
+def _columns_table(cur, cols, kinds):
+    """The records' columns as the temporary table raw_incoming: cells as text (cast in SQL, per field), lists as
+    lists."""
+    columns = {}
     for name, vals in cols.items():
         kind = kinds.get(name)
         if name == "_rn":
-            out[name] = pa.array(vals, type=pa.int64())
+            columns[name] = (vals, "BIGINT")
         elif name.startswith("_has"):
-            out[name] = pa.array(vals, type=pa.bool_())
+            columns[name] = (vals, "BOOLEAN")
         elif kind is not None and kind.startswith("_"):
-            try:   # a list column: Arrow infers the element type; TRY_CAST in SQL makes it the field's
-                out[name] = pa.array(vals)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):   # mixed elements: each list as its JSON text
-                out[name] = pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in vals],
-                                     type=pa.string())
+            columns[name] = (vals, None)   # DuckDB finds the elements' common type; TRY_CAST in SQL makes it the field's
         else:
-            out[name] = pa.array([v if v is None or isinstance(v, str) else _text(v) for v in vals], type=pa.string())
-    return pa.table(out)
+            columns[name] = ([v if v is None or isinstance(v, str) else _text(v) for v in vals], "VARCHAR")
+    try:
+        tables.columns_table(cur, "raw_incoming", columns)
+    except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.BinderException):
+        # Elements no one type holds (a list beside an object): each list as its JSON text.
+        for name, (vals, kind) in columns.items():
+            if kind is None:
+                columns[name] = ([None if v is None else json.dumps(v, ensure_ascii=False) for v in vals], "VARCHAR")
+        tables.columns_table(cur, "raw_incoming", columns)
 
 
 def _text(value):
@@ -119,7 +123,7 @@ def _incoming(cur, fields, records):
             else:
                 vals.append(str(v))
         cols[f["id"]] = vals
-    cur.register("raw_incoming", _arrow_table(cols, {f["id"]: f["type"] for f in fields}))
+    _columns_table(cur, cols, {f["id"]: f["type"] for f in fields})
     casts = []
     for f in fields:
         q = quote_ident(f["id"])

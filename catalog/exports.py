@@ -1,9 +1,11 @@
 """Whole-table CSV, TSV, JSON, XML and XLSX downloads written by DuckDB: one query whose rows come out as finished
-lines, handed to the response batch by batch as Arrow buffers (no Python per row or per cell, bounded memory, the
-first bytes at once; an XLSX sheet is zipped as its rows come). Every cell is written as the row-by-row writer
+lines, which DuckDB's COPY writes into a pipe that the response reads (no Python per row or per cell, bounded
+memory, the first bytes at once; an XLSX sheet is zipped as its rows come). Every cell is written as the row-by-row writer
 (tabular.stream) writes it: Excel's formula guard, minimal quoting, JSON and XML escapes, numbers and dates in
 Python's spelling; in a sheet, the same cells of the same types."""
-import itertools
+import fcntl
+import os
+import threading
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -11,7 +13,8 @@ from . import tables, tabular
 from .params import xml_safe
 from .tabular import xml_tag
 
-BATCH_ROWS = 16384
+CHUNK = 1 << 20
+PIPE_SIZE = 1 << 20   # Linux's default largest pipe for a process: fewer, larger reads than its 64 KiB default
 XLSX_MAX_ROWS = 1_048_575   # Excel's 1,048,576 rows, the header's included
 FORMATS = ("csv", "tsv", "json", "xml", "xlsx")
 
@@ -83,12 +86,12 @@ def _renamed(source, count):
 
 
 def _delimited_query(types, fmt, source):
-    """SQL of one finished line per row of `source`: a CSV/TSV row ending in CR LF, or a JSON record (a list)
-    after a comma."""
+    """SQL of one finished line per row of `source`: a CSV/TSV row (its CR LF comes from the COPY), or a JSON
+    record (a list)."""
     keys = [f"k{i}" for i in range(len(types))]
     if fmt == "json":
         cells = [f"coalesce({_json_value(k, d)}, 'null') AS {k}" for k, d in zip(keys, types)]
-        return (f"SELECT concat(',[', {', chr(44), chr(32), '.join(keys)}, ']') AS line "
+        return (f"SELECT concat('[', {', chr(44), chr(32), '.join(keys)}, ']') AS line "
                 f"FROM (SELECT {', '.join(cells)} FROM {_renamed(source, len(types))})")
     delimiter = "chr(9)" if fmt == "tsv" else "','"
     # In steps, each naming the cells of the one before: a cell is computed once, not once per test on it.
@@ -96,7 +99,7 @@ def _delimited_query(types, fmt, source):
     quoted = [f"coalesce({_quoted(k, delimiter) if d in _TEXT else k}, '') AS {k}" for k, d in zip(keys, types)]
     # csv writes a lone empty field as "" so that the line is not blank.
     cells = keys if len(keys) > 1 else ["CASE WHEN k0 = '' THEN chr(34) || chr(34) ELSE k0 END"]
-    return (f"SELECT concat({f', {delimiter}, '.join(cells)}, chr(13), chr(10)) AS line "
+    return (f"SELECT concat({f', {delimiter}, '.join(cells)}) AS line "
             f"FROM (SELECT {', '.join(quoted)} FROM (SELECT {', '.join(spelled)} FROM {_renamed(source, len(types))}))")
 
 
@@ -106,38 +109,83 @@ def download(settings, fmt, header, duck_types, source, args, bom=False):
     chunks are read."""
     types = [str(d).upper() for d in duck_types]
     if fmt == "xlsx":
-        return _xlsx(header, lines(settings, _xlsx_query(types, source), args))
+        return _xlsx(header, lines(settings, _xlsx_query(types, source), args, "\n"))
     if fmt == "xml":
-        body = lines(settings, _xml_query(types, header, source), args)
-        return itertools.chain([tabular.XML_OPENING], body, [tabular.XML_CLOSING])
-    body = lines(settings, _delimited_query(types, fmt, source), args)
+        body = lines(settings, _xml_query(types, header, source), args, "\n")
+        return _joined([tabular.XML_OPENING], body, [tabular.XML_CLOSING])
     if fmt != "json":
-        return itertools.chain([tabular.opening(fmt, header, bom)], body)
-    return itertools.chain([tabular.opening(fmt, header)], _json_records(body), [tabular.JSON_CLOSING])
+        body = lines(settings, _delimited_query(types, fmt, source), args, "\r\n")
+        return _joined([tabular.opening(fmt, header, bom)], body)
+    body = lines(settings, _delimited_query(types, fmt, source), args, ",")
+    return _joined([tabular.opening(fmt, header)], _but_last_byte(body), [tabular.JSON_CLOSING])
 
 
-def _json_records(body):
-    # Each JSON record comes after a comma; the first one's is dropped.
-    first = next(body, b"")
-    yield first[1:]
-    yield from body
+def _joined(*parts):
+    # itertools.chain has no close(): the server's close on a client's leaving must reach the pipe's reader.
+    for part in parts:
+        yield from part
 
 
-def lines(settings, select_sql, args):
-    """The bytes of the lines `select_sql` (one VARCHAR column of finished lines) returns, in batches: an iterator
-    whose query is already bound (a bad one fails here, before a response begins) and runs as it is read."""
-    relation = tables.reader(settings).sql(select_sql, params=list(args))
-    return _batches(relation)
+def _but_last_byte(body):
+    # Every JSON record is followed by a comma: the last one's is dropped.
+    held = b""
+    for chunk in body:
+        yield held + chunk[:-1]
+        held = chunk[-1:]
 
 
-def _batches(relation):
-    for batch in relation.to_arrow_reader(BATCH_ROWS):
-        column = batch.column(0)
-        # A string column's characters sit back to back in one buffer: the batch's lines are one slice of it.
-        offsets = memoryview(column.buffers()[1]).cast("q" if str(column.type) == "large_string" else "i")
-        data = column.buffers()[2]
-        if data is not None:
-            yield bytes(memoryview(data)[offsets[column.offset]:offsets[column.offset + len(column)]])
+def lines(settings, select_sql, args, end):
+    """The bytes of the lines `select_sql` (one VARCHAR column of finished lines) returns, each followed by `end`:
+    an iterator whose query is already bound (a bad one fails here, before a response begins) and runs as it is
+    read."""
+    cursor = tables.reader(settings)
+    cursor.sql(select_sql, params=list(args))   # binds without running
+    return _copied(settings, cursor, select_sql, list(args), end)
+
+
+def _copied(settings, cursor, select_sql, args, end):
+    """DuckDB's COPY writes the lines into a named pipe from a thread; this generator reads them out. It starts
+    nothing until first read, so a response that is never read leaves nothing behind."""
+    path = tables.pipe(settings)
+    reading = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    # Our own writing end holds the pipe open: DuckDB's open never waits for a reader, and the reading end sees
+    # the pipe's end only once the COPY is over (then both writing ends are closed).
+    writing = os.open(path, os.O_WRONLY)
+    os.set_blocking(reading, True)
+    try:
+        fcntl.fcntl(reading, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except OSError:   # a system whose limit is lower keeps the default size
+        pass
+    failure = []
+    target = path.replace("'", "''")
+
+    def run():
+        try:
+            # The lines are written as they are: one column, never quoted or escaped.
+            cursor.execute(f"COPY ({select_sql}) TO '{target}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
+                           f"DELIMITER '\x01', NEW_LINE '{end}', USE_TMP_FILE false)", args)
+        except Exception as error:   # noqa: BLE001 - raised again on the reading side
+            failure.append(error)
+        finally:
+            os.close(writing)
+
+    worker = threading.Thread(target=run, name="khlang-download", daemon=True)
+    worker.start()
+    finished = False
+    try:
+        while chunk := os.read(reading, CHUNK):
+            yield chunk
+        finished = True
+    finally:
+        if not finished:   # the client left: stop the query, and read on so that its writes never block
+            cursor.interrupt()
+            while os.read(reading, CHUNK):
+                cursor.interrupt()
+        worker.join()
+        os.close(reading)
+        os.unlink(path)
+    if failure:
+        raise failure[0]
 
 
 # XLSX: the sheet's rows are written by DuckDB as XML lines like any other format, and zipped as they come.
@@ -215,7 +263,7 @@ def _xml_query(types, header, source):
                    "CASE WHEN {c} THEN 'True' ELSE 'False' END" if duck == "BOOLEAN" else _VALUES[duck]).format(c=key)
         cells.append(f"CASE WHEN {key} IS NULL THEN '<{tag} xsi:nil=\"true\"/>' "
                      f"ELSE '<{tag}>' || {_xml_text(spelled, keep_cr=False)} || '</{tag}>' END")
-    return (f"SELECT concat('<row _id=\"', k0, '\">', {', '.join(cells) or chr(39) * 2}, '</row>', chr(10)) AS line "
+    return (f"SELECT concat('<row _id=\"', k0, '\">', {', '.join(cells) or chr(39) * 2}, '</row>') AS line "
             f"FROM {_renamed(source, len(types))}")
 
 

@@ -1,8 +1,8 @@
 """DataStore tables as immutable Parquet files read and written by DuckDB.
 
 Each process holds two DuckDB connections: a writer (our own SQL only, may touch temp files) and a
-reader locked down to the Parquet folder (no other files, no extensions, settings locked), from which
-every request and every user SQL query takes its own cursor.
+reader locked down to the Parquet folder and the pipes that downloads are written into (no other files,
+no extensions, settings locked), from which every request and every user SQL query takes its own cursor.
 """
 import atexit
 import hashlib
@@ -66,8 +66,8 @@ def ckan_type(duck):
 def _connections(settings):
     key = str(parquet_dir(settings))
     with _lock:
-        pair = _conns.get(key)
-        if pair is None:
+        conns = _conns.get(key)
+        if conns is None:
             parquet_dir(settings).mkdir(parents=True, exist_ok=True)
             cfg = {"autoload_known_extensions": False, "autoinstall_known_extensions": False, "threads": 2}
             writer = duckdb.connect(config=dict(cfg))
@@ -76,19 +76,34 @@ def _connections(settings):
             # A spill folder per process: DuckDB's own file names in it would collide between processes.
             spill = os.path.join(tempfile.gettempdir(), f"khlang-duckdb-{os.getpid()}")
             atexit.register(shutil.rmtree, spill, True)
+            pipes = os.path.join(spill, "pipes")
+            os.makedirs(pipes, mode=0o700, exist_ok=True)
             reader = duckdb.connect(config={**cfg, "memory_limit": READER_MEMORY, "temp_directory": spill})
             # Version files never change once written (content-addressed): their footers can be kept.
             reader.execute("SET parquet_metadata_cache = true")
-            reader.execute(f"SET allowed_directories = ['{key}/']")
+            reader.execute(f"SET allowed_directories = ['{key}/', '{pipes}/']")
             reader.execute("SET enable_external_access = false")
             reader.execute("SET lock_configuration = true")
-            pair = _conns[key] = (writer, reader)
-        return pair
+            conns = _conns[key] = (writer, reader, pipes)
+        return conns
 
 
 def reader(settings):
     """A new cursor on this process's locked-down reader connection (one per request)."""
     return _connections(settings)[1].cursor()
+
+
+def pipes_folder(settings):
+    """The one folder besides the Parquet folder that the reader may write to (sqlguard keeps user SQL off
+    paths): downloads' named pipes."""
+    return _connections(settings)[2]
+
+
+def pipe(settings):
+    """The path of a new named pipe, which a download's COPY writes into while the response reads it."""
+    path = os.path.join(pipes_folder(settings), f"{os.urandom(16).hex()}.pipe")
+    os.mkfifo(path, 0o600)
+    return path
 
 
 def writer(settings):
@@ -138,6 +153,16 @@ def write_version(settings, cur, select_sql, params=(), ordered=False):
 def quote_ident(identifier):
     """A column name as a quoted SQL identifier."""
     return '"' + str(identifier).replace('"', '""') + '"'
+
+
+def columns_table(cur, name, columns):
+    """Python lists as the columns of a new temporary table `name` on `cur` (in their order): each list is bound
+    as one LIST value and unnested beside the others, so no value is spelled into SQL and no row is inserted
+    alone. `columns` maps each column's name to (values, DuckDB type, or None to let DuckDB choose)."""
+    cells = [f"unnest(?{'::' + kind + '[]' if kind else ''}) AS {quote_ident(column)}"
+             for column, (_, kind) in columns.items()]
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS SELECT {', '.join(cells)}",
+                [values for values, _ in columns.values()])
 
 
 def write_clustered(settings, cur, sha256, columns):

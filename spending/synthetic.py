@@ -7,8 +7,6 @@ import json
 import random
 from pathlib import Path
 
-import pyarrow as pa
-
 from catalog import tables
 from catalog.datastore_loads import record_version
 from catalog.packages import ensure_package
@@ -188,11 +186,18 @@ def _publish(ctx, cur, dataset, title, resource, select_sql, feed, source, notes
     return rows
 
 
-def _arrow(rows):
-    """Generated rows as an Arrow table for DuckDB; a column of only None is text (stg_name, as in the bill)."""
-    table = pa.Table.from_pylist(rows)
-    return table.cast(pa.schema([pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type)
-                                 for f in table.schema]))
+_TYPES = {bool: "BOOLEAN", int: "BIGINT", float: "DOUBLE", str: "VARCHAR"}
+
+
+def _columns(rows):
+    """Generated rows (dicts of one shape) by column, each typed by its first value; a column of only None is
+    text (stg_name, as in the bill)."""
+    columns = {}
+    for name in rows[0]:
+        values = [r[name] for r in rows]
+        kind = next((_TYPES[type(v)] for v in values if v is not None), "VARCHAR")
+        columns[name] = (values, kind)
+    return columns
 
 
 def seed_spending(ctx, contracts=20000, years=range(2563, 2569), lines_per_year=8000, seed=2565):
@@ -203,11 +208,11 @@ def seed_spending(ctx, contracts=20000, years=range(2563, 2569), lines_per_year=
     cur = tables.writer(ctx.settings)
     cur.execute("CREATE OR REPLACE MACRO khl_hh(a, b) AS CAST(hash(a, b) >> 1 AS BIGINT)")
     try:
-        cur.register("gen_lines", _arrow(lines))
+        tables.columns_table(cur, "gen_lines", _columns(lines))
         n_lines = _publish(ctx, cur, "synthetic-budget-lines", "รายการงบประมาณรายจ่าย (สังเคราะห์)",
                            "budget-lines", "SELECT row_number() OVER () AS _id, * REPLACE (CAST(compare AS JSON) AS compare) "
                            "FROM gen_lines", "budget_lines", "bbgfproject", LABEL)
-        cur.register("gen_monthly", _arrow(monthly(rng, lines)))
+        tables.columns_table(cur, "gen_monthly", _columns(monthly(rng, lines)))
         _publish(ctx, cur, "synthetic-disbursement-monthly", "ผลการเบิกจ่ายรายเดือนรายกระทรวง (สังเคราะห์)",
                  "disbursement-monthly", "SELECT row_number() OVER () AS _id, ministry, \"Month\", "
                  "CAST(\"Use\" AS DECIMAL(38,9)) AS \"Use\" FROM gen_monthly", "disbursement_monthly", "mof-monthly", LABEL)

@@ -4,14 +4,17 @@ list columns keep the row path."""
 import io
 import json
 import math
+import os
+import threading
 import warnings
 
+import duckdb
 import pytest
 from openpyxl import load_workbook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog import actions, datastore_dumps, exports
+from catalog import actions, datastore_dumps, exports, tables
 from tests.conftest import sysadmin_site
 
 TEXT = ["=SUM(A1)", "+66 2 123 4567", "-5", "@home", "\tแท็บ", "\rคืน", 'เขาว่า "ดี"', "ก,ข", "บรรทัด\nใหม่",
@@ -176,3 +179,52 @@ def test_list_cells_of_mixed_element_types_load_as_the_fields_type(tmp_path):
                                                             {"id": "n", "type": "int"}]})["resource_id"]
     got = actions.call(ctx, "datastore_search", {"resource_id": rid, "sort": "_id"})["records"]
     assert [(r["ids"], r["n"]) for r in got] == [([1, 2], 1), ([3], 2), (None, None)]
+
+
+def _pipes(ctx):
+    return os.listdir(tables.pipes_folder(ctx.settings))
+
+
+def _download_threads():
+    return [t for t in threading.enumerate() if t.name == "khlang-download"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xml"])
+def test_a_download_left_after_its_first_chunk_stops_its_query_and_leaves_no_pipe(table, monkeypatch, fmt):
+    ctx, rid = table
+    monkeypatch.setattr(exports, "CHUNK", 64)   # many reads for 90 rows
+    _, _, chunks = datastore_dumps.dump(ctx, rid, {"format": fmt})
+    while not _download_threads():   # past the opening
+        next(chunks)
+    next(chunks)
+    assert len(_pipes(ctx)) == 1
+    chunks.close()   # what the server does when the client leaves
+    assert _download_threads() == [] and _pipes(ctx) == []
+
+
+def test_a_download_that_is_never_read_starts_nothing(table):
+    ctx, rid = table
+    datastore_dumps.dump(ctx, rid, {"format": "json"})
+    assert _download_threads() == [] and _pipes(ctx) == []
+
+
+def test_a_query_that_fails_as_it_runs_fails_the_download_and_a_bad_one_fails_before_it(table):
+    ctx, _ = table
+    body = exports.lines(ctx.settings, "SELECT CAST(CAST(s AS INTEGER) AS VARCHAR) FROM (VALUES ('1'), ('x')) t(s)",
+                         [], "\n")
+    with pytest.raises(duckdb.ConversionException):
+        b"".join(body)
+    with pytest.raises(duckdb.BinderException):
+        exports.lines(ctx.settings, "SELECT nothing FROM (VALUES (1)) t(s)", [], "\n")
+    assert _download_threads() == [] and _pipes(ctx) == []
+
+
+def test_list_cells_no_one_type_holds_load_as_their_json_text(tmp_path):
+    _, _, ctx = sysadmin_site(tmp_path)
+    actions.call(ctx, "organization_create", {"name": "org"})
+    actions.call(ctx, "package_create", {"name": "ds", "owner_org": "org"})
+    rid = actions.call(ctx, "datastore_create", {"resource": {"package_id": "ds", "name": "t"},
+                                                 "records": [{"t": ["ก", {"a": 1}]}, {"t": [1, [2]]}, {"t": None}],
+                                                 "fields": [{"id": "t", "type": "_text"}]})["resource_id"]
+    got = actions.call(ctx, "datastore_search", {"resource_id": rid, "sort": "_id"})["records"]
+    assert [r["t"] for r in got] == [["ก", '{"a": 1}'], ["1", "[2]"], None]
