@@ -106,7 +106,12 @@ def _store_upload(ctx, upload):
     filename = storage.munge_filename(getattr(upload, "filename", None) or getattr(upload, "name", None) or "upload")
     max_bytes = ctx.settings.max_upload_mb * 1024 * 1024
     try:
-        sha, size = storage.store(ctx.settings, ctx.db, upload, max_bytes=max_bytes)
+        if isinstance(upload, storage.Staged):   # copied before the transaction (a command's load)
+            if upload.size > max_bytes:
+                raise ValueError(f"file is larger than {max_bytes} bytes")
+            sha, size = storage.keep(ctx.settings, ctx.db, upload)
+        else:
+            sha, size = storage.store(ctx.settings, ctx.db, upload, max_bytes=max_bytes)
     except ValueError as exc:
         raise ValidationError({"upload": [str(exc)]}) from None
     return sha, size, filename

@@ -4,6 +4,7 @@ import os
 import re
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import StorageFull
@@ -34,8 +35,24 @@ def munge_filename(name):
     return name[:100]
 
 
-def store(settings, db, fileobj, max_bytes=None):
-    """Stream a file into storage; returns (sha256, size). The write is atomic (rename)."""
+@dataclass
+class Staged:
+    """A file copied into the storage folder under a temporary name, its sha256 known, not yet kept."""
+
+    tmp: str
+    sha256: str
+    size: int
+    filename: str = None
+
+    def discard(self):
+        """Remove the copy if it was never kept."""
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+
+def stage(settings, fileobj, max_bytes=None):
+    """Stream a file into the storage folder under a temporary name, hashing it as it goes; returns a Staged.
+    Nothing is recorded: keep() does, in the caller's transaction."""
     target_dir = files_dir(settings)
     target_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
@@ -57,18 +74,31 @@ def store(settings, db, fileobj, max_bytes=None):
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-        sha = digest.hexdigest()
-        final = path_for(settings, sha)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, final)
     except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
         if isinstance(exc, OSError):
             raise StorageFull(f"The upload could not be stored: {exc.strerror or exc}") from None
         raise
-    add_file(db, sha, size, now())
-    return sha, size
+    return Staged(tmp, digest.hexdigest(), size, getattr(fileobj, "filename", None) or getattr(fileobj, "name", None))
+
+
+def keep(settings, db, staged):
+    """Move a staged file to its sha256's place and record it; returns (sha256, size)."""
+    final = path_for(settings, staged.sha256)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.tmp, final)
+    except OSError as exc:
+        staged.discard()
+        raise StorageFull(f"The upload could not be stored: {exc.strerror or exc}") from None
+    add_file(db, staged.sha256, staged.size, now())
+    return staged.sha256, staged.size
+
+
+def store(settings, db, fileobj, max_bytes=None):
+    """Stream a file into storage; returns (sha256, size). The write is atomic (rename)."""
+    return keep(settings, db, stage(settings, fileobj, max_bytes))
 
 
 def verify(settings, sha256):

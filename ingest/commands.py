@@ -56,7 +56,7 @@ def cmd_validate(args):
     try:
         limit = engine.LIMIT_ERRORS if args.limit_errors is None else args.limit_errors
         report = validation.validate_paths(args.files, schema_arg=args.schema, source_name=args.source,
-                                           limit_errors=limit)
+                                           limit_errors=limit, memory_limit=validation.command_memory())
     except (CannotRead, CannotStart, Unsupported) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -117,7 +117,7 @@ def cmd_ingest(args):
         meta = _metadata(args)
         plan = validation.plan_for(args.schema, args.source)
         if args.remote:
-            with validation.Workspace(str(Path(settings.storage_dir) / "tmp")) as ws:
+            with validation.Workspace(str(Path(settings.storage_dir) / "tmp"), validation.command_memory()) as ws:
                 checked = [validation.check_file(ws, p, plan, i) for i, p in enumerate(args.files)]
                 report = validation.report(checked, started)
                 if not report["valid"]:
@@ -132,7 +132,8 @@ def cmd_ingest(args):
             try:
                 ctx = Context(db=db, settings=settings, user=system_user(db))
                 done = ingest_local(ctx, args.files, org=args.org, dataset=args.dataset, schema=args.schema,
-                                    source=args.source, resource=args.resource, meta=meta, indexes=args.index)
+                                    source=args.source, resource=args.resource, meta=meta, indexes=args.index,
+                                    memory_limit=validation.command_memory())
             finally:
                 db.close()
             if not done.report["valid"]:

@@ -4,11 +4,12 @@ import hashlib
 import json
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tqdm import tqdm
 
-from catalog import datastore_indexes, tables
+from catalog import datastore_indexes, storage, tables
 from catalog.datastore import current_version, quote_ident
 from catalog.datastore_loads import record_version
 from catalog.packages import ensure_package
@@ -110,31 +111,55 @@ def publish_local(ctx, ws, checked, org, package, resource_name, fmt, report, no
         indexes = datastore_indexes.parse(indexes, fields)
     else:
         indexes = datastore_indexes.kept(_live_version(ctx.db, package["name"], resource_name), fields)
-    # The Parquet files are written before any catalogue change: a crash here leaves everything as it was.
-    sha, rows = tables.write_version(ctx.settings, ws.cur, sql, ordered=ordered)
-    built = datastore_indexes.build(ctx.settings, ws.cur, sha, indexes)
-    with transaction(ctx.db):
-        existed = get_package(ctx.db, package["name"]) is not None
-        pkg = ensure_package(ctx, org, package)
-        existing = next((r for r in pkg["resources"] if r["name"] == resource_name), None)
-        extras = {"source_files": json.dumps([{"name": Path(c.path).name, "sha256": c.src.sha256} for c in checked],
-                                             ensure_ascii=False)}
-        if len(checked) == 1:
-            with open(checked[0].path, "rb") as upload:
+    # The Parquet files, and the copy of a single source file, are written before any catalogue change: a crash
+    # here leaves everything as it was. The copy is disk work beside DuckDB's: it runs at the same time.
+    with ThreadPoolExecutor(1) as pool:
+        copying = pool.submit(_stage, ctx.settings, checked[0].path) if len(checked) == 1 else None
+        try:
+            sha, rows = tables.write_version(ctx.settings, ws.cur, sql, ordered=ordered)
+            built = datastore_indexes.build(ctx.settings, ws.cur, sha, indexes)
+        except BaseException:
+            _discard(copying)
+            raise
+    staged = copying.result() if copying else None
+    try:
+        with transaction(ctx.db):
+            existed = get_package(ctx.db, package["name"]) is not None
+            pkg = ensure_package(ctx, org, package)
+            existing = next((r for r in pkg["resources"] if r["name"] == resource_name), None)
+            extras = {"source_files": json.dumps([{"name": Path(c.path).name, "sha256": c.src.sha256} for c in checked],
+                                                 ensure_ascii=False)}
+            if staged:
                 # The version below is the load: a background job must not load the same file again.
-                data = {"name": resource_name, "format": fmt, "upload": upload, "khlang_autoload": "false", **extras}
-                res = (resource_patch(ctx, {"id": existing["id"], **data}) if existing
-                       else resource_create(ctx, {"package_id": pkg["id"], **data}))
-        else:
-            data = {"name": resource_name, "format": fmt, "url_type": "datastore", "url": "", **extras}
+                data = {"name": resource_name, "format": fmt, "upload": staged, "khlang_autoload": "false", **extras}
+            else:
+                data = {"name": resource_name, "format": fmt, "url_type": "datastore", "url": "", **extras}
             res = (resource_patch(ctx, {"id": existing["id"], **data}) if existing
                    else resource_create(ctx, {"package_id": pkg["id"], **data}))
-        info = record_version(ctx, res["id"], sha, rows, fields, pk, note, source_identity(checked), report, built)
-        if source and source.get("feeds"):
-            register_feed(ctx.db, res["id"], source["feeds"], source["name"])
+            info = record_version(ctx, res["id"], sha, rows, fields, pk, note, source_identity(checked), report, built)
+            if source and source.get("feeds"):
+                register_feed(ctx.db, res["id"], source["feeds"], source["name"])
+    finally:
+        if staged:
+            staged.discard()   # kept by the transaction (then there is nothing left to remove), or never to be
     row = get_resource(ctx.db, res["id"])
     return {"dataset": pkg["name"], "resource_id": row["id"], "version": info["version"], "rows": rows,
             "parquet_sha256": sha, "existed": existed}
+
+
+def _stage(settings, path):
+    with open(path, "rb") as f:
+        return storage.stage(settings, f)
+
+
+def _discard(copying):
+    # The load failed: the copy made beside it is not wanted (a copy that failed removed its own file).
+    if copying is None:
+        return
+    try:
+        copying.result().discard()
+    except Exception:  # noqa: BLE001 - the load's own error is the one to report
+        pass
 
 
 def _live_version(db, package_name, resource_name):

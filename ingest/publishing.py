@@ -72,7 +72,7 @@ class Outcome:
 
 
 def ingest_local(ctx, paths, *, org, dataset, schema=None, source=None, resource=None, meta=None, workdir=None,
-                 indexes=None):
+                 indexes=None, memory_limit=validation.SERVER_MEMORY):
     """Validate `paths`, then load them as one new version of the dataset's resource; nothing loads if invalid.
 
     `indexes` (CKAN's datastore_create form) replaces the table's declared indexes; None keeps them."""
@@ -80,7 +80,7 @@ def ingest_local(ctx, paths, *, org, dataset, schema=None, source=None, resource
     meta = meta or Metadata()
     plan = validation.plan_for(schema, source)
     base = workdir or str(Path(ctx.settings.storage_dir) / "tmp")
-    with validation.Workspace(base) as ws:
+    with validation.Workspace(base, memory_limit) as ws:
         checked = [validation.check_file(ws, p, plan, i) for i, p in enumerate(paths)]
         report = validation.report(checked, started)
         if not report["valid"]:

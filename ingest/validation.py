@@ -17,10 +17,24 @@ from .compiler import Unsupported
 from .sourcefile import CannotRead, NotUtf8
 
 
+SERVER_MEMORY = "512MB"
+
+
+def command_memory():
+    """A command's workspace memory: a quarter of the machine's, from 512 MB to 2 GB. DuckDB writes an ordered
+    Parquet file and reads a wide CSV a third faster with room for both threads' batches; the server's
+    background loads keep SERVER_MEMORY."""
+    try:
+        total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
+    except (ValueError, OSError):   # a system that does not say
+        return SERVER_MEMORY
+    return f"{max(512, min(2048, total_mb // 4))}MB"
+
+
 class Workspace:
     """A temporary on-disk DuckDB database and folder for one validate/ingest run (memory stays bounded)."""
 
-    def __init__(self, base=None, memory_limit="512MB"):
+    def __init__(self, base=None, memory_limit=SERVER_MEMORY):
         if base:
             Path(base).mkdir(parents=True, exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix=f"khlang-ingest-{os.getpid()}-", dir=base)
@@ -179,13 +193,15 @@ def report(checked, started, extra_errors=()):
     }
 
 
-def validate_paths(paths, schema_arg=None, source_name=None, limit_errors=engine.LIMIT_ERRORS, workdir=None):
+def validate_paths(paths, schema_arg=None, source_name=None, limit_errors=engine.LIMIT_ERRORS, workdir=None,
+                   memory_limit=SERVER_MEMORY):
     """Validate files and return the report (CannotStart/CannotRead when it cannot begin)."""
     started = time.perf_counter()
     plan = plan_for(schema_arg, source_name)
-    with Workspace(workdir) as ws:
+    with Workspace(workdir, memory_limit) as ws:
         checked = [check_file(ws, p, plan, i, limit_errors) for i, p in enumerate(paths)]
         return report(checked, started)
 
 
-__all__ = ["CannotRead", "Workspace", "check_file", "plan_for", "report", "validate_paths"]
+__all__ = ["CannotRead", "SERVER_MEMORY", "Workspace", "check_file", "command_memory", "plan_for", "report",
+           "validate_paths"]

@@ -235,6 +235,9 @@ def test_a_full_disk_during_a_load_is_a_clean_error_and_loses_nothing(tmp_path):
         assert out.returncode == 2, out.stdout + out.stderr
         assert "Traceback" not in out.stderr and "nothing was loaded" in out.stderr, out.stderr
         assert live(env["KHLANG_DB"], "budget") == (1, 20)
+        # Neither the new version file nor the copy of the source made beside it is left behind.
+        storage = Path(env["KHLANG_STORAGE"])
+        assert not list(storage.glob("files/.upload-*")) and not list(storage.glob("parquet/.load-*"))
         code, report = store_problems(env)
         assert code == 0, report
         khlang_cli("ingest", str(big_csv(tmp_path / "next.csv", rows=30)), "--org", "moi", "--dataset", "budget",
@@ -280,3 +283,23 @@ def test_a_full_disk_under_the_server_answers_507_and_loses_nothing(tmp_path):
     finally:
         srv.stop()
         _unmount(disk)
+
+
+def test_a_load_whose_version_file_cannot_be_written_leaves_no_copy_of_its_source(tmp_path):
+    env = catalogue_env(tmp_path)
+    small = big_csv(tmp_path / "small.csv", rows=20)
+    khlang_cli("ingest", str(small), "--org", "moi", "--dataset", "budget", "--resource", "rows", env=env)
+    storage = Path(env["KHLANG_STORAGE"])
+    before = sorted(p.name for p in storage.glob("files/*/*"))
+    # The version files' folder is taken by a file: the new version cannot be written, while the source's copy
+    # (into files/) can.
+    parquet = storage / "parquet"
+    parquet.rename(storage / "parquet.kept")
+    parquet.write_text("not a folder")
+    out = khlang_cli("ingest", str(big_csv(tmp_path / "next.csv", rows=30)), "--org", "moi", "--dataset", "budget",
+                     "--resource", "rows", env=env, check=False)
+    assert out.returncode != 0
+    assert not list(storage.glob("files/.upload-*")) and sorted(p.name for p in storage.glob("files/*/*")) == before
+    parquet.unlink()
+    (storage / "parquet.kept").rename(parquet)
+    assert live(env["KHLANG_DB"], "budget") == (1, 20)
