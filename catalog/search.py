@@ -69,12 +69,14 @@ def package_search(ctx, data):
     cacheable = "NOW" not in " ".join([q, *key[1]]).upper()
     hit = _cache_get(ctx, generation, key) if cacheable else None
     if hit is None:
-        index_db = searcher(ctx.db, generation, ctx.settings.search_replica)
-        hit = search_store.find(index_db, viewer, (q, q_node), filter_queries, include, sort, rows, start, facet_spec)
-        hit = (*hit, {}, "exact", None)
-        terms = plain_terms(q_node) if q and not exact_only else None
-        if terms and hit[0] < forgiving.FEW:
-            hit = _widen(ctx, index_db, viewer, terms, (filter_queries, include, sort, rows, start, facet_spec), hit)
+        with searcher(ctx.db, generation, ctx.settings.search_replica) as index_db:
+            hit = search_store.find(index_db, viewer, (q, q_node), filter_queries, include, sort, rows, start,
+                                    facet_spec)
+            hit = (*hit, {}, "exact", None)
+            terms = plain_terms(q_node) if q and not exact_only else None
+            if terms and hit[0] < forgiving.FEW:
+                hit = _widen(ctx, index_db, viewer, terms, (filter_queries, include, sort, rows, start, facet_spec),
+                             hit)
         if cacheable:
             _cache_put(ctx, generation, key, hit)
     count, ids, facet_counts, ranks, tier, corrected = hit
@@ -191,8 +193,8 @@ def _correction_in_run(ctx, parts):
 
 def visible_counts(ctx, field):
     """{value: number of active datasets the caller may see} of one indexed field (e.g. owner_org, groups)."""
-    index_db = searcher(ctx.db, search_store.generation(ctx.db), ctx.settings.search_replica)
-    return search_store.visible_counts(index_db, auth.viewer(ctx), field)
+    with searcher(ctx.db, search_store.generation(ctx.db), ctx.settings.search_replica) as index_db:
+        return search_store.visible_counts(index_db, auth.viewer(ctx), field)
 
 
 def _viewer_key(viewer):

@@ -33,6 +33,20 @@ def _add_migration(tmp_path, monkeypatch, version, name, sql):
     monkeypatch.setattr(catalog_db, "MIGRATIONS_DIR", newer)
 
 
+def test_a_sqlite_pool_hands_out_the_connection_given_back_last_and_rolls_back_what_was_left_open(settings):
+    catalog_db.connect(settings.db_path).close()
+    pool = catalog_db.LitePool(settings.db_path)
+    a, b, c = pool.take(), pool.take(), pool.take()
+    assert len({id(a), id(b), id(c)}) == 3 and pool.stats()["pool_size"] == 3
+    b.execute("BEGIN IMMEDIATE")   # a request that failed inside a write
+    for conn in (a, c, b):
+        pool.give(conn)
+    assert not b.in_transaction
+    assert pool.take() is b and pool.take() is c   # the warmest page cache first
+    assert pool.stats() == {"pool_size": 3, "pool_available": 1, "requests_waiting": 0}
+    pool.close()
+
+
 def test_an_existing_database_upgrades_in_place_keeping_its_data(tmp_path, monkeypatch, make_ctx, admin, db):
     ctx = make_ctx(admin)
     actions.call(ctx, "organization_create", {"name": "nso", "title": "สำนักงานสถิติแห่งชาติ"})

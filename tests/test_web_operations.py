@@ -5,7 +5,9 @@ import os
 import sqlite3
 
 from catalog.settings import Settings
-from tests.conftest import run_cli, sysadmin_site
+import requests
+
+from tests.conftest import LiveServer, run_cli, sysadmin_site
 
 
 def test_healthz_is_200_when_catalogue_storage_and_duckdb_answer(tmp_path):
@@ -39,6 +41,18 @@ def test_metrics_count_requests_by_route_and_show_the_work_queues(tmp_path):
     assert 'khlang_request_seconds_count{route="/dataset"} 1.0' in text
     assert "nope" not in text   # route patterns, never the URL's own values
     assert "# TYPE khlang_jobs gauge" in text
+
+
+def test_requests_one_after_another_share_one_catalogue_connection_on_a_real_server(tmp_path):
+    srv = LiveServer(tmp_path)   # 8 threads
+    try:
+        for i in range(20):
+            requests.get(f"{srv.url}/api/3/action/package_search", params={"q": f"ถนน{i}"}).raise_for_status()
+        text = requests.get(f"{srv.url}/metrics").text
+        # One SQLite page cache kept warm, not one per server thread.
+        assert 'khlang_db_pool{state="open"} 1.0' in text and 'khlang_db_pool{state="idle"} 0.0' in text
+    finally:
+        srv.stop()
 
 
 def test_every_request_writes_one_json_log_line(tmp_path, caplog):

@@ -1,6 +1,4 @@
 """Each request's catalogue connection and action Context: the caller from an API token or the session cookie."""
-import threading
-
 from flask import abort, current_app, g, request, session
 
 from catalog.context import Context
@@ -11,28 +9,15 @@ from catalog.store.users import get_user
 
 from .ratelimit import client_key, limit
 
-_local = threading.local()
-
-
 def get_db():
-    """This request's catalogue connection: taken from the node's pool on PostgreSQL, given back when the
-    response is sent; on SQLite this thread's own (kept open so SQLite's page cache stays warm)."""
-    settings = current_app.config["SETTINGS"]
-    pool = catalog_db.pool(settings.db_path, settings.db_pool_size)
-    if pool is not None:
-        if "pooled_db" not in g:
-            g.pooled_db = pool.take()
-            g.db_pool = pool
-        return g.pooled_db
-    conns = getattr(_local, "conns", None)
-    if conns is None:
-        conns = _local.conns = {}
-    conn = conns.get(settings.db_path)
-    if conn is not None and getattr(conn, "closed", False):   # a PostgreSQL server restarted under us
-        conn = None
-    if conn is None:
-        conn = conns[settings.db_path] = catalog_db.connect(settings.db_path, migrate=False)
-    return conn
+    """This request's catalogue connection, taken from the node's pool and given back when the response is sent
+    (on SQLite, the connection given back last: its page cache is the warmest)."""
+    if "pooled_db" not in g:
+        settings = current_app.config["SETTINGS"]
+        pool = catalog_db.pool(settings.db_path, settings.db_pool_size)
+        g.pooled_db = pool.take()
+        g.db_pool = pool
+    return g.pooled_db
 
 
 def get_context(allow_auth=True):

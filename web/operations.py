@@ -30,7 +30,7 @@ class Metrics:
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
         self.jobs = Gauge("khlang_jobs", "Background work by queue (jobs: DataStore loads; harvest_jobs) and state",
                           ["queue", "state"], registry=self.registry)
-        self.pool = Gauge("khlang_db_pool", "PostgreSQL connection pool: connections open, in use, requests waiting",
+        self.pool = Gauge("khlang_db_pool", "Catalogue connection pool: connections open, idle, requests waiting",
                           ["state"], registry=self.registry)
         self.search_copy = Gauge("khlang_search_copy", "PostgreSQL only: the node's copy of the search index, "
                                  "entries held and whether searches use it (0 while it is built)", ["state"],
@@ -54,12 +54,11 @@ def metrics():
     for (queue, state), n in health.job_counts(get_db()).items():
         m.jobs.labels(queue, state).set(n)
     settings = current_app.config["SETTINGS"]
-    pool = catalog_db.pool(settings.db_path, settings.db_pool_size)
-    if pool is not None:   # PostgreSQL only: a SQLite node keeps one connection per thread
-        stats = pool.stats()
-        m.pool.labels("open").set(stats.get("pool_size", 0))
-        m.pool.labels("idle").set(stats.get("pool_available", 0))
-        m.pool.labels("waiting").set(stats.get("requests_waiting", 0))
+    stats = catalog_db.pool(settings.db_path, settings.db_pool_size).stats()
+    m.pool.labels("open").set(stats.get("pool_size", 0))
+    m.pool.labels("idle").set(stats.get("pool_available", 0))
+    m.pool.labels("waiting").set(stats.get("requests_waiting", 0))
+    if catalog_db.is_postgresql(settings.db_path):
         entries, in_use = replica_stats().get(settings.db_path, (0, False))
         m.search_copy.labels("entries").set(entries)
         m.search_copy.labels("in_use").set(int(in_use))

@@ -55,20 +55,58 @@ _pools_lock = threading.Lock()
 
 
 def pool(path, size):
-    """The process's shared pool of PostgreSQL connections for this URL (made on first use), or None for a
-    SQLite file, whose connections stay one per thread."""
+    """The process's shared pool of connections to this catalogue (made on first use): PostgreSQL's holds at most
+    `size`; a SQLite file's (LitePool) as many as requests run at once."""
     path = str(path)
-    if not is_postgresql(path):
-        return None
     with _pools_lock:
         found = _pools.get(path)
         if found is None:
+            if not is_postgresql(path):
+                found = _pools[path] = LitePool(path)
+                return found
             problem = database_problem(path)
             if problem:
                 raise SettingError(f"KHLANG_DB: {problem}")
             from . import pg   # psycopg is loaded only by catalogues on PostgreSQL
             found = _pools[path] = pg.Pool(path, size)
         return found
+
+
+class LitePool:
+    """A SQLite file's connections, each request taking the one given back last. SQLite keeps a page cache per
+    connection: with one connection per server thread (8), sequential searches met a cold cache most of the time
+    (a Thai search over 100,000 datasets 19 ms instead of 10); the last-used one is the warmest."""
+
+    def __init__(self, path):
+        self.path = path
+        self._idle = []
+        self._lock = threading.Lock()
+        self._made = 0
+
+    def take(self):
+        """The connection given back last, or a new one when every one is in use."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            self._made += 1
+        return connect(self.path, migrate=False)
+
+    def give(self, conn):
+        """Give a taken connection back, rolled back if a transaction was left open."""
+        abandon(conn)
+        with self._lock:
+            self._idle.append(conn)
+
+    def stats(self):
+        """Counters named as psycopg_pool's: connections open, idle, requests waiting (none: never a wait)."""
+        with self._lock:
+            return {"pool_size": self._made, "pool_available": len(self._idle), "requests_waiting": 0}
+
+    def close(self):
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
 
 def dialect(conn):

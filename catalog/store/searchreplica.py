@@ -17,9 +17,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
-from .db import connect, dialect
+from .db import LitePool, connect, dialect
 from .searchindex import drop
 
 log = logging.getLogger(__name__)
@@ -45,28 +46,21 @@ class Replica:
         self.path = self.folder / "search.sqlite"
         self._writer = _open(self.path, migrate=True)
         self._write = threading.Lock()
-        self._local = threading.local()
+        self._readers = LitePool(str(self.path))   # the warmest page cache first, as a SQLite catalogue's
         self.generation = None   # the catalogue's generation the copy holds; None until first built
         self.max_doc = 0
         self.drop_seq = 0
         self.docs = 0
         self.building = False
 
-    def reader(self):
-        """This thread's read connection to the copy."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = _open(self.path, migrate=False)
-        return conn
-
     def at(self, pg, generation):
         """A read connection to the copy holding at least `generation` (caught up now if a few entries are
-        missing), or None while it is being built."""
+        missing), or None while it is being built; given back with give()."""
         if self.generation is not None and self.generation >= generation:
-            return self.reader()
+            return self._readers.take()
         with self._write:
             if self.generation is not None and self.generation >= generation:
-                return self.reader()
+                return self._readers.take()
             if self.building:
                 return None
             missing = pg.execute("SELECT count(*) FROM search_docs WHERE doc_id > ?", (self.max_doc,)).fetchone()[0]
@@ -74,7 +68,11 @@ class Replica:
                 self._build_in_background()
                 return None
             self._catch_up(pg)
-        return self.reader()
+        return self._readers.take()
+
+    def give(self, conn):
+        """Give back a read connection at() gave."""
+        self._readers.give(conn)
 
     def _build_in_background(self):
         self.building = True
@@ -156,6 +154,7 @@ class Replica:
         return self.docs, self.generation is not None
 
     def close(self):
+        self._readers.close()
         self._writer.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -208,13 +207,20 @@ _replicas = {}
 _replicas_lock = threading.Lock()
 
 
+@contextmanager
 def searcher(db, generation, enabled=True):
-    """The connection a search at `generation` should run on: for a catalogue on PostgreSQL, this node's copy
-    of the index once it holds that generation; otherwise (SQLite, a writing transaction, a copy still being
-    built, or turned off) db itself."""
-    if not enabled or dialect(db) != "postgresql" or db.in_transaction:
-        return db
-    return _replica(db.url).at(db, generation) or db
+    """The connection a search at `generation` should run on, for the `with` block: for a catalogue on
+    PostgreSQL, a read connection to this node's copy of the index once it holds that generation; otherwise
+    (SQLite, a writing transaction, a copy still being built, or turned off) db itself."""
+    replica = _replica(db.url) if enabled and dialect(db) == "postgresql" and not db.in_transaction else None
+    conn = replica.at(db, generation) if replica else None
+    if conn is None:
+        yield db
+        return
+    try:
+        yield conn
+    finally:
+        replica.give(conn)
 
 
 def _replica(url):
