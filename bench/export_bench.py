@@ -1,7 +1,7 @@
 """Whole-table downloads of a 1,000,000-row e-GP-style Thai table from a real `khlang serve`: time to the first
 byte, whole time and MB/s for each format, the server's memory during and after, beside two references measured
 in the same run: DuckDB's own COPY of the same version file to a CSV file (the floor) and the row-by-row writer
-(the path every format took before catalog/exports.py, and tables with list columns still take), in-process.
+(the path every format took before catalog/datastore/exports.py, and tables with list columns still take), in-process.
 
 Prints figures; asserts nothing.
 Usage: python bench/export_bench.py [--rows 1000000]
@@ -106,7 +106,7 @@ def floor(env, rid, work):
     # The references read the catalogue in-process, after the server stopped.
     import duckdb
 
-    from catalog import datastore, datastore_dumps, exports
+    from catalog.datastore import dumps as datastore_dumps, exports, search as datastore
     from catalog.context import Context
     from catalog.settings import Settings
     from catalog.store import db as catalog_db
@@ -115,7 +115,7 @@ def floor(env, rid, work):
     ctx = Context(db=catalog_db.connect(env["KHLANG_DB"]), settings=settings,
                   user={"id": None, "name": None, "sysadmin": True}, site_url="http://bench")
     sha = datastore.current_version(ctx.db, rid)["parquet_sha256"]
-    from catalog.tables import parquet_path
+    from catalog.datastore.tables import parquet_path
 
     out = work / "floor.csv"
     t = time.perf_counter()

@@ -115,7 +115,7 @@ print(con.execute("SELECT count(*) FROM t").fetchone()[0])
 def search_p50(db_path, dataset):
     from catalog.store import db as catalog_db
     from catalog.context import Context
-    from catalog.datastore import datastore_search
+    from catalog.datastore.search import datastore_search
     from catalog.settings import Settings
 
     settings = Settings(db_path=str(db_path))

@@ -2,9 +2,10 @@
 import inspect
 import re
 
-from . import (accounts, actionschema, activity, collaborators, comments, datarequests, datastore, datastore_loads,
-               datastore_sql, following, groups, harvestsources, jobs, licenses, memberships, packages, purges,
-               resources, resourcesearch, resourceviews, revisions, search, users, vocabularies)
+from . import (accounts, actionschema, activity, collaborators, comments, datarequests, following, groups,
+               harvestsources, jobs, licenses, memberships, packages, purges, resources, resourcesearch, resourceviews,
+               revisions, search, users, vocabularies)
+from .datastore import loads as datastore_loads, search as datastore, usersql as datastore_sql
 from .dicts import tag_dict
 from .store import packages as package_store
 from .store import sitemeta

@@ -1,7 +1,7 @@
 """A dataset as a Frictionless Data Package descriptor (`/dataset/<name>/datapackage.json`)."""
 import re
 
-from . import datastore
+from .datastore import search as datastore
 from .errors import NotFound
 
 TYPES = {"text": "string", "int": "integer", "numeric": "number", "float": "number", "bool": "boolean",

@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from . import tables
+from .datastore import tables
 from .store import db as store_db
 from .store import jobs as job_store
 

@@ -5,29 +5,19 @@ in the system's temporary folder `khlang-search-<pid>-…`), so what a killed pr
 from what a running one is still writing.
 """
 import hashlib
-import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
 
-from . import storage, tables
+from . import storage
+from .jobs import process_alive
+from .datastore import tables
 from .settings import database_label
 from .store import datastore as datastore_store
 
 _LEFTOVER = re.compile(r"^(?:\.load-|\.upload-|khlang-ingest-)(\d+)-")
 _SEARCH_COPY = re.compile(r"^khlang-search-(\d+)-")   # a PostgreSQL node's copy of the search index
-
-
-def process_alive(pid):
-    """True while a process with this id runs on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def sweep_leftovers(settings):

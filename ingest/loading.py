@@ -9,9 +9,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from catalog import datastore_indexes, storage, tables
-from catalog.datastore import current_version, quote_ident
-from catalog.datastore_loads import record_version
+from catalog import storage
+from catalog.datastore import indexes as datastore_indexes, tables
+from catalog.datastore.search import current_version, quote_ident
+from catalog.datastore.loads import record_version
 from catalog.packages import ensure_package
 from catalog.resources import resource_create, resource_patch
 from catalog.store.db import transaction

@@ -4,10 +4,11 @@ import json
 import time
 from pathlib import Path
 
-from catalog import datastore_indexes, jobs, storage, tables
+from catalog import jobs, storage
+from catalog.datastore import indexes as datastore_indexes, tables
 from catalog.context import Context
-from catalog.datastore import current_version
-from catalog.datastore_loads import record_version
+from catalog.datastore.search import current_version
+from catalog.datastore.loads import record_version
 from catalog.store import users as user_store
 from catalog.store.db import transaction
 from catalog.store.resources import get_resource

@@ -1,5 +1,5 @@
 """The spending API's entry point: the live build, a cursor on the locked-down reader, public sources only."""
-from catalog import tables
+from catalog.datastore import tables
 
 from . import answers, build, cubes, query
 from .cubes import CubeError

@@ -12,7 +12,8 @@ import shutil
 import time
 from pathlib import Path
 
-from catalog import sourceformats, tables
+from catalog import sourceformats
+from catalog.datastore import tables
 from catalog.store import datastore as datastore_store
 from catalog.store import sitemeta
 from catalog.store.db import exclusive, transaction

@@ -1,5 +1,5 @@
 """Budget cubes as Fiscal Data Packages: datapackage.json (with the FDP model) plus the facts as CSV."""
-from catalog import tables
+from catalog.datastore import tables
 
 from . import access, cubes, query
 

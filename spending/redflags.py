@@ -1,5 +1,5 @@
 """Agency- and contractor-level red flags of the live build, as sentences with their reasons."""
-from catalog import tables
+from catalog.datastore import tables
 
 from . import access, flags
 

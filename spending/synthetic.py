@@ -7,8 +7,8 @@ import json
 import random
 from pathlib import Path
 
-from catalog import tables
-from catalog.datastore_loads import record_version
+from catalog.datastore import tables
+from catalog.datastore.loads import record_version
 from catalog.packages import ensure_package
 from catalog.resources import resource_create
 from catalog.store.db import transaction

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog import actions, datastore_indexes, integrity, tables
-from catalog.datastore_dumps import dump
+from catalog import actions, integrity
+from catalog.datastore import indexes as datastore_indexes, tables
+from catalog.datastore.dumps import dump
 from catalog.errors import ValidationError
 from catalog.store import datastore as datastore_store
 from tests.conftest import run_cli, sysadmin_site

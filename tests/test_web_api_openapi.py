@@ -4,7 +4,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from catalog import actions, actionschema, gdc
-from catalog.datastore import SEARCH_PARAMS
+from catalog.datastore.search import SEARCH_PARAMS
 from catalog.search import VALID_PARAMS
 from catalog.users import create_token
 from conftest import sysadmin_site

@@ -1,7 +1,7 @@
 """OpenSpending Babbage-compatible cube API, CSV downloads, Fiscal Data Packages and OCDS releases."""
 from flask import Blueprint, Response, request
 
-from catalog import tabular
+from catalog.datastore import tabular
 from spending import access, cubes, fdp, ocds, tax
 from spending.cubes import CubeError
 

@@ -3,7 +3,8 @@ import json
 
 from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
 
-from catalog import actions, auth, comments, datastore_dumps, dicts, gdc, licenses, resources
+from catalog import actions, auth, comments, dicts, gdc, licenses, resources
+from catalog.datastore import dumps as datastore_dumps
 from catalog.store import usage
 from catalog.errors import ActionError, NotAuthorized, NotFound, ValidationError
 

@@ -1,5 +1,5 @@
 """DataStore tables in the catalogue: each resource's versions (one Parquet file each), its live version pointer,
-its aliases, and the stored files. The rows of the tables themselves live in the Parquet files (catalog/tables.py)."""
+its aliases, and the stored files. The rows of the tables themselves live in the Parquet files (catalog/datastore/tables.py)."""
 import json
 
 

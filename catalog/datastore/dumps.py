@@ -1,10 +1,10 @@
 """DataStore downloads: a whole table (or what a search selects) as CSV, TSV, JSON, XML or XLSX, streamed.
 
-DuckDB writes them (catalog/exports.py); a table with list columns takes the row-by-row writer (tabular)."""
+DuckDB writes them (exports.py); a table with list columns takes the row-by-row writer (tabular)."""
 from . import exports, tables, tabular
-from .datastore import ROWS_MAX, plan, quote_ident, resolve, search
-from .errors import NotAuthorized, NotFound, ValidationError
-from .params import as_bool, as_int
+from .search import ROWS_MAX, plan, quote_ident, resolve, search
+from ..errors import NotAuthorized, NotFound, ValidationError
+from ..params import as_bool, as_int
 
 DUMP_FORMATS = ("csv", "tsv", "json", "xml", "xlsx")
 DUMP_FIRST_PAGE = 1000
@@ -53,7 +53,7 @@ def dump(ctx, resource_id, params):
 
 
 def _duckdb_dump(ctx, res_row, query, fmt, bom, limit, offset):
-    """The byte chunks of a download written by DuckDB (catalog/exports.py), or None when a column's type needs
+    """The byte chunks of a download written by DuckDB (exports.py), or None when a column's type needs
     the row-by-row writer."""
     p = plan(ctx, {"resource_id": res_row["id"], **query})
     types = [tables.duck_type(p.types[w]) for w in p.wanted]

@@ -10,7 +10,7 @@ import zipfile
 from xml.sax.saxutils import escape
 
 from . import tables, tabular
-from .params import xml_safe
+from ..params import xml_safe
 from .tabular import xml_tag
 
 CHUNK = 1 << 20

@@ -1,18 +1,19 @@
 """CKAN DataStore reads on versioned Parquet tables: lookups, search, info, versions.
 
-Writes (create, upsert, delete) live in datastore_loads; downloads in datastore_dumps; user SQL in datastore_sql."""
+Writes (create, upsert, delete) live in loads; downloads in dumps; user SQL in usersql."""
 import json
 import re
 from urllib.parse import urlencode
 
-from . import actionschema, auth, datastore_indexes, tables, tabular
-from .errors import NotAuthorized, NotFound, ValidationError
-from .params import as_bool, as_int, as_json_object, as_list, get_or_bust
-from .store import datastore as datastore_store
-from .store.packages import get_package
-from .store.resources import get_resource
+from .. import actionschema, auth
+from . import indexes as datastore_indexes, tables, tabular
+from ..errors import NotAuthorized, NotFound, ValidationError
+from ..params import as_bool, as_int, as_json_object, as_list, get_or_bust
+from ..store import datastore as datastore_store
+from ..store.packages import get_package
+from ..store.resources import get_resource
 from .tables import quote_ident
-from .thaitext import normalize
+from ..thaitext import normalize
 
 ROWS_DEFAULT, ROWS_MAX = 100, 32000
 SEARCH_PARAMS = set(actionschema.parameters("datastore_search"))   # declared in actions.schema.json

@@ -7,8 +7,8 @@ from either file, as every query orders its rows itself."""
 import json
 
 from . import tables
-from .errors import ValidationError
-from .params import as_list
+from ..errors import ValidationError
+from ..params import as_list
 
 MAX_INDEXES = 3   # each keeps a whole copy of the table
 

@@ -6,19 +6,19 @@ import sys
 import threading
 
 from . import sqlguard, tables
-from .datastore import require_table, resolve
-from .errors import NotAuthorized, NotFound, ValidationError
+from .search import require_table, resolve
+from ..errors import NotAuthorized, NotFound, ValidationError
 
 SQL_ROWS_MAX = 32000
 WORKERS = 2
 
 
 class _Worker:
-    """One `python -m catalog.sqlworker` process; killed and replaced when a query overruns."""
+    """One `python -m catalog.datastore.sqlworker` process; killed and replaced when a query overruns."""
 
     def __init__(self, settings):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "catalog.sqlworker", str(tables.parquet_dir(settings)), str(settings.sql_memory_mb)],
+            [sys.executable, "-m", "catalog.datastore.sqlworker", str(tables.parquet_dir(settings)), str(settings.sql_memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, encoding="utf-8")
         if json.loads(self.proc.stdout.readline() or "{}").get("ready") is not True:
             self.kill()

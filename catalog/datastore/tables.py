@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import StorageFull, is_write_failure
+from ..errors import StorageFull, is_write_failure
 
 CKAN_TYPES = {
     "text": "VARCHAR", "string": "VARCHAR", "varchar": "VARCHAR",

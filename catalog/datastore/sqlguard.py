@@ -5,7 +5,7 @@ tricks cannot hide a statement from it. The reader connection is locked down as 
 """
 import json
 
-from .errors import NotAuthorized, ValidationError
+from ..errors import NotAuthorized, ValidationError
 
 # Scalar functions that read files, run SQL text, or reveal the server.
 DENIED_FUNCTIONS = {

@@ -4,7 +4,7 @@ import io
 import json
 from xml.sax.saxutils import escape, quoteattr
 
-from .params import xml_safe
+from ..params import xml_safe
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MEDIA = {"csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",

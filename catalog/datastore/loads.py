@@ -4,13 +4,14 @@ import re
 
 import duckdb
 
-from . import datastore_indexes, resourceviews, tables
-from .resources import resource_create
-from .store import datastore as datastore_store
-from .datastore import current_version, filters_sql, quote_ident, require_table, resolve, select_list, version_fields
-from .store.db import transaction
-from .errors import ValidationError
-from .params import as_bool, as_json_object, as_list, get_or_bust, new_id, now
+from .. import resourceviews
+from . import indexes as datastore_indexes, tables
+from ..resources import resource_create
+from ..store import datastore as datastore_store
+from .search import current_version, filters_sql, quote_ident, require_table, resolve, select_list, version_fields
+from ..store.db import transaction
+from ..errors import ValidationError
+from ..params import as_bool, as_json_object, as_list, get_or_bust, new_id, now
 
 _FIELD_ID = re.compile(r'^[^_"\s][^"]*$')
 
