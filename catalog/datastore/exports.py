@@ -1,7 +1,7 @@
 """Whole-table CSV, TSV, JSON, XML and XLSX downloads written by DuckDB: one query whose rows come out as finished
 lines, which DuckDB's COPY writes into a pipe that the response reads (no Python per row or per cell, bounded
-memory, the first bytes at once; an XLSX sheet is zipped as its rows come). Every cell is written as the row-by-row writer
-(tabular.stream) writes it: Excel's formula guard, minimal quoting, JSON and XML escapes, numbers and dates in
+memory, the first bytes at once; an XLSX sheet is zipped as its rows come). Every cell is written as the row-by-row
+writer (tabular.stream) writes it: Excel's formula guard, minimal quoting, JSON and XML escapes, numbers and dates in
 Python's spelling; in a sheet, the same cells of the same types."""
 import fcntl
 import os
