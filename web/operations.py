@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from catalog import health
+from catalog.settings import is_postgresql
 from catalog.store import db as catalog_db
 from catalog.store.searchreplica import replica_stats
 
@@ -58,7 +59,7 @@ def metrics():
     m.pool.labels("open").set(stats.get("pool_size", 0))
     m.pool.labels("idle").set(stats.get("pool_available", 0))
     m.pool.labels("waiting").set(stats.get("requests_waiting", 0))
-    if catalog_db.is_postgresql(settings.db_path):
+    if is_postgresql(settings.db_path):
         entries, in_use = replica_stats().get(settings.db_path, (0, False))
         m.search_copy.labels("entries").set(entries)
         m.search_copy.labels("in_use").set(int(in_use))

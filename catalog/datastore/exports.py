@@ -138,9 +138,9 @@ def lines(settings, select_sql, args, end):
     """The bytes of the lines `select_sql` (one VARCHAR column of finished lines) returns, each followed by `end`:
     an iterator whose query is already bound (a bad one fails here, before a response begins) and runs as it is
     read."""
-    cursor = tables.reader(settings)
-    cursor.sql(select_sql, params=list(args))   # binds without running
-    return _copied(settings, cursor, select_sql, list(args), end)
+    cursor, args = tables.reader(settings), list(args)
+    cursor.sql(select_sql, params=args)   # binds without running
+    return _copied(settings, cursor, select_sql, args, end)
 
 
 def _copied(settings, cursor, select_sql, args, end):
