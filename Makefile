@@ -5,6 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
+# An editable install compiles none of our own modules, and where PYTHONDONTWRITEBYTECODE is set nothing ever
+# caches them: every start would compile about 100 modules again (0.2 s of `khlang serve`'s start). Compiling
+# is quick and skips what is up to date.
+COMPILE = $(BIN)/python -m compileall -q -j 0 khlang catalog spending ingest web
+
 .PHONY: demo test bench soak serve test-deps cluster clean
 
 # The runtime only: the site, the API and the command line (test tools are not installed for a demo).
@@ -19,9 +24,11 @@ $(TEST_STAMP): $(STAMP)
 	touch $(TEST_STAMP)
 
 demo: $(STAMP)
+	$(COMPILE)
 	$(BIN)/khlang demo
 
 serve: $(STAMP)
+	$(COMPILE)
 	$(BIN)/khlang serve
 
 # Chromium, Thai fonts and PostgreSQL's programs from Debian, where missing.
@@ -36,12 +43,14 @@ PG_SUITES := tests/test_web_api_ckanapi.py tests/test_web_api_clients.py tests/t
 	tests/test_web_accounts.py tests/test_catalog_search_forgiving.py tests/test_catalog_search_replica.py
 
 test: $(TEST_STAMP) test-deps
+	$(COMPILE)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 -q tests
 	KHLANG_TEST_BACKEND=postgresql $(BIN)/python -m pytest -n 2 -q $(PG_SUITES)
 
 bench: $(STAMP)
 	bash scripts/install-test-deps.sh --cluster
+	$(COMPILE)
 	$(BIN)/python bench/search_bench.py
 	$(BIN)/python bench/web_bench.py
 	$(BIN)/python bench/ingest_bench.py

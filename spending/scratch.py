@@ -5,8 +5,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import duckdb
-
 from catalog import thaiformats
 
 from . import reference
@@ -17,6 +15,7 @@ class Scratch:
     are swept like an ingest's) goes on close."""
 
     def __init__(self, base, memory_limit="1GB"):
+        import duckdb   # a build's: not loaded by the commands and the server that never build
         Path(base).mkdir(parents=True, exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix=f"khlang-ingest-{os.getpid()}-spending-", dir=base)
         self.con = duckdb.connect(":memory:", config={

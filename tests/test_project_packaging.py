@@ -38,3 +38,21 @@ def test_the_editable_install_of_make_demo_prints_no_warning(tmp_path):
     assert _noise(out) == []
     [pth] = (tmp_path / "v").glob("lib/python*/site-packages/__editable__.khlang-*.pth")
     assert pth.read_text(encoding="utf-8").split() == [str(ROOT)]   # the checkout itself, found by one path line
+
+
+def _loaded(code):
+    """The top-level packages a fresh interpreter has loaded after running code."""
+    out = subprocess.run([sys.executable, "-c", code + "\nimport sys; print(' '.join(sorted({m.split('.')[0] "
+                          "for m in sys.modules})))"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_the_server_loads_duckdb_only_when_a_request_needs_it():
+    loaded = _loaded("from web import create_app")
+    assert "flask" in loaded and "duckdb" not in loaded
+
+
+def test_the_command_line_help_loads_no_web_framework_or_database_engine():
+    loaded = _loaded("import sys; sys.argv = ['khlang', '--help']\nfrom khlang.cli import main\n"
+                     "try:\n    main()\nexcept SystemExit:\n    pass")
+    assert not loaded & {"flask", "duckdb", "pythainlp", "psycopg", "jsonschema"}

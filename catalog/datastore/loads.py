@@ -2,8 +2,6 @@
 import json
 import re
 
-import duckdb
-
 from .. import resourceviews
 from . import indexes as datastore_indexes, tables
 from ..resources import resource_create
@@ -77,6 +75,7 @@ def _columns_table(cur, cols, kinds):
             columns[name] = (vals, None)   # DuckDB finds the elements' common type; TRY_CAST in SQL makes it the field's
         else:
             columns[name] = ([v if v is None or isinstance(v, str) else _text(v) for v in vals], "VARCHAR")
+    import duckdb   # loaded already by the cursor's connection; named here for its error types
     try:
         tables.columns_table(cur, "raw_incoming", columns)
     except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.BinderException):

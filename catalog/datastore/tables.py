@@ -13,8 +13,6 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
-
 from ..errors import StorageFull, is_write_failure
 
 CKAN_TYPES = {
@@ -68,6 +66,7 @@ def _connections(settings):
     with _lock:
         conns = _conns.get(key)
         if conns is None:
+            import duckdb   # 65 ms: on the first query, not in every command's and server's start
             parquet_dir(settings).mkdir(parents=True, exist_ok=True)
             cfg = {"autoload_known_extensions": False, "autoinstall_known_extensions": False, "threads": 2}
             writer = duckdb.connect(config=dict(cfg))
