@@ -107,6 +107,8 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
     recall = ("search_trigram", recall_args[0]) if fast else None
     hit = _run_ranked_stream(db, recall, lambda: _tier_queries(plain, recall_args[0], expand), vis, rows,
                              start) if fast else None
+    known = hit if isinstance(hit, int) else None
+    hit = None if known is not None else hit
     if hit:
         hit = (hit[0], hit[1], facets.of_index_hits(db, *recall, _hidden_hits(recall, vis), facet_spec, hit[0])
                if facet_spec else {})
@@ -116,14 +118,15 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
         # many of those happen to occur), so both databases rank a short word alike.
         bm25_match = trigram_query(plain)[0] if plain else None
         hit = _run(db, (recall_join, recall_args), (where, args), terms, bm25_match, sort, rows, start, facet_spec,
-                   unfiltered, sees=sees)
+                   unfiltered, sees=sees, count=known)
     return hit
 
 
 def _run_ranked_stream(db, recall, tiers, vis, rows, start):
     """Plain-text search over a large hit set without sorting it: count from the FTS index minus the
     few restricted documents, then walk each ranking tier (tiers() gives their queries) newest first and
-    stop after one page. Returns None when the hit set is small enough for full ranking (the caller does that).
+    stop after one page. When the hit set is small enough for full ranking (the caller does that), returns
+    only its visible count, so that the caller does not count it again.
 
     recall: (the FTS table, the MATCH text every hit satisfies)."""
     table, match = recall
@@ -132,9 +135,9 @@ def _run_ranked_stream(db, recall, tiers, vis, rows, start):
     hidden_sql, hidden_args = _hidden_hits(recall, vis)
     total, hidden = _sql(db, f"SELECT (SELECT count(*) FROM {table} WHERE {table} MATCH ?), "
                              f"(SELECT count(*) FROM ({hidden_sql}) h)", [match] + hidden_args).fetchone()
-    if total <= BM25_MAX_HITS:
-        return None
     count = total - hidden
+    if total <= BM25_MAX_HITS:
+        return count
     need = start + rows
     picked, seen, ranks = [], set(), {}
     for sql, args, rank in tiers():
@@ -256,6 +259,8 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
     title = [_loose_group(f, ("title",), ("roman_title",)) for f in term_forms]
     in_title = [(rank, " AND ".join(groups)) for rank, groups in
                 ((2, [_loose_group(whole, ("title",), ("roman_title",))]), (1, title)) if all(groups)]
+    if len(in_title) == 2 and in_title[0][1] == in_title[1][1]:
+        in_title.pop()   # one term: "every term in the title" is the whole query in it, found at rank 2 already
     exact_match, exact_tri = trigram_query(exact_terms, expand)
     if (pure and not loose_where and not filter_queries and not facet_spec and exact_match
             and len(exact_tri) == len(exact_terms) and _sort_clause(sort) == _sort_clause(DEFAULT_SORT)):
@@ -270,8 +275,11 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
             return out + [(loose_sql, [full], 0)]
 
         hit = _run_ranked_stream(db, ("search_loose", full), tiers, vis, rows, start)
-        if hit:
+        if not isinstance(hit, int):
             return hit
+        known = hit
+    else:
+        known = None
     first = "CASE WHEN " + " AND ".join(c for c, _ in exact) + " THEN 3 "
     first_args = [a for _, cargs in exact for a in cargs]
     for rank, match in in_title:
@@ -279,7 +287,7 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
         first_args.append(match)
     first += "ELSE 0 END"
     return _run(db, (recall_join, recall_args), (where, args), exact_terms, None, sort, rows, start, facet_spec,
-                first=(first, first_args))
+                first=(first, first_args), count=known)
 
 
 def _loose_group(forms, loose_columns, roman_columns):
@@ -293,9 +301,10 @@ def _loose_group(forms, loose_columns, roman_columns):
 
 
 def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spec, unfiltered=False, first=None,
-         sees=True):
+         sees=True, count=None):
     """Count, rank one page and count facets; returns (count, package ids, {field: [(value, n)]}), and with
-    `first` (an SQL rank put before the sort's when it sorts by score, and its args) {package id: that rank}."""
+    `first` (an SQL rank put before the sort's when it sorts by score, and its args) {package id: that rank}.
+    count: the hits' number when the caller has it already (no hit is looked up when it is 0)."""
     (recall_join, recall_args), (where, where_args) = recall, filters
     base = f"FROM {recall_join} search_docs d WHERE {where}"
     base_args = recall_args + where_args
@@ -305,7 +314,7 @@ def _run(db, recall, filters, terms, trigram_match, sort, rows, start, facet_spe
     elif hits_kept:
         # Facets will need the hits: keep them once in a keyed temp table (this connection's own) and count it.
         count = facets.keep_hits(db, f"SELECT d.doc_id {base}", base_args)
-    else:
+    elif count is None:
         count = _sql(db, f"SELECT count(*) {base}", base_args).fetchone()[0]
     ids, facet_counts, ranks = [], {}, {}
     if count and start < count:
