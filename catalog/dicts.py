@@ -1,6 +1,7 @@
 """Reading the catalogue as CKAN dicts: packages (with resources, tags, groups, organization) and resources.
 
 Writes import this module; it imports only the store, so reading never runs in a circle with writing."""
+import functools
 import json
 import uuid
 from urllib.parse import quote
@@ -16,9 +17,13 @@ _TAG_NS = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
 
 def tag_dict(name, vocabulary_id=None):
     """CKAN's tag dict; the id is stable per name (and vocabulary)."""
-    key = name if vocabulary_id is None else f"{vocabulary_id}:{name}"
-    return {"display_name": name, "id": str(uuid.uuid5(_TAG_NS, key)), "name": name, "state": "active",
+    return {"display_name": name, "id": _tag_id(name, vocabulary_id), "name": name, "state": "active",
             "vocabulary_id": vocabulary_id}
+
+
+@functools.lru_cache(maxsize=65536)
+def _tag_id(name, vocabulary_id):
+    return str(uuid.uuid5(_TAG_NS, name if vocabulary_id is None else f"{vocabulary_id}:{name}"))
 
 
 def download_url(site_url, package_id, resource_id, filename):

@@ -114,30 +114,22 @@ def check_required(pkg, errors):
 
 def missing(pkg, level):
     """Names of `level` ('required' or 'recommended') fields that the package leaves empty."""
-    out = []
-    specs = schema()["core_fields"] + schema()["dataset_fields"]
-    for spec in specs:
-        if not spec.get(level):
-            continue
-        name = spec["field_name"]
-        value = pkg.get(name)
-        if name == "tags":
-            value = pkg.get("tags")
-        if value in (None, "", [], {}):
-            out.append(name)
-    return out
+    return [name for name in _level_fields(level) if pkg.get(name) in (None, "", [], {})]
+
+
+@lru_cache(maxsize=2)
+def _level_fields(level):
+    return tuple(s["field_name"] for s in schema()["core_fields"] + schema()["dataset_fields"] if s.get(level))
 
 
 def quality(pkg):
     """Metadata-quality score 0–100 from filled required (weight 3) and recommended (1) fields."""
     weights = schema()["quality_weights"]
-    specs = schema()["core_fields"] + schema()["dataset_fields"]
     total = got = 0
-    for level in ("required", "recommended"):
-        level_specs = [s for s in specs if s.get(level)]
-        miss = set(missing(pkg, level))
-        total += weights[level] * len(level_specs)
-        got += weights[level] * (len(level_specs) - len(miss))
+    misses = {level: missing(pkg, level) for level in ("required", "recommended")}
+    for level, miss in misses.items():
+        total += weights[level] * len(_level_fields(level))
+        got += weights[level] * (len(_level_fields(level)) - len(set(miss)))
     if not pkg.get("resources"):
         total += weights["required"]
     else:
@@ -146,8 +138,8 @@ def quality(pkg):
     score = round(100 * got / total) if total else 100
     return {
         "score": score,
-        "missing_required": missing(pkg, "required"),
-        "missing_recommended": missing(pkg, "recommended"),
+        "missing_required": misses["required"],
+        "missing_recommended": misses["recommended"],
     }
 
 
