@@ -268,7 +268,7 @@ def test_facet_counts_follow_edits_deletes_and_privacy(catalogue, make_ctx):
     assert search(anon)["count"] == 3
 
 
-@pytest.mark.parametrize("by_hits", [False, True])
+@pytest.mark.parametrize("by_hits", [False, True, "packed"])
 @pytest.mark.parametrize("streamed", [False, True])
 @pytest.mark.parametrize("q,fq", [("งบประมาณ", ""), ("โรงเรียน", ""), ("", "tags:งบประมาณ"), ("ข้อมูล", "organization:bma")])
 def test_facets_of_a_query_count_exactly_the_matching_datasets_for_every_field(catalogue, make_ctx, monkeypatch, q,
@@ -278,8 +278,11 @@ def test_facets_of_a_query_count_exactly_the_matching_datasets_for_every_field(c
 
     if streamed:   # counted as a large hit set is: from the index hits, without joining each to its dataset
         monkeypatch.setattr(search_module, "BM25_MAX_HITS", 0)
-    # Counted from each hit's postings, or from the field's postings probing the hits (the cheaper is taken).
-    monkeypatch.setattr(searchfacets, "FACET_COSTS", (1e9, 0, 0) if by_hits else (0, 1e9, 1e9))
+    # Counted from each hit's packed row (search_doc_facets), or, for the fields not packed, from each hit's
+    # postings or from the field's postings probing the hits (the cheaper is taken).
+    if by_hits != "packed":
+        monkeypatch.setattr(searchfacets, "FACETED", ())
+        monkeypatch.setattr(searchfacets, "FACET_COSTS", (1e9, 0, 0) if by_hits else (0, 1e9, 1e9))
     catalogue.settings.search_cache_size = 0
     for ctx, private in ((make_ctx(), False), (catalogue, True)):
         res = search(ctx, q=q, fq=fq, rows=1000, include_private=private,
@@ -293,3 +296,41 @@ def test_facets_of_a_query_count_exactly_the_matching_datasets_for_every_field(c
                 for v in vals:
                     expected[field][v] = expected[field].get(v, 0) + 1
         assert res["count"] and res["facets"] == expected
+
+
+def test_the_packed_facet_rows_written_with_each_entry_are_what_the_migration_fills_in(catalogue):
+    from catalog.store import db as catalog_db
+    from catalog.store.searchindex import pack
+
+    def packed_rows():
+        return {r[0]: sorted(r[1].split("\x1e")) for r in catalogue.db.execute(
+            "SELECT doc_id, packed FROM search_doc_facets").fetchall()}
+
+    written = packed_rows()
+    terms = {}
+    for doc_id, field, value in catalogue.db.execute("SELECT doc_id, field, value FROM search_terms").fetchall():
+        terms.setdefault(doc_id, []).append((field, value))
+    assert written == {d: sorted(pack(t).split("\x1e")) for d, t in terms.items() if pack(t)}
+    assert len(written) == 6 and all(any(i.startswith("tags\x1f") for i in v) for v in written.values())
+    # Entries indexed before migration 23 get their rows from it: the same rows.
+    sql = next(s for v, s in catalog_db.migrations() if v == 23)
+    with catalog_db.transaction(catalogue.db):
+        catalogue.db.execute("DELETE FROM search_doc_facets")
+        for stmt in catalog_db._backend_sql(catalogue.db, sql, catalog_db.MIGRATIONS_DIR, 23):
+            if stmt.lstrip().upper().startswith("INSERT"):
+                catalogue.db.execute(stmt)
+    assert packed_rows() == written
+
+
+def test_a_packed_facet_value_comes_back_as_it_was_whatever_it_holds():
+    from hypothesis import given, strategies as st
+
+    from catalog.store.searchindex import pack, unpack_value
+
+    @given(st.lists(st.text(min_size=1), min_size=1, max_size=5))
+    def round_trip(values):
+        packed = pack([("tags", v) for v in values] + [("name", "x")])
+        items = [item.split("\x1f", 1) for item in packed.split("\x1e")]
+        assert [(f, unpack_value(v)) for f, v in items] == [("tags", v) for v in values]
+
+    round_trip()

@@ -1,9 +1,29 @@
 """The search index's rows: search_docs (one per dataset), search_terms (exact values, for fq and facets),
-search_facet_counts (public counts kept up to date), the trigram and word FTS5 tables, the forgiving
-tiers' folded text (search_loose) and vocabulary (search_vocab, search_vocab_edits), and the trigram and folded
-text of entries not everyone may see again (search_restricted_trigram, search_restricted_loose)."""
+search_doc_facets (an entry's values of the search page's facet fields, in one row), search_facet_counts (public
+counts kept up to date), the trigram and word FTS5 tables, the forgiving tiers' folded text (search_loose) and
+vocabulary (search_vocab, search_vocab_edits), and the trigram and folded text of entries not everyone may see
+again (search_restricted_trigram, search_restricted_loose)."""
+import re
+
 from .db import dialect
 from .textmatch import count_row
+
+# The fields whose values search_doc_facets packs (the search page's facets; migration 23 packs the same).
+FACETED = ("organization", "groups", "tags", "res_format", "license_id", "data_category")
+_ESCAPES = str.maketrans({"\\": "\\\\", "\x1f": "\\u", "\x1e": "\\r"})
+_UNESCAPES = {"u": "\x1f", "r": "\x1e"}
+_ESCAPED = re.compile(r"\\(.)", re.S)
+
+
+def pack(terms):
+    """An entry's (field, value) terms of the FACETED fields as search_doc_facets holds them, or None."""
+    packed = "\x1e".join(f"{f}\x1f{v.translate(_ESCAPES)}" for f, v in terms if f in FACETED)
+    return packed or None
+
+
+def unpack_value(text):
+    """A value as pack() wrote it, as it was."""
+    return _ESCAPED.sub(lambda m: _UNESCAPES.get(m.group(1), m.group(1)), text) if "\\" in text else text
 
 
 def doc_of(db, package_id):
@@ -42,8 +62,8 @@ def drop(db, doc):
         db.execute(f"UPDATE search_vocab SET n = n - 1 WHERE word IN ({','.join('?' * len(words))})", words)
     if dialect(db) == "postgresql":
         db.execute("INSERT INTO search_drops (doc_id) VALUES (?)", (doc[0],))
-    for table, key in (("search_terms", "doc_id"), ("search_trigram", "rowid"), ("search_words", "rowid"),
-                       ("search_loose", "rowid"), ("search_restricted_trigram", "rowid"),
+    for table, key in (("search_terms", "doc_id"), ("search_doc_facets", "doc_id"), ("search_trigram", "rowid"),
+                       ("search_words", "rowid"), ("search_loose", "rowid"), ("search_restricted_trigram", "rowid"),
                        ("search_restricted_loose", "rowid"), ("search_doc_vocab", "doc_id"), ("search_docs", "doc_id")):
         db.execute(f"DELETE FROM {table} WHERE {key} = ?", (doc[0],))
 
@@ -64,6 +84,9 @@ def insert(db, doc, terms, counted, columns, segmented, loose, vocab):
     ).fetchone()[0]
     bump_generation(db)
     db.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?,?,?)", [(doc_id, f, v) for f, v in terms])
+    packed = pack(terms)
+    if packed:
+        db.execute("INSERT INTO search_doc_facets (doc_id, packed) VALUES (?, ?)", (doc_id, packed))
     if counted:
         db.executemany("INSERT INTO search_facet_counts (field, value, n) VALUES (?, ?, 1) "
                        "ON CONFLICT (field, value) DO UPDATE SET n = search_facet_counts.n + 1", terms)

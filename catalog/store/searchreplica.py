@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .db import LitePool, connect, dialect
-from .searchindex import drop
+from .searchindex import drop, pack
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,8 @@ class Replica:
         self.drop_seq, self.generation = seq, generation
 
     def _reset(self):
-        for table in ("search_terms", "search_facet_counts", "search_docs") + tuple(t for t, _ in FTS):
+        for table in ("search_terms", "search_doc_facets", "search_facet_counts", "search_docs") + \
+                tuple(t for t, _ in FTS):
             self._writer.execute(f"DELETE FROM {table}")
         self._writer.execute("UPDATE search_generation SET public_docs = 0 WHERE id = 1")
         self.generation, self.max_doc, self.drop_seq, self.docs = None, 0, 0, 0
@@ -190,6 +191,11 @@ def _add(rep, pg, docs):
     terms = [tuple(r) for r in pg.execute("SELECT doc_id, field, value FROM search_terms "
                                           "WHERE doc_id >= ? AND doc_id <= ?", (lo, hi))]
     rep.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?, ?, ?)", terms)
+    by_doc = {}
+    for doc_id, field, value in terms:
+        by_doc.setdefault(doc_id, []).append((field, value))
+    rep.executemany("INSERT INTO search_doc_facets (doc_id, packed) VALUES (?, ?)",
+                    [(doc_id, packed) for doc_id, doc_terms in by_doc.items() if (packed := pack(doc_terms))])
     # The public facet counts, as the catalogue keeps them: active public entries only.
     counted = {d[0] for d in docs if d[7] == "active" and not d[6]}
     counts = Counter((field, value) for doc_id, field, value in terms if doc_id in counted)
