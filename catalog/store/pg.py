@@ -267,7 +267,6 @@ def ddl(sql):
     sql = re.sub(r"\bINTEGER\b", "BIGINT", sql)
     # A backfill's SQLite functions, as PostgreSQL names them.
     sql = re.sub(r"\bgroup_concat\(", "string_agg(", sql)
-    sql = re.sub(r"\bchar\((\d+)\)", r"chr(\1)", sql)
     return re.sub(r"\bREAL\b", "DOUBLE PRECISION", sql)
 
 

@@ -2,7 +2,7 @@
 search's hits, kept once in a temporary table of the connection's own."""
 from collections import Counter
 
-from .searchindex import FACETED, unpack_value
+from .searchindex import FACETED
 from .textmatch import execute
 
 # The entries not everyone may see, read through their partial index (search_docs_hidden): a few thousand at most.
@@ -45,12 +45,15 @@ def _packed_counts(db, fields):
         return {}
     rows = execute(db, "SELECT f.packed FROM temp.facet_hits h CROSS JOIN search_doc_facets f "
                        "WHERE f.doc_id = h.doc_id").fetchall()
-    counts = Counter("\x1e".join(r[0] for r in rows).split("\x1e")) if rows else Counter()
+    counts = Counter(" ".join(r[0] for r in rows).split())
     out = {field: [] for field in fields}
-    for item, n in counts.items():
-        field, value = item.split("\x1f", 1)
-        if field in out:
-            out[field].append((unpack_value(value), n))
+    ids = list(counts)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for value_id, field, value in execute(db, "SELECT id, field, value FROM search_facet_values WHERE id IN "
+                                                  f"({','.join('?' * len(chunk))})", [int(x) for x in chunk]).fetchall():
+            if field in out:
+                out[field].append((value, counts[str(value_id)]))
     return out
 
 

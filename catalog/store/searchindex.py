@@ -3,27 +3,35 @@ search_doc_facets (an entry's values of the search page's facet fields, in one r
 counts kept up to date), the trigram and word FTS5 tables, the forgiving tiers' folded text (search_loose) and
 vocabulary (search_vocab, search_vocab_edits), and the trigram and folded text of entries not everyone may see
 again (search_restricted_trigram, search_restricted_loose)."""
-import re
-
 from .db import dialect
 from .textmatch import count_row
 
 # The fields whose values search_doc_facets packs (the search page's facets; migration 23 packs the same).
 FACETED = ("organization", "groups", "tags", "res_format", "license_id", "data_category")
-_ESCAPES = str.maketrans({"\\": "\\\\", "\x1f": "\\u", "\x1e": "\\r"})
-_UNESCAPES = {"u": "\x1f", "r": "\x1e"}
-_ESCAPED = re.compile(r"\\(.)", re.S)
 
 
-def pack(terms):
-    """An entry's (field, value) terms of the FACETED fields as search_doc_facets holds them, or None."""
-    packed = "\x1e".join(f"{f}\x1f{v.translate(_ESCAPES)}" for f, v in terms if f in FACETED)
-    return packed or None
+def pack(db, doc_id, terms):
+    """Write an entry's search_doc_facets row: the search_facet_values ids of its FACETED terms."""
+    ids = facet_ids(db, [(f, v) for f, v in terms if f in FACETED])
+    if ids:
+        db.execute("INSERT INTO search_doc_facets (doc_id, packed) VALUES (?, ?)",
+                   (doc_id, " ".join(str(ids[t]) for t in sorted(ids))))
 
 
-def unpack_value(text):
-    """A value as pack() wrote it, as it was."""
-    return _ESCAPED.sub(lambda m: _UNESCAPES.get(m.group(1), m.group(1)), text) if "\\" in text else text
+def facet_ids(db, pairs):
+    """{(field, value): its search_facet_values id}, each value given an id the first time any entry has it."""
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return {}
+    db.executemany("INSERT INTO search_facet_values (field, value) VALUES (?, ?) ON CONFLICT (field, value) DO NOTHING",
+                   pairs)
+    out = {}
+    for i in range(0, len(pairs), 200):
+        chunk = pairs[i:i + 200]
+        rows = db.execute("SELECT id, field, value FROM search_facet_values WHERE "
+                          + " OR ".join(["(field = ? AND value = ?)"] * len(chunk)), [x for p in chunk for x in p])
+        out.update(((r[1], r[2]), r[0]) for r in rows.fetchall())
+    return out
 
 
 def doc_of(db, package_id):
@@ -84,9 +92,7 @@ def insert(db, doc, terms, counted, columns, segmented, loose, vocab):
     ).fetchone()[0]
     bump_generation(db)
     db.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?,?,?)", [(doc_id, f, v) for f, v in terms])
-    packed = pack(terms)
-    if packed:
-        db.execute("INSERT INTO search_doc_facets (doc_id, packed) VALUES (?, ?)", (doc_id, packed))
+    pack(db, doc_id, terms)
     if counted:
         db.executemany("INSERT INTO search_facet_counts (field, value, n) VALUES (?, ?, 1) "
                        "ON CONFLICT (field, value) DO UPDATE SET n = search_facet_counts.n + 1", terms)
