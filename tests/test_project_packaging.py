@@ -47,9 +47,9 @@ def _loaded(code):
     return set(out.split())
 
 
-def test_the_server_loads_duckdb_only_when_a_request_needs_it():
+def test_the_server_loads_duckdb_and_markdown_only_when_a_request_needs_them():
     loaded = _loaded("from web import create_app")
-    assert "flask" in loaded and "duckdb" not in loaded
+    assert "flask" in loaded and not loaded & {"duckdb", "markdown_it"}
 
 
 def test_the_command_line_help_loads_no_web_framework_or_database_engine():
