@@ -9,6 +9,7 @@ from catalog.store.users import get_user
 
 from .ratelimit import client_key, limit
 
+
 def get_db():
     """This request's catalogue connection, taken from the node's pool and given back when the response is sent
     (on SQLite, the connection given back last: its page cache is the warmest)."""

@@ -107,8 +107,9 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
     recall = ("search_trigram", recall_args[0]) if fast else None
     hit = _run_ranked_stream(db, recall, lambda: _tier_queries(plain, recall_args[0], expand), vis, rows,
                              start) if fast else None
-    known = hit if isinstance(hit, int) else None
-    hit = None if known is not None else hit
+    known = None
+    if isinstance(hit, int):   # a small hit set: its count, for the full ranking below
+        known, hit = hit, None
     if hit:
         hit = (hit[0], hit[1], facets.of_index_hits(db, *recall, _hidden_hits(recall, vis), facet_spec, hit[0])
                if facet_spec else {})

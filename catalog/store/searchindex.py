@@ -10,12 +10,12 @@ from .textmatch import count_row
 FACETED = ("organization", "groups", "tags", "res_format", "license_id", "data_category")
 
 
-def pack(db, doc_id, terms):
-    """Write an entry's search_doc_facets row: the search_facet_values ids of its FACETED terms."""
-    ids = facet_ids(db, [(f, v) for f, v in terms if f in FACETED])
-    if ids:
-        db.execute("INSERT INTO search_doc_facets (doc_id, packed) VALUES (?, ?)",
-                   (doc_id, " ".join(str(ids[t]) for t in sorted(ids))))
+def pack(db, terms):
+    """Write the search_doc_facets rows of entries, {doc_id: its (field, value) terms}: the search_facet_values
+    ids of their FACETED terms."""
+    ids = facet_ids(db, [t for doc_terms in terms.values() for t in doc_terms if t[0] in FACETED])
+    rows = [(doc_id, " ".join(str(ids[t]) for t in doc_terms if t in ids)) for doc_id, doc_terms in terms.items()]
+    db.executemany("INSERT INTO search_doc_facets (doc_id, packed) VALUES (?, ?)", [r for r in rows if r[1]])
 
 
 def facet_ids(db, pairs):
@@ -92,7 +92,7 @@ def insert(db, doc, terms, counted, columns, segmented, loose, vocab):
     ).fetchone()[0]
     bump_generation(db)
     db.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?,?,?)", [(doc_id, f, v) for f, v in terms])
-    pack(db, doc_id, terms)
+    pack(db, {doc_id: terms})
     if counted:
         db.executemany("INSERT INTO search_facet_counts (field, value, n) VALUES (?, ?, 1) "
                        "ON CONFLICT (field, value) DO UPDATE SET n = search_facet_counts.n + 1", terms)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .db import LitePool, connect, dialect
-from .searchindex import FACETED, drop, facet_ids
+from .searchindex import drop, pack
 
 log = logging.getLogger(__name__)
 
@@ -191,14 +191,10 @@ def _add(rep, pg, docs):
     terms = [tuple(r) for r in pg.execute("SELECT doc_id, field, value FROM search_terms "
                                           "WHERE doc_id >= ? AND doc_id <= ?", (lo, hi))]
     rep.executemany("INSERT INTO search_terms (doc_id, field, value) VALUES (?, ?, ?)", terms)
-    # The copy numbers the facet values its own way (searchindex.pack).
-    ids = facet_ids(rep, [(f, v) for _, f, v in terms if f in FACETED])
-    packed = {}
+    by_doc = {}
     for doc_id, field, value in terms:
-        if (field, value) in ids:
-            packed.setdefault(doc_id, []).append(str(ids[field, value]))
-    rep.executemany("INSERT INTO search_doc_facets (doc_id, packed) VALUES (?, ?)",
-                    [(doc_id, " ".join(v)) for doc_id, v in packed.items()])
+        by_doc.setdefault(doc_id, []).append((field, value))
+    pack(rep, by_doc)   # the copy numbers the facet values its own way
     # The public facet counts, as the catalogue keeps them: active public entries only.
     counted = {d[0] for d in docs if d[7] == "active" and not d[6]}
     counts = Counter((field, value) for doc_id, field, value in terms if doc_id in counted)
