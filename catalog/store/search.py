@@ -106,13 +106,12 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
             and _sort_clause(sort) == _sort_clause(DEFAULT_SORT) and len(tri_terms) == len(plain))
     recall = ("search_trigram", recall_args[0]) if fast else None
     hit = _run_ranked_stream(db, recall, lambda: _tier_queries(plain, recall_args[0], expand), vis, rows,
-                             start) if fast else None
+                             start, facet_spec) if fast else None
     known = None
     if isinstance(hit, int):   # a small hit set: its count, for the full ranking below
         known, hit = hit, None
     if hit:
-        hit = (hit[0], hit[1], facets.of_index_hits(db, *recall, _hidden_hits(recall, vis), facet_spec, hit[0])
-               if facet_spec else {})
+        hit = hit[:3]
     if hit is None:
         unfiltered = not q and not filter_queries
         # bm25 weighs the words a trigram phrase finds, not a short word's trigrams (which would rank by how
@@ -123,23 +122,37 @@ def find(db, viewer, query, filter_queries, include, sort, rows, start, facet_sp
     return hit
 
 
-def _run_ranked_stream(db, recall, tiers, vis, rows, start):
+def _run_ranked_stream(db, recall, tiers, vis, rows, start, facet_spec=None):
     """Plain-text search over a large hit set without sorting it: count from the FTS index minus the
     few restricted documents, then walk each ranking tier (tiers() gives their queries) newest first and
-    stop after one page. When the hit set is small enough for full ranking (the caller does that), returns
-    only its visible count, so that the caller does not count it again.
+    stop after one page; the facets (facet_spec) are counted over every hit. When the hit set is small
+    enough for full ranking (the caller does that), returns only its visible count, so that the caller
+    does not count it again.
 
     recall: (the FTS table, the MATCH text every hit satisfies)."""
     table, match = recall
-    vis_where, vis_args = vis
     # The hits are counted from the index alone; the ones the viewer may not see are among the few restricted.
     hidden_sql, hidden_args = _hidden_hits(recall, vis)
-    total, hidden = _sql(db, f"SELECT (SELECT count(*) FROM {table} WHERE {table} MATCH ?), "
-                             f"(SELECT count(*) FROM ({hidden_sql}) h)", [match] + hidden_args).fetchone()
+    if facet_spec:   # kept for their facets, and counted there: the index is matched once, not twice
+        total, hidden = facets.keep_index_hits(db, table, match, (hidden_sql, hidden_args))
+    else:
+        total, hidden = _sql(db, f"SELECT (SELECT count(*) FROM {table} WHERE {table} MATCH ?), "
+                                 f"(SELECT count(*) FROM ({hidden_sql}) h)", [match] + hidden_args).fetchone()
     count = total - hidden
-    if total <= BM25_MAX_HITS:
-        return count
-    need = start + rows
+    try:
+        if total <= BM25_MAX_HITS:
+            return count
+        picked, ranks = _walk_tiers(db, tiers, vis, start + rows, hidden)
+        return count, picked[start:], facets.of_kept_hits(db, facet_spec, count) if facet_spec else {}, ranks
+    finally:
+        if facet_spec:
+            facets.drop_hits(db)
+
+
+def _walk_tiers(db, tiers, vis, need, hidden):
+    """The first `need` visible package ids, tier by tier (tiers() gives their queries), newest first in each,
+    and {package id: its tier's rank}."""
+    vis_where, vis_args = vis
     picked, seen, ranks = [], set(), {}
     for sql, args, rank in tiers():
         # Enough rows for the page even if every hidden hit and every one already picked comes first; the
@@ -160,7 +173,7 @@ def _run_ranked_stream(db, recall, tiers, vis, rows, start):
         cur.close()
         if len(picked) >= need:
             break
-    return count, picked[start:need], {}, ranks
+    return picked[:need], ranks
 
 
 _RESTRICTED = {"search_trigram": "search_restricted_trigram", "search_loose": "search_restricted_loose"}

@@ -2,6 +2,7 @@
 search's hits, kept once in a temporary table of the connection's own."""
 from collections import Counter
 
+from .db import dialect
 from .searchindex import FACETED
 from .textmatch import execute
 
@@ -43,9 +44,11 @@ def _packed_counts(db, fields):
     (one lookup a hit, where _kept looks a hit up once for each field)."""
     if not fields:
         return {}
-    rows = execute(db, "SELECT f.packed FROM temp.facet_hits h CROSS JOIN search_doc_facets f "
-                       "WHERE f.doc_id = h.doc_id").fetchall()
-    counts = Counter(" ".join(r[0] for r in rows).split())
+    # One string of every hit's ids: half the time of 10,000 one-column rows, each a Python object.
+    joined = "string_agg" if dialect(db) == "postgresql" else "group_concat"
+    packed = execute(db, f"SELECT {joined}(f.packed, ' ') FROM temp.facet_hits h CROSS JOIN search_doc_facets f "
+                         "WHERE f.doc_id = h.doc_id").fetchone()[0]
+    counts = Counter((packed or "").split())
     out = {field: [] for field in fields}
     ids = list(counts)
     for i in range(0, len(ids), 500):
@@ -57,16 +60,12 @@ def _packed_counts(db, fields):
     return out
 
 
-def of_index_hits(db, table, match, hidden, facet_spec, hits):
-    """Facets of a large plain-text search counted from its index hits (`match` in the FTS `table`): every hit
-    kept, then the restricted hits the viewer may not see (`hidden`: their SQL and args) taken out; no hit is
-    joined to search_docs."""
-    keep_hits(db, f"SELECT rowid FROM {table} WHERE {table} MATCH ?", [match])
-    execute(db, f"DELETE FROM temp.facet_hits WHERE doc_id IN ({hidden[0]})", hidden[1])
-    try:
-        return of_kept_hits(db, facet_spec, hits)
-    finally:
-        drop_hits(db)
+def keep_index_hits(db, table, match, hidden):
+    """Keep a large plain-text search's index hits (`match` in the FTS `table`) in temp.facet_hits, then take
+    out the restricted hits the viewer may not see (`hidden`: their SQL and args); returns (hits, of them
+    hidden). No hit is joined to search_docs."""
+    total = keep_hits(db, f"SELECT rowid FROM {table} WHERE {table} MATCH ?", [match])
+    return total, execute(db, f"DELETE FROM temp.facet_hits WHERE doc_id IN ({hidden[0]})", hidden[1]).rowcount
 
 
 def of_everything(db, facet_spec, vis_where, vis_args, sees):
