@@ -92,6 +92,8 @@ def main():
                      ("json", {"format": "json"}), ("xlsx", {"format": "xlsx"}), ("xml", {"format": "xml"})]
             for label, params in cases:
                 download(url, {**params, "limit": 1000})   # warm: imports, the version file's footer
+                # Each download's own peak: Linux starts the peak (VmHWM) again from the current RSS.
+                Path(f"/proc/{server}/clear_refs").write_text("5")
                 first_ms, seconds, size = download(url, params)
                 rss, peak = memory_kb(server)
                 print(f"  {label:32s} first byte {first_ms:7.1f} ms  whole {seconds:6.2f} s  {size / 1e6:6.1f} MB  "

@@ -20,7 +20,7 @@ from tests.conftest import sysadmin_site
 
 TEXT = ["=SUM(A1)", "+66 2 123 4567", "-5", "@home", "\tแท็บ", "\rคืน", 'เขาว่า "ดี"', "ก,ข", "บรรทัด\nใหม่",
         "ถนนลาดยาง", "", None, "'ขึ้นต้นด้วยอัญประกาศ", " เว้นวรรค", "ซ่อมถนน 100%", "a\tb", "C:\\งาน\\ถนน",
-        "ระฆัง\x07 ฟอร์ม\x0c ถอย\x08 \x1f", "</script>\u2028", "ก & ข <ค> ]]>"]
+        "ระฆัง\x07 ฟอร์ม\x0c ถอย\x08 \x1f", "</script>\u2028", "ก & ข <ค> ]]>", "\\u001F ไม่ใช่อักขระควบคุม"]
 FLOATS = [0.1, 100.0, 1e16, 1e20, 1.5e-7, -0.0, 2.5, 1 / 3, 123456789012345680.0, None, -42.75, float("nan"),
           float("inf"), float("-inf")]
 NUMERIC = ["1234.50", "1234", "0.000001", "-5.25", "12345678901234567890.123456", None, "0"]
@@ -190,17 +190,18 @@ def _download_threads():
     return [t for t in threading.enumerate() if t.name == "khlang-download"]
 
 
-@pytest.mark.parametrize("fmt", ["csv", "json", "xml"])
-def test_a_download_left_after_its_first_chunk_stops_its_query_and_leaves_no_pipe(table, monkeypatch, fmt):
+@pytest.mark.parametrize("params", [{"format": "csv"}, {"format": "json"}, {"format": "xml"},
+                                    {"format": "json", "sort": "n desc, _id"}])
+def test_a_download_left_after_its_first_chunk_stops_its_query_and_leaves_no_pipe(table, monkeypatch, params):
     ctx, rid = table
     # Reads of 64 bytes from the smallest pipe Linux makes: the query is still writing the rows (more than twice the
     # pipe's size) when the client leaves.
     monkeypatch.setattr(exports, "CHUNK", 64)
     monkeypatch.setattr(exports, "PIPE_SIZE", 4096)
-    assert len(_download(ctx, rid, {"format": fmt})) > 2 * 4096
+    assert len(_download(ctx, rid, params)) > 2 * 4096
     # Pipes and threads of other tests' downloads in this process are not this one's.
     threads_before, pipes_before = set(_download_threads()), set(_pipes(ctx))
-    _, _, chunks = datastore_dumps.dump(ctx, rid, {"format": fmt})
+    _, _, chunks = datastore_dumps.dump(ctx, rid, dict(params))
     while not set(_pipes(ctx)) - pipes_before:   # past the opening
         next(chunks)
     [pipe] = set(_pipes(ctx)) - pipes_before
@@ -208,6 +209,16 @@ def test_a_download_left_after_its_first_chunk_stops_its_query_and_leaves_no_pip
     assert thread.is_alive()
     chunks.close()   # what the server does when the client leaves
     assert not thread.is_alive() and pipe not in _pipes(ctx)
+
+
+def test_downloads_run_on_one_thread_of_a_reader_locked_down_as_the_searches_one_is(table):
+    ctx, _ = table
+    for cursor, threads in ((tables.reader(ctx.settings), 2), (tables.one_thread_reader(ctx.settings), 1)):
+        assert cursor.execute("SELECT current_setting('threads')").fetchone()[0] == threads
+        with pytest.raises(duckdb.PermissionException):
+            cursor.execute("SELECT * FROM read_csv('/etc/passwd')")
+        with pytest.raises(duckdb.Error, match="locked"):
+            cursor.execute("SET enable_external_access = true")
 
 
 def test_a_download_that_is_never_read_starts_nothing(table):

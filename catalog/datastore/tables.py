@@ -1,8 +1,9 @@
 """DataStore tables as immutable Parquet files read and written by DuckDB.
 
-Each process holds two DuckDB connections: a writer (our own SQL only, may touch temp files) and a
-reader locked down to the Parquet folder and the pipes that downloads are written into (no other files,
-no extensions, settings locked), from which every request and every user SQL query takes its own cursor.
+Each process holds a writer DuckDB connection (our own SQL only, may touch temp files) and two readers locked
+down to the Parquet folder and the pipes that downloads are written into (no other files, no extensions,
+settings locked): one from which every request and every user SQL query takes its own cursor, and one that runs
+a query on one thread, for downloads.
 """
 import atexit
 import hashlib
@@ -68,8 +69,8 @@ def _connections(settings):
         if conns is None:
             import duckdb   # 65 ms: on the first query, not in every command's and server's start
             parquet_dir(settings).mkdir(parents=True, exist_ok=True)
-            cfg = {"autoload_known_extensions": False, "autoinstall_known_extensions": False, "threads": 2}
-            writer = duckdb.connect(config=dict(cfg))
+            cfg = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+            writer = duckdb.connect(config={**cfg, "threads": 2})
             # Reads share one bounded buffer pool: a sorted download of a million rows spills to a local
             # folder instead of growing the server by the table's size.
             # A spill folder per process: DuckDB's own file names in it would collide between processes.
@@ -77,19 +78,38 @@ def _connections(settings):
             atexit.register(shutil.rmtree, spill, True)
             pipes = os.path.join(spill, "pipes")
             os.makedirs(pipes, mode=0o700, exist_ok=True)
-            reader = duckdb.connect(config={**cfg, "memory_limit": READER_MEMORY, "temp_directory": spill})
-            # Version files never change once written (content-addressed): their footers can be kept.
-            reader.execute("SET parquet_metadata_cache = true")
-            reader.execute(f"SET allowed_directories = ['{key}/', '{pipes}/']")
-            reader.execute("SET enable_external_access = false")
-            reader.execute("SET lock_configuration = true")
-            conns = _conns[key] = (writer, reader, pipes)
+            reader = _locked(duckdb, {**cfg, "threads": 2, "temp_directory": spill}, key, pipes)
+            # Two threads writing one download in order hold every line one of them is ahead by: a JSON, XML
+            # or sheet download of a million rows took 170-260 MB that way, 30-50 MB on one thread, in about
+            # the same time (its own folder: the two databases' spill files would collide).
+            os.makedirs(os.path.join(spill, "one-thread"), mode=0o700, exist_ok=True)
+            one_thread = _locked(duckdb, {**cfg, "threads": 1, "temp_directory": os.path.join(spill, "one-thread")},
+                                 key, pipes)
+            conns = _conns[key] = (writer, reader, pipes, one_thread)
         return conns
+
+
+def _locked(duckdb, cfg, key, pipes):
+    """A reader database locked down to the Parquet folder and the pipes folder (no other files, no extensions,
+    settings locked)."""
+    reader = duckdb.connect(config={**cfg, "memory_limit": READER_MEMORY})
+    # Version files never change once written (content-addressed): their footers can be kept.
+    reader.execute("SET parquet_metadata_cache = true")
+    reader.execute(f"SET allowed_directories = ['{key}/', '{pipes}/']")
+    reader.execute("SET enable_external_access = false")
+    reader.execute("SET lock_configuration = true")
+    return reader
 
 
 def reader(settings):
     """A new cursor on this process's locked-down reader connection (one per request)."""
     return _connections(settings)[1].cursor()
+
+
+def one_thread_reader(settings):
+    """A new cursor on the locked-down reader that runs each query on one thread (downloads whose lines come
+    out slower than they are written)."""
+    return _connections(settings)[3].cursor()
 
 
 def pipes_folder(settings):
