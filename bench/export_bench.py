@@ -12,6 +12,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def main():
                      ("csv, one province", {"filters": '{"province": "จังหวัดที่ 7"}'}),
                      ("csv, q ถนน", {"q": "ถนน"}), ("csv, sorted project_money desc", {"sort": "project_money desc"}),
                      ("json", {"format": "json"}), ("xlsx", {"format": "xlsx"}), ("xml", {"format": "xml"})]
+            sizes = {}
             for label, params in cases:
                 download(url, {**params, "limit": 1000})   # warm: imports, the version file's footer
                 # Each download's own peak: Linux starts the peak (VmHWM) again from the current RSS.
@@ -98,9 +100,33 @@ def main():
                 rss, peak = memory_kb(server)
                 print(f"  {label:32s} first byte {first_ms:7.1f} ms  whole {seconds:6.2f} s  {size / 1e6:6.1f} MB  "
                       f"{size / 1e6 / seconds:6.1f} MB/s  server RSS {rss / 1024:4.0f} MB (peak {peak / 1024:.0f})")
+                sizes[label] = size
+            together(url, server, sizes["csv, sorted project_money desc"])
         finally:
             stop_site(procs)
         floor(env, rid, work)
+
+
+def together(url, server, whole):
+    """Two sorted CSV downloads at once (each sort takes the memory DuckDB allows it): their times, whether each
+    arrived whole, and the server's peak."""
+    Path(f"/proc/{server}/clear_refs").write_text("5")
+    got = {}
+
+    def fetch(i):
+        try:
+            got[i] = download(url, {"sort": "project_money desc"})
+        except requests.RequestException as error:
+            got[i] = error
+
+    workers = [threading.Thread(target=fetch, args=(i,)) for i in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    each = [f"{g[1]:.2f} s, {'whole' if g[2] == whole else f'{g[2] / 1e6:.1f} of {whole / 1e6:.1f} MB'}"
+            if isinstance(g, tuple) else f"failed: {g}" for g in got.values()]
+    print(f"  two sorted CSVs at once: {'; '.join(each)}  server peak {memory_kb(server)[1] / 1024:.0f} MB")
 
 
 def floor(env, rid, work):

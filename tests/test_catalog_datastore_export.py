@@ -162,7 +162,7 @@ def test_lists_and_other_formats_take_the_row_writer(tmp_path, monkeypatch):
                                                  "fields": [{"id": "tags", "type": "_text"},
                                                             {"id": "n", "type": "int"}]})["resource_id"]
     calls = []
-    monkeypatch.setattr(exports, "lines", lambda *a: calls.append(a) or iter(()))
+    monkeypatch.setattr(exports, "lines", lambda *a, **how: calls.append(a) or iter(()))
     text = _download(ctx, rid, {"format": "csv"}).decode("utf-8")
     assert text == '_id,tags,n\r\n1,"[""ก"", ""=ข""]",1\r\n' and calls == []
     assert _download(ctx, rid, {"format": "csv", "fields": "n"}) == b"n\r\n"   # the patched DuckDB writer
@@ -219,6 +219,37 @@ def test_downloads_run_on_one_thread_of_a_reader_locked_down_as_the_searches_one
             cursor.execute("SELECT * FROM read_csv('/etc/passwd')")
         with pytest.raises(duckdb.Error, match="locked"):
             cursor.execute("SET enable_external_access = true")
+
+
+@pytest.mark.parametrize("params,one_thread", [({"format": "csv"}, False), ({"format": "tsv", "q": "ถนน"}, True),
+                                               ({"format": "csv", "sort": "f desc"}, True), ({"format": "json"}, True),
+                                               ({"format": "xml"}, True), ({"format": "xlsx"}, True)])
+def test_downloads_that_sort_or_write_json_xml_or_sheets_run_on_the_one_thread_reader(table, monkeypatch, params,
+                                                                                     one_thread):
+    ctx, rid = table
+    used = []
+    for name in ("reader", "one_thread_reader"):
+        real = getattr(tables, name)
+        monkeypatch.setattr(tables, name, lambda settings, real=real, name=name: used.append(name) or real(settings))
+    assert _download(ctx, rid, params)
+    assert used[-1] == ("one_thread_reader" if one_thread else "reader")
+
+
+def test_a_download_that_sorts_waits_for_the_sort_before_it_and_one_that_does_not_sort_never_waits(table):
+    ctx, rid = table
+    sorted_csv = {"format": "csv", "sort": "f desc"}
+    expected = _download(ctx, rid, sorted_csv)
+    got = {}
+    fetch = lambda key, params: threading.Thread(target=lambda: got.setdefault(key, _download(ctx, rid, params)))  # noqa: E731
+    with exports._ALONE:   # another download's sort is running
+        waiting, passing = fetch("sorted", sorted_csv), fetch("plain", {"format": "json"})
+        waiting.start()
+        passing.start()
+        passing.join(60)
+        waiting.join(0.5)
+        assert "plain" in got and waiting.is_alive()
+    waiting.join(60)
+    assert got["sorted"] == expected
 
 
 def test_a_download_that_is_never_read_starts_nothing(table):

@@ -68,4 +68,4 @@ def _duckdb_dump(ctx, res_row, query, fmt, bom, limit, offset):
               + ("" if p.in_file_order else f" ORDER BY {p.order}")
               + (" LIMIT ?" if limit is not None else "") + " OFFSET ?")
     args = p.args + ([limit] if limit is not None else []) + [offset]
-    return exports.download(ctx.settings, fmt, p.wanted, types, source, args, bom)
+    return exports.download(ctx.settings, fmt, p.wanted, types, source, args, bom, sorting=not p.in_file_order)

@@ -3,6 +3,7 @@ lines, which DuckDB's COPY writes into a pipe that the response reads (no Python
 memory, the first bytes at once; an XLSX sheet is zipped as its rows come). Every cell is written as the row-by-row
 writer (tabular.stream) writes it: Excel's formula guard, minimal quoting, JSON and XML escapes, numbers and dates in
 Python's spelling; in a sheet, the same cells of the same types."""
+import contextlib
 import fcntl
 import os
 import threading
@@ -104,24 +105,26 @@ def _delimited_query(types, fmt, source):
             f"FROM (SELECT {', '.join(quoted)} FROM (SELECT {', '.join(spelled)} FROM {_renamed(source, len(types))}))")
 
 
-def download(settings, fmt, header, duck_types, source, args, bom=False):
+def download(settings, fmt, header, duck_types, source, args, bom=False, sorting=False):
     """The byte chunks of a download in `fmt` of the rows `source` selects (its columns: `header`, of
-    `duck_types`, in order). The query is bound now (a bad one fails before a response begins) and runs as the
-    chunks are read."""
+    `duck_types`, in order; `sorting`: it sorts them). The query is bound now (a bad one fails before a response
+    begins) and runs as the chunks are read."""
     types = [str(d).upper() for d in duck_types]
     # Measured on a million rows (bench/export_bench.py): JSON, XML and sheet lines are written as fast or faster
-    # on one thread, in a fifth of the memory (tables._connections); CSV lines, and the rows of a sort, come out
-    # faster on two threads in the same memory.
-    one = fmt in ("json", "xml", "xlsx")
+    # on one thread, in a fifth of the memory (tables._connections); unsorted CSV is two-thirds slower there. A
+    # sort of every row takes all the memory it is allowed: on two threads it failed ("Out of Memory") whenever
+    # another download ran beside it, on one thread (10% slower) only beside another sort, so a download that
+    # sorts waits for the one before it.
+    how = {"one_thread": fmt in ("json", "xml", "xlsx") or sorting, "alone": sorting}
     if fmt == "xlsx":
-        return _xlsx(header, lines(settings, _xlsx_query(types, source), args, "\n", one))
+        return _xlsx(header, lines(settings, _xlsx_query(types, source), args, "\n", **how))
     if fmt == "xml":
-        body = lines(settings, _xml_query(types, header, source), args, "\n", one)
+        body = lines(settings, _xml_query(types, header, source), args, "\n", **how)
         return _joined([tabular.XML_OPENING], body, [tabular.XML_CLOSING])
     if fmt != "json":
-        body = lines(settings, _delimited_query(types, fmt, source), args, "\r\n", one)
+        body = lines(settings, _delimited_query(types, fmt, source), args, "\r\n", **how)
         return _joined([tabular.opening(fmt, header, bom)], body)
-    body = lines(settings, _delimited_query(types, fmt, source), args, ",", one)
+    body = lines(settings, _delimited_query(types, fmt, source), args, ",", **how)
     return _joined([tabular.opening(fmt, header)], _but_last_byte(body), [tabular.JSON_CLOSING])
 
 
@@ -139,19 +142,23 @@ def _but_last_byte(body):
         held = chunk[-1:]
 
 
-def lines(settings, select_sql, args, end, one_thread=False):
+def lines(settings, select_sql, args, end, one_thread=False, alone=False):
     """The bytes of the lines `select_sql` (one VARCHAR column of finished lines) returns, each followed by `end`:
     an iterator whose query is already bound (a bad one fails here, before a response begins) and runs as it is
-    read (on one thread with `one_thread`)."""
+    read (on one thread with `one_thread`; with `alone`, once no other `alone` query of this process runs)."""
     cursor = tables.one_thread_reader(settings) if one_thread else tables.reader(settings)
     args = list(args)
     cursor.sql(select_sql, params=args)   # binds without running
-    return _copied(settings, cursor, select_sql, args, end)
+    return _copied(settings, cursor, select_sql, args, end, _ALONE if alone else contextlib.nullcontext())
 
 
-def _copied(settings, cursor, select_sql, args, end):
-    """DuckDB's COPY writes the lines into a named pipe from a thread; this generator reads them out. It starts
-    nothing until first read, so a response that is never read leaves nothing behind."""
+_ALONE = threading.Lock()
+
+
+def _copied(settings, cursor, select_sql, args, end, turn):
+    """DuckDB's COPY writes the lines into a named pipe from a thread, once it has its `turn` (a lock); this
+    generator reads them out. It starts nothing until first read, so a response that is never read leaves nothing
+    behind."""
     path = tables.pipe(settings)
     reading = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     # Our own writing end holds the pipe open: DuckDB's open never waits for a reader, and the reading end sees
@@ -162,14 +169,17 @@ def _copied(settings, cursor, select_sql, args, end):
         fcntl.fcntl(reading, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
     except OSError:   # a system whose limit is lower keeps the default size
         pass
-    failure = []
+    failure, left = [], threading.Event()
     target = path.replace("'", "''")
 
     def run():
         try:
-            # The lines are written as they are: one column, never quoted or escaped.
-            cursor.execute(f"COPY ({select_sql}) TO '{target}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
-                           f"DELIMITER '\x01', NEW_LINE '{end}', USE_TMP_FILE false)", args)
+            with turn:
+                if left.is_set():   # the client left while the query waited for its turn
+                    return
+                # The lines are written as they are: one column, never quoted or escaped.
+                cursor.execute(f"COPY ({select_sql}) TO '{target}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
+                               f"DELIMITER '\x01', NEW_LINE '{end}', USE_TMP_FILE false)", args)
         except Exception as error:   # noqa: BLE001 - raised again on the reading side
             failure.append(error)
         finally:
@@ -184,6 +194,7 @@ def _copied(settings, cursor, select_sql, args, end):
         finished = True
     finally:
         if not finished:   # the client left: stop the query, and read on so that its writes never block
+            left.set()
             cursor.interrupt()
             while os.read(reading, CHUNK):
                 cursor.interrupt()
