@@ -107,8 +107,8 @@ def reader(settings):
 
 
 def one_thread_reader(settings):
-    """A new cursor on the locked-down reader that runs each query on one thread (downloads whose lines come
-    out slower than they are written)."""
+    """A new cursor on the locked-down reader that runs each query on one thread (the downloads that
+    exports.download sends there)."""
     return _connections(settings)[3].cursor()
 
 
