@@ -273,6 +273,29 @@ def test_facet_counts_follow_edits_deletes_and_privacy(catalogue, make_ctx):
     assert search(anon)["count"] == 3
 
 
+def _viewers(catalogue, make_ctx):
+    """(context, include_private) of anyone and of the sysadmin; on PostgreSQL also searching PostgreSQL itself,
+    besides the node's copy of the index."""
+    viewers = [(make_ctx(), False), (catalogue, True)]
+    if BACKEND == "postgresql":
+        viewers += [(replace(ctx, settings=replace(ctx.settings, search_replica=False)), private)
+                    for ctx, private in viewers]
+    return viewers
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2, 3, 6])
+def test_a_facet_limit_over_the_whole_catalogue_keeps_its_top_values_ties_broken_by_value(catalogue, make_ctx, limit):
+    catalogue.settings.search_cache_size = 0
+    fields = '["tags","organization","res_format"]'
+    for ctx, private in _viewers(catalogue, make_ctx):
+        every = search(ctx, q="", rows=0, include_private=private, **{"facet.field": fields, "facet.limit": -1})
+        top = search(ctx, q="", rows=0, include_private=private, **{"facet.field": fields, "facet.limit": limit})
+        # Tags as anyone sees them: งบประมาณ 2, then three once; as the sysadmin: two twice, two once. Limits 1, 2
+        # and 3 cut between values of the same count: which stay is decided by value.
+        for field in ("tags", "organization", "res_format"):
+            assert list(top["facets"][field].items()) == list(every["facets"][field].items())[:limit]
+
+
 @pytest.mark.parametrize("by_hits", [False, True, "packed"])
 @pytest.mark.parametrize("streamed", [False, True])
 @pytest.mark.parametrize("q,fq", [("งบประมาณ", ""), ("โรงเรียน", ""), ("", "tags:งบประมาณ"), ("ข้อมูล", "organization:bma")])
@@ -289,11 +312,7 @@ def test_facets_of_a_query_count_exactly_the_matching_datasets_for_every_field(c
         monkeypatch.setattr(searchfacets, "FACETED", ())
         monkeypatch.setattr(searchfacets, "FACET_COSTS", (1e9, 0, 0) if by_hits else (0, 1e9, 1e9))
     catalogue.settings.search_cache_size = 0
-    viewers = [(make_ctx(), False), (catalogue, True)]
-    if BACKEND == "postgresql":   # also PostgreSQL's own search, besides the node's copy of the index
-        viewers += [(replace(ctx, settings=replace(ctx.settings, search_replica=False)), private)
-                    for ctx, private in viewers]
-    for ctx, private in viewers:
+    for ctx, private in _viewers(catalogue, make_ctx):
         res = search(ctx, q=q, fq=fq, rows=1000, include_private=private,
                      **{"facet.field": '["organization","tags","res_format","license_id"]', "facet.limit": -1})
         expected = {"organization": {}, "tags": {}, "res_format": {}, "license_id": {}}

@@ -1,5 +1,6 @@
 """Facet counts of a dataset search: over every visible dataset (the counts each index write keeps), or over a
 search's hits, kept once in a temporary table of the connection's own."""
+import heapq
 from collections import Counter
 
 from .db import dialect
@@ -70,20 +71,28 @@ def keep_index_hits(db, table, match, hidden):
 
 def of_everything(db, facet_spec, vis_where, vis_args, sees):
     """{field: [(value, n)]} over every dataset the viewer may see (see unfiltered)."""
-    return _limited(facet_spec, lambda field: unfiltered(db, field, vis_where, vis_args, sees))
+    top = facet_spec[1] if facet_spec[1] is not None and facet_spec[1] >= 0 else None
+    return _limited(facet_spec, lambda field: unfiltered(db, field, vis_where, vis_args, sees, top))
 
 
-def unfiltered(db, field, vis_where, vis_args, sees):
+def unfiltered(db, field, vis_where, vis_args, sees, top=None):
     """Facet counts over every visible dataset: the maintained public counts plus the caller's others (`sees`:
-    whether the visibility vis_where can pass any restricted entry)."""
-    counts = dict(execute(db, "SELECT value, n FROM search_facet_counts WHERE field = ? AND n > 0", (field,)))
-    if sees:
-        # The restricted entries drive the join (CROSS JOIN keeps them the outer loop on SQLite).
-        extra = execute(db,
-            "SELECT st.value, count(*) FROM search_docs d CROSS JOIN search_terms st WHERE st.doc_id = d.doc_id "
-            f"AND st.field = ? AND {RESTRICTED_DOCS} AND {vis_where} GROUP BY st.value", [field] + vis_args)
-        for value, n in extra:
-            counts[value] = counts.get(value, 0) + n
+    whether the visibility vis_where can pass any restricted entry); of the public ones, with `top`, only those
+    counted at least as often as the top-th (every tag of the catalogue is thousands of rows)."""
+    if top is not None and not sees:
+        return execute(db, "SELECT value, n FROM search_facet_counts WHERE field = ? AND n >= coalesce((SELECT n "
+                           "FROM search_facet_counts WHERE field = ? AND n > 0 ORDER BY n DESC LIMIT 1 OFFSET ?), 1)",
+                       (field, field, max(top - 1, 0))).fetchall()
+    public = execute(db, "SELECT value, n FROM search_facet_counts WHERE field = ? AND n > 0", (field,)).fetchall()
+    if not sees:
+        return public
+    counts = dict(public)
+    # The restricted entries drive the join (CROSS JOIN keeps them the outer loop on SQLite).
+    extra = execute(db,
+        "SELECT st.value, count(*) FROM search_docs d CROSS JOIN search_terms st WHERE st.doc_id = d.doc_id "
+        f"AND st.field = ? AND {RESTRICTED_DOCS} AND {vis_where} GROUP BY st.value", [field] + vis_args)
+    for value, n in extra:
+        counts[value] = counts.get(value, 0) + n
     return list(counts.items())
 
 
@@ -103,8 +112,16 @@ def _kept(db, field, hits, postings, docs):
 def _limited(facet_spec, counts_of):
     """{field: [(value, n)]} by count, then value, cut to the facet limit and minimum count."""
     fields, limit, mincount = facet_spec
-    out = {}
+    least, out = max(mincount, 1), {}
     for field in fields:
-        counts = sorted(((v, n) for v, n in counts_of(field) if n >= max(mincount, 1)), key=lambda vn: (-vn[1], vn[0]))
-        out[field] = counts[:limit] if limit is not None and limit >= 0 else counts
+        counts = [(v, n) for v, n in counts_of(field) if n >= least]
+        if limit is not None and 0 <= limit < len(counts):
+            # The top few of thousands (every tag of the catalogue): a heap, not a sort of them all.
+            out[field] = heapq.nsmallest(limit, counts, key=_by_count)
+        else:
+            out[field] = sorted(counts, key=_by_count)
     return out
+
+
+def _by_count(value_n):
+    return -value_n[1], value_n[0]
