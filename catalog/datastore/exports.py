@@ -3,7 +3,6 @@ lines, which DuckDB's COPY writes into a pipe that the response reads (no Python
 memory, the first bytes at once; an XLSX sheet is zipped as its rows come). Every cell is written as the row-by-row
 writer (tabular.stream) writes it: Excel's formula guard, minimal quoting, JSON and XML escapes, numbers and dates in
 Python's spelling; in a sheet, the same cells of the same types."""
-import contextlib
 import fcntl
 import os
 import threading
@@ -145,20 +144,21 @@ def _but_last_byte(body):
 def lines(settings, select_sql, args, end, one_thread=False, alone=False):
     """The bytes of the lines `select_sql` (one VARCHAR column of finished lines) returns, each followed by `end`:
     an iterator whose query is already bound (a bad one fails here, before a response begins) and runs as it is
-    read (on one thread with `one_thread`; with `alone`, once no other `alone` query of this process runs)."""
+    read (on one thread with `one_thread`). With `alone`, the query runs once no other `alone` one of this process
+    does, into a local file that is then read out: a client that reads slowly holds no other one up."""
     cursor = tables.one_thread_reader(settings) if one_thread else tables.reader(settings)
     args = list(args)
     cursor.sql(select_sql, params=args)   # binds without running
-    return _copied(settings, cursor, select_sql, args, end, _ALONE if alone else contextlib.nullcontext())
+    return _copied(settings, cursor, select_sql, args, end, alone)
 
 
 _ALONE = threading.Lock()
 
 
-def _copied(settings, cursor, select_sql, args, end, turn):
-    """DuckDB's COPY writes the lines into a named pipe from a thread, once it has its `turn` (a lock); this
-    generator reads them out. It starts nothing until first read, so a response that is never read leaves nothing
-    behind."""
+def _copied(settings, cursor, select_sql, args, end, alone):
+    """DuckDB's COPY writes the lines into a named pipe from a thread (`alone`: into a file first, in its turn,
+    then copied into the pipe); this generator reads them out. It starts nothing until first read, so a response
+    that is never read leaves nothing behind."""
     path = tables.pipe(settings)
     reading = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     # Our own writing end holds the pipe open: DuckDB's open never waits for a reader, and the reading end sees
@@ -170,20 +170,31 @@ def _copied(settings, cursor, select_sql, args, end, turn):
     except OSError:   # a system whose limit is lower keeps the default size
         pass
     failure, left = [], threading.Event()
-    target = path.replace("'", "''")
+    staged = path[:-len(".pipe")] + ".lines" if alone else None
+
+    def copy_into(target):
+        # The lines are written as they are: one column, never quoted or escaped.
+        cursor.execute(f"COPY ({select_sql}) TO '{target.replace(chr(39), chr(39) * 2)}' (FORMAT csv, HEADER false, "
+                       f"QUOTE '', ESCAPE '', DELIMITER '\x01', NEW_LINE '{end}', USE_TMP_FILE false)", args)
 
     def run():
         try:
-            with turn:
+            if not staged:
+                copy_into(path)
+                return
+            with _ALONE:
                 if left.is_set():   # the client left while the query waited for its turn
                     return
-                # The lines are written as they are: one column, never quoted or escaped.
-                cursor.execute(f"COPY ({select_sql}) TO '{target}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
-                               f"DELIMITER '\x01', NEW_LINE '{end}', USE_TMP_FILE false)", args)
+                copy_into(staged)
+            with open(staged, "rb") as lines_file:
+                while not left.is_set() and (chunk := lines_file.read(CHUNK)):
+                    os.write(writing, chunk)
         except Exception as error:   # noqa: BLE001 - raised again on the reading side
             failure.append(error)
         finally:
             os.close(writing)
+            if staged and os.path.exists(staged):
+                os.unlink(staged)
 
     worker = threading.Thread(target=run, name="khlang-download", daemon=True)
     worker.start()
