@@ -187,8 +187,9 @@ def _copied(settings, cursor, select_sql, args, end, alone):
                     return
                 copy_into(staged)
             with open(staged, "rb") as lines_file:
-                while not left.is_set() and (chunk := lines_file.read(CHUNK)):
-                    os.write(writing, chunk)
+                while not left.is_set() and (chunk := memoryview(lines_file.read(CHUNK))):
+                    while chunk:   # a write into a pipe may take part of the chunk
+                        chunk = chunk[os.write(writing, chunk):]
         except Exception as error:   # noqa: BLE001 - raised again on the reading side
             failure.append(error)
         finally:
