@@ -82,9 +82,9 @@ def _connections(settings):
             # Two threads writing one download in order hold every line one of them is ahead by: a JSON, XML
             # or sheet download of a million rows took 170-260 MB that way, 30-50 MB on one thread, in about
             # the same time (its own folder: the two databases' spill files would collide).
-            os.makedirs(os.path.join(spill, "one-thread"), mode=0o700, exist_ok=True)
-            one_thread = _locked(duckdb, {**cfg, "threads": 1, "temp_directory": os.path.join(spill, "one-thread")},
-                                 key, pipes)
+            one_spill = os.path.join(spill, "one-thread")
+            os.makedirs(one_spill, mode=0o700, exist_ok=True)
+            one_thread = _locked(duckdb, {**cfg, "threads": 1, "temp_directory": one_spill}, key, pipes)
             conns = _conns[key] = (writer, reader, pipes, one_thread)
         return conns
 
