@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from khlang.localpg import start_site, stop_site  # noqa: E402
 
 BIN = Path(sys.executable).parent
+SETTLE = 2.0
 METHODS = ["e-bidding", "เฉพาะเจาะจง", "คัดเลือก", "ตกลงราคา"]
 WORKS = ["ก่อสร้างถนนคอนกรีตเสริมเหล็ก", "จัดซื้อครุภัณฑ์คอมพิวเตอร์", "ปรับปรุงอาคารเรียน", "ซ่อมแซมระบบประปา",
          "จ้างเหมาบริการทำความสะอาด", "ขุดลอกคลองส่งน้ำ"]
@@ -98,8 +99,10 @@ def main():
                 Path(f"/proc/{server}/clear_refs").write_text("5")
                 first_ms, seconds, size = download(url, params)
                 rss, peak = memory_kb(server)
+                time.sleep(SETTLE)   # what the server gives back once the download is over
                 print(f"  {label:32s} first byte {first_ms:7.1f} ms  whole {seconds:6.2f} s  {size / 1e6:6.1f} MB  "
-                      f"{size / 1e6 / seconds:6.1f} MB/s  server RSS {rss / 1024:4.0f} MB (peak {peak / 1024:.0f})")
+                      f"{size / 1e6 / seconds:6.1f} MB/s  server RSS {rss / 1024:4.0f} MB (peak {peak / 1024:.0f}, "
+                      f"{memory_kb(server)[0] / 1024:.0f} {SETTLE:.0f} s later)")
                 sizes[label] = size
             together(url, server, sizes["csv, sorted project_money desc"])
         finally:

@@ -69,7 +69,11 @@ def _connections(settings):
         if conns is None:
             import duckdb   # 65 ms: on the first query, not in every command's and server's start
             parquet_dir(settings).mkdir(parents=True, exist_ok=True)
-            cfg = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+            # DuckDB's allocator gives freed memory back to the system from threads of its own: without them a
+            # download's memory stayed until the next query (server 225 MB two seconds after a CSV download of a
+            # million rows, 170 MB with them; bench/export_bench.py).
+            cfg = {"autoload_known_extensions": False, "autoinstall_known_extensions": False,
+                   "allocator_background_threads": True}
             writer = duckdb.connect(config={**cfg, "threads": 2})
             # Reads share one bounded buffer pool: a sorted download of a million rows spills to a local
             # folder instead of growing the server by the table's size.
