@@ -1,5 +1,6 @@
 """Ingest benchmark: a generated e-GP-shaped CSV (28 Thai columns, 0.1% bad rows) through
-`khlang validate`, `khlang ingest`, frictionless-py and a bare DuckDB read_csv; then datastore_search.
+`khlang validate`, `khlang ingest`, frictionless-py and a bare DuckDB read_csv; then datastore_search; then
+`khlang validate`, frictionless-py and the bare read again on a narrow file (10 columns).
 
 Each measured step runs in its own process so its peak RSS is its own (os.wait4 rusage).
 Usage: python bench/ingest_bench.py [--rows 1000000] [--frictionless-rows 100000] [--out bench/out]
@@ -112,6 +113,69 @@ print(con.execute("SELECT count(*) FROM t").fetchone()[0])
 """
 
 
+NARROW_SCHEMA = {
+    "fields": [
+        {"name": "id", "type": "integer", "constraints": {"required": True}},
+        {"name": "province", "type": "string", "constraints": {"required": True}},
+        {"name": "budget_year", "type": "integer"},
+        {"name": "amount", "type": "number"},
+        {"name": "signed", "type": "date"},
+        {"name": "agency", "type": "string"},
+        {"name": "method", "type": "string"},
+        {"name": "winner_tin", "type": "string"},
+        {"name": "items", "type": "integer"},
+        {"name": "status", "type": "string"},
+    ],
+    "primaryKey": ["id"],
+}
+
+
+def _generate_narrow(path, rows):
+    """A narrow file (10 columns, about 170 bytes a row) for the same comparison: Thai text, integers, amounts,
+    ISO dates, a primary key."""
+    con = duckdb.connect()
+    con.execute(f"""COPY (SELECT i AS id, ['กรุงเทพมหานคร', 'เชียงใหม่', 'ขอนแก่น', 'ตาก'][i % 4 + 1] AS province,
+        2560 + i % 8 AS budget_year, round((i * 7919) % 1000000 / 100.0, 2) AS amount,
+        DATE '2020-01-01' + CAST(i % 1500 AS INT) AS signed, 'กรมบัญชีกลาง ' || (i % 50) AS agency,
+        CASE WHEN i % 3 = 0 THEN 'เฉพาะเจาะจง' ELSE 'e-bidding' END AS method,
+        lpad(CAST(i AS VARCHAR), 13, '0') AS winner_tin, i % 100 AS items, 'สิ้นสุดสัญญา' AS status
+        FROM range({rows}) t(i) ORDER BY i) TO '{path}' (HEADER)""")
+
+
+def narrow(out, rows, frictionless_rows):
+    """`khlang validate` against frictionless-py and the bare read on a narrow file (the wide one is main's)."""
+    schema = out / "narrow.schema.json"
+    schema.write_text(json.dumps(NARROW_SCHEMA))
+    files = {}
+    for n in (rows, frictionless_rows):
+        files[n] = out / f"narrow-{n}.csv"
+        if not files[n].exists():
+            subprocess.run([sys.executable, __file__, "--generate-narrow", str(files[n]), str(n)], check=True)
+    khlang = str(Path(sys.executable).with_name("khlang"))
+    ours, rss, code, stdout, _ = measure([khlang, "validate", str(files[rows]), "--schema", str(schema)])
+    print(f"{'khlang validate, narrow file':<42} {rows:>10,} rows {ours:8.2f} s {rows / ours:>12,.0f} rows/s  "
+          f"peak RSS {rss:6.0f} MB  exit {code}; {stdout.strip().splitlines()[-1]}")
+    bare, rss, _, _, _ = measure([sys.executable, "-c", BARE, str(files[rows]), str(out / "bare.duckdb")])
+    (out / "bare.duckdb").unlink(missing_ok=True)
+    print(f"{'bare DuckDB read_csv, narrow file':<42} {rows:>10,} rows {bare:8.2f} s {rows / bare:>12,.0f} rows/s  "
+          f"peak RSS {rss:6.0f} MB")
+    theirs, rss, _, stdout, _ = measure([sys.executable, "-c", FRICTIONLESS_PLAIN, str(files[frictionless_rows]),
+                                         str(schema)])
+    print(f"{'frictionless-py validate, narrow file':<42} {frictionless_rows:>10,} rows {theirs:8.2f} s "
+          f"{frictionless_rows / theirs:>12,.0f} rows/s  peak RSS {rss:6.0f} MB  {stdout.strip()}")
+    print(f"\nnarrow file: khlang validate is {rows / ours / (frictionless_rows / theirs):.0f}x frictionless-py and "
+          f"{ours / bare:.2f}x the time of a bare read_csv")
+
+
+FRICTIONLESS_PLAIN = """
+import sys, json, frictionless
+r = frictionless.Resource(path=sys.argv[1].rsplit("/", 1)[1], basepath=sys.argv[1].rsplit("/", 1)[0],
+                          schema=frictionless.Schema.from_descriptor(json.load(open(sys.argv[2]))))
+rep = frictionless.validate(r, limit_errors=100000)
+print(rep.tasks[0].stats["rows"], "rows,", len(rep.tasks[0].errors), "errors")
+"""
+
+
 def search_p50(db_path, dataset):
     from catalog.store import db as catalog_db
     from catalog.context import Context
@@ -203,10 +267,14 @@ def main():
           f"{ingest[2] / bare:.2f}x read_csv ({loaded[2] / bare:.2f}x without the spending model's rebuild)")
     for label, (p50, total) in search_p50(db_path, "egp-bench").items():
         print(f"datastore_search p50 {label:<12} {p50:7.1f} ms  (total {total:,})")
+    print()
+    narrow(out, args.rows, args.frictionless_rows)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--generate"]:
         _generate(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1:2] == ["--generate-narrow"]:
+        _generate_narrow(Path(sys.argv[2]), int(sys.argv[3]))
     else:
         main()
