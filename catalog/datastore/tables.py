@@ -69,9 +69,9 @@ def _connections(settings):
         if conns is None:
             import duckdb   # 65 ms: on the first query, not in every command's and server's start
             parquet_dir(settings).mkdir(parents=True, exist_ok=True)
-            # DuckDB's allocator gives freed memory back to the system from threads of its own: without them a
-            # download's memory stayed until the next query (server 225 MB two seconds after a CSV download of a
-            # million rows, 170 MB with them; bench/export_bench.py).
+            # DuckDB's allocator gives freed memory back to the system from threads of its own: without them most
+            # of a download's memory stayed until the next query (bench/export_bench.py, a million rows: the
+            # server two seconds after each download 204-307 MB without them, 175-226 MB with them).
             cfg = {"autoload_known_extensions": False, "autoinstall_known_extensions": False,
                    "allocator_background_threads": True}
             writer = duckdb.connect(config={**cfg, "threads": 2})
