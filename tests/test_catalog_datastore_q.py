@@ -47,6 +47,18 @@ def test_q_finds_exactly_the_rows_holding_every_term(table, q):
     assert [r["_id"] for r in per_column["records"]] == want   # every match ranks 1.0: _id order
 
 
+@pytest.mark.parametrize("q", ["ถนน", "โรงเรียน", "ไม่มีคำนี้", {"name": "road"}])
+@pytest.mark.parametrize("offset", [0, 1, 4, 5, 6, 100])
+@pytest.mark.parametrize("limit", [0, 1, 5, 6, 100])
+def test_the_total_is_every_match_whichever_page_is_asked_for(table, q, offset, limit):
+    ctx, rid, records = table
+    everything = actions.call(ctx, "datastore_search", {"resource_id": rid, "q": q, "limit": 1000})
+    matches = len(everything["records"])
+    page = actions.call(ctx, "datastore_search", {"resource_id": rid, "q": q, "offset": offset, "limit": limit})
+    assert page["total"] == matches
+    assert page["records"] == everything["records"][offset:offset + limit]
+
+
 def test_columns_whose_names_hold_spaces_or_commas_sort(tmp_path):
     app, _, ctx = sysadmin_site(tmp_path)
     actions.call(ctx, "organization_create", {"name": "org"})
