@@ -75,7 +75,7 @@ def _connections(settings):
             cfg = {"autoload_known_extensions": False, "autoinstall_known_extensions": False,
                    "allocator_background_threads": True}
             writer = duckdb.connect(config={**cfg, "threads": 2})
-            # Reads share one bounded buffer pool: a sorted download of a million rows spills to a local
+            # Each reader has a bounded buffer pool: a sorted download of a million rows spills to a local
             # folder instead of growing the server by the table's size.
             # A spill folder per process: DuckDB's own file names in it would collide between processes.
             spill = os.path.join(tempfile.gettempdir(), f"khlang-duckdb-{os.getpid()}")

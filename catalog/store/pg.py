@@ -1,7 +1,7 @@
 """PostgreSQL catalogue connections that take the store's SQL as written for SQLite.
 
-The store writes one dialect: `?` placeholders, `BEGIN IMMEDIATE`, `temp.` tables, rows read by name or
-position. A connection here translates those few spellings (cached per statement) and nothing else;
+The store writes one dialect: `?` placeholders, `BEGIN IMMEDIATE`, `temp.` tables, `group_concat`, rows read by
+name or position. A connection here translates those few spellings (cached per statement) and nothing else;
 what differs in meaning (full-text search, migrations' DDL) is decided where it is written."""
 import re
 import threading
@@ -85,6 +85,7 @@ def translate(sql, with_params):
         if i % 2 == 0:   # outside string literals
             part = re.sub(r"\btemp\.", "pg_temp.", part)
             part = re.sub(r"\bLIKE\b", "ILIKE", part)   # SQLite's LIKE ignores ASCII case
+            part = re.sub(r"\bgroup_concat\(", "string_agg(", part)   # the store always names the separator
             if with_params:
                 part = part.replace("?", "%s")
         out.append(part)
