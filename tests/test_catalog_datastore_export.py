@@ -217,6 +217,8 @@ def test_downloads_run_on_one_thread_of_a_reader_locked_down_as_the_searches_one
     for cursor, threads in ((tables.reader(ctx.settings), 2), (tables.one_thread_reader(ctx.settings), 1)):
         assert cursor.execute("SELECT current_setting('threads')").fetchone()[0] == threads
         assert cursor.execute("SELECT current_setting('allocator_background_threads')").fetchone()[0] is True
+        # A request's cursor keeps version files' footers, not only the connection that set it up.
+        assert cursor.execute("SELECT current_setting('parquet_metadata_cache')").fetchone()[0] is True
         with pytest.raises(duckdb.PermissionException):
             cursor.execute("SELECT * FROM read_csv('/etc/passwd')")
         with pytest.raises(duckdb.Error, match="locked"):
