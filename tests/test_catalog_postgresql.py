@@ -202,6 +202,40 @@ def test_the_phrase_counts_kept_for_ranking_follow_every_index_write(make_ctx, a
     assert document_frequency(db, "search_trigram", "โรงเรียน", None) == 1
 
 
+def test_in_lists_are_bound_as_one_array_each_unless_their_values_mix_types():
+    from catalog.store.pg import _arrays
+
+    sql = "SELECT i FROM t WHERE s <> 'IN (?)' AND i IN (?, ?,?) AND s = ? AND s NOT IN (?) AND i in (?)"
+    assert _arrays(sql, [1, 2, 3, "a", "b", 7]) == (
+        "SELECT i FROM t WHERE s <> 'IN (?)' AND i = ANY(?) AND s = ? AND s <> ALL(?) AND i = ANY(?)",
+        [[1, 2, 3], "a", ["b"], [7]])
+    assert _arrays("SELECT 1 WHERE i IN (?, ?)", [1, "2"]) == ("SELECT 1 WHERE i IN (?, ?)", [1, "2"])
+    assert _arrays("SELECT 1 WHERE i IN (?, ?)", [None, None]) == ("SELECT 1 WHERE i IN (?, ?)", [None, None])
+    assert _arrays("SELECT ? WHERE i IN (SELECT j FROM u WHERE k = ?)", [1, 2])[1] == [1, 2]
+
+
+@on_postgresql
+@pytest.mark.parametrize("n", [1, 3, 50, 51, 150])
+def test_in_lists_of_every_length_select_the_same_rows_on_both_databases(tmp_path, n):
+    chosen = list(range(0, 3 * n, 3))
+    statements = [
+        (f"SELECT i FROM t WHERE i IN ({', '.join('?' * n)}) AND s <> ? ORDER BY i", chosen + ["ชื่อ3"]),
+        (f"SELECT i FROM t WHERE s NOT IN ({', '.join('?' * n)}) AND i < ? ORDER BY i", [f"ชื่อ{i}" for i in chosen] + [60]),
+        ("SELECT i FROM t WHERE s <> 'IN (?)' AND i IN (?, ?) ORDER BY i", [1, "2"]),   # mixed: stays a list
+        ("SELECT count(*) FROM t WHERE s IN (?, ?)", [None, "ชื่อ5"]),
+    ]
+    answers = []
+    for database in (str(tmp_path / "catalogue.db"), cluster().new_database()):
+        db = catalog_db.connect(database)
+        db.execute("CREATE TABLE t (i INTEGER, s TEXT)")
+        db.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"ชื่อ{i}") for i in range(500)])
+        db.commit()
+        answers.append([[tuple(r) for r in db.execute(sql, params).fetchall()] for sql, params in statements])
+        db.close()
+    assert answers[0] == answers[1]
+    assert answers[0][0] == [(i,) for i in chosen if i != 3] and answers[0][3] == [(1,)]
+
+
 @on_postgresql
 def test_a_sqlite_catalogue_copied_to_postgresql_answers_the_same(tmp_path):
     settings = Settings(db_path=str(tmp_path / "k.db"), storage_dir=str(tmp_path / "storage"))

@@ -1,8 +1,8 @@
 """PostgreSQL catalogue connections that take the store's SQL as written for SQLite.
 
-The store writes one dialect: `?` placeholders, `BEGIN IMMEDIATE`, `temp.` tables, `group_concat`, rows read by
-name or position. A connection here translates those few spellings (cached per statement) and nothing else;
-what differs in meaning (full-text search, migrations' DDL) is decided where it is written."""
+The store writes one dialect: `?` placeholders, `BEGIN IMMEDIATE`, `temp.` tables, `group_concat`, `IN (?, ?)`
+lists, rows read by name or position. A connection here translates those few spellings (cached per statement)
+and nothing else; what differs in meaning (full-text search, migrations' DDL) is decided where it is written."""
 import re
 import threading
 from contextlib import contextmanager
@@ -92,6 +92,51 @@ def translate(sql, with_params):
     return "".join(out)
 
 
+_IN_LIST = re.compile(r"\b(NOT\s+)?IN\s*\(\s*\?(?:\s*,\s*\?)*\s*\)", re.I)
+
+
+@lru_cache(maxsize=4096)
+def _as_arrays(sql):
+    """The statement with each `IN (?, ?, ...)` list as one array parameter (`= ANY(?)`, `<> ALL(?)` for NOT IN),
+    and where those lists' parameters are ((first, count), ...); None if it has no such list."""
+    out, groups, seen = [], [], 0
+    for i, part in enumerate(_QUOTED.split(sql)):
+        if i % 2 == 0:   # outside string literals
+            pieces, at = [], 0
+            for m in _IN_LIST.finditer(part):
+                pieces.append(part[at:m.start()])
+                seen += part.count("?", at, m.start())
+                count = m.group(0).count("?")
+                groups.append((seen, count))
+                seen += count
+                pieces.append("<> ALL(?)" if m.group(1) else "= ANY(?)")
+                at = m.end()
+            seen += part.count("?", at)
+            part = "".join(pieces) + part[at:]
+        out.append(part)
+    return ("".join(out), tuple(groups)) if groups else None
+
+
+def _arrays(sql, params):
+    """(sql, params) with the store's `IN (?, ?, ...)` lists bound as one array each: one statement text whatever
+    a list's length, so psycopg converts it once (it does not cache statements of over 50 parameters) and
+    PostgreSQL can prepare it: a search page of 100 datasets took 14.9 ms as lists, 12.2 ms as arrays (10,000
+    datasets, in-process). A list of mixed Python types, which psycopg cannot send as one array, stays a list."""
+    packed = _as_arrays(sql)
+    if packed is None:
+        return sql, params
+    out, at = [], 0
+    for first, count in packed[1]:
+        values = params[first:first + count]
+        kinds = {type(v) for v in values if v is not None}
+        if len(kinds) != 1:
+            return sql, params
+        out += params[at:first]
+        out.append(values)
+        at = first + count
+    return packed[0], out + params[at:]
+
+
 # autocommit: the store issues BEGIN itself, as it does on SQLite (isolation_level=None).
 # random_page_cost 1.1: the catalogue is small and cached; at the default (4, for spinning disks) the planner
 # reads every row for a common Thai word (90 ms at 10,000 datasets) instead of its trigram index (20 ms).
@@ -120,6 +165,8 @@ class Connection:
     def execute(self, sql, params=None):
         """Run one statement; a BEGIN also takes the catalogue's write lock."""
         params = list(params) if params is not None else None
+        if params:
+            sql, params = _arrays(sql, params)
         text = translate(sql, bool(params))
         with self._lock:
             cur = self._conn.cursor()
