@@ -127,6 +127,13 @@ def run(base, peer, rid, args):
          (search, {"resource_id": rid, "q": json.dumps({"project_name": "สะพานแขวน"}, ensure_ascii=False),
                    "limit": 100}),
          (table, {"project_name__contains": "สะพานแขวน", "_size": 100})),
+        ("whole table, first page of 100",
+         (search, {"resource_id": rid, "limit": 100}),
+         (table, {"_size": 100})),
+        # Datasette pages a table by rowid (its `_next` links); Khlang by offset, as CKAN's clients do.
+        ("whole table, page at row 500,000",
+         (search, {"resource_id": rid, "offset": 500_000, "limit": 100}),
+         (table, {"_next": 500_000, "_size": 100})),
         ("sorted page project_money desc",
          (search, {"resource_id": rid, "sort": "project_money desc", "limit": 100}),
          (table, {"_sort_desc": "project_money", "_size": 100})),
