@@ -1,5 +1,6 @@
 """Khlang's DataStore beside Datasette on the same 1,000,000 e-GP-style Thai contract rows, in one interleaved
-run on this machine: filter, common and rare Thai substring, sorted page, group-by, full CSV download.
+run on this machine: filter, common and rare Thai substring, whole-table pages, sorted page, group-by, full CSV
+download.
 
 Datasette (from PyPI) goes into a venv of its own under bench/out/ and serves a SQLite copy of the same rows with
 the index a user would add on (province, budget_year); Khlang's table declares the same index (`--index`). Each iteration asks both servers the same question, one

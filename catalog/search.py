@@ -69,7 +69,7 @@ def package_search(ctx, data):
     cacheable = "NOW" not in " ".join([q, *key[1]]).upper()
     hit = _cache_get(ctx, generation, key) if cacheable else None
     if hit is None:
-        with searcher(ctx.db, generation, ctx.settings.search_replica) as index_db:
+        with searcher(ctx.db, generation, ctx.settings.search_replica, ctx.settings.search_copy_dir) as index_db:
             hit = search_store.find(index_db, viewer, (q, q_node), filter_queries, include, sort, rows, start,
                                     facet_spec)
             hit = (*hit, {}, "exact", None)
@@ -193,7 +193,8 @@ def _correction_in_run(ctx, parts):
 
 def visible_counts(ctx, field):
     """{value: number of active datasets the caller may see} of one indexed field (e.g. owner_org, groups)."""
-    with searcher(ctx.db, search_store.generation(ctx.db), ctx.settings.search_replica) as index_db:
+    with searcher(ctx.db, search_store.generation(ctx.db), ctx.settings.search_replica,
+                  ctx.settings.search_copy_dir) as index_db:
         return search_store.visible_counts(index_db, auth.viewer(ctx), field)
 
 

@@ -88,6 +88,7 @@ class Settings:
     locale_default: str = "th"
     search_cache_size: int = 512
     search_replica: bool = True   # on PostgreSQL: search a node-local copy of the index (catalog/store/searchreplica.py)
+    search_copy_dir: str = ""   # a local folder where that copy is kept for the node's next process; unset: removed
     provinces_geojson: str = ""
     sql_timeout_s: float = 10.0
     sql_memory_mb: int = 2048
@@ -125,6 +126,7 @@ class Settings:
             "max_upload_mb": int(env.get("KHLANG_MAX_UPLOAD_MB", "1024")),
             "search_cache_size": int(env.get("KHLANG_SEARCH_CACHE", "512")),
             "search_replica": _flag(env.get("KHLANG_SEARCH_REPLICA", "1")),
+            "search_copy_dir": env.get("KHLANG_SEARCH_COPY_DIR", ""),
             "provinces_geojson": env.get("KHLANG_PROVINCES_GEOJSON", ""),
             "sql_timeout_s": float(env.get("KHLANG_SQL_TIMEOUT", "10")),
             "sql_memory_mb": int(env.get("KHLANG_SQL_MEMORY_MB", "2048")),

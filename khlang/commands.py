@@ -52,7 +52,8 @@ def cmd_serve(args):
     threading.Thread(target=words, args=("ภาษีไปไหน",), name="khlang-dictionary", daemon=True).start()
     start_thread(settings)  # background loads of uploaded files (CKAN xloader's job)
     if is_postgresql(settings.db_path) and settings.search_replica:
-        warm(settings.db_path)   # the node's copy of the search index is built while it starts
+        # The node's copy of the search index is built while it starts (or a kept one caught up).
+        warm(settings.db_path, settings.search_copy_dir)
     print(f"Khlang serving {database_label(settings.db_path)} on http://{args.host}:{args.port}/", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="khlang",
           # Above Flask's own limit, so an oversized upload gets the API's 413 envelope; still a hard stop.
