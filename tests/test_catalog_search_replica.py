@@ -170,7 +170,7 @@ def test_a_kept_copy_is_caught_up_by_the_nodes_next_process_instead_of_built_aga
     assert len(copied) == 2   # the new dataset and the one made private (indexed again), not every entry
 
 
-def test_a_kept_copy_of_a_database_made_anew_under_the_same_name_is_built_again(tmp_path, monkeypatch):
+def test_a_kept_copy_of_a_database_made_anew_under_the_same_name_is_built_again(tmp_path):
     name = f"kept_{tmp_path.name[-12:].lower().replace('-', '_')}"
     url = cluster().new_database(name)
     ctx, _ = _catalogue(url, tmp_path)
