@@ -1,6 +1,7 @@
 """On PostgreSQL each node searches its own SQLite copy of the search index (catalog/store/searchreplica.py):
 it answers exactly as PostgreSQL's own search does, follows every write before the next search, and is built
 in the background while PostgreSQL answers."""
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -198,17 +199,23 @@ def _one_dataset(url, settings):
     return replace(sysadmin, user=None)
 
 
-def test_a_kept_copy_that_cannot_be_read_is_built_again(tmp_path):
+@pytest.mark.parametrize("spoil", ["not a database", "another schema"])
+def test_a_kept_copy_that_cannot_be_read_or_trusted_is_built_again(tmp_path, caplog, spoil):
     url = cluster().new_database()
     keep = tmp_path / "copies"
     copy, direct = _pair(_one_dataset(url, Settings(db_path=url, storage_dir=str(tmp_path / "storage"),
                                                     search_copy_dir=str(keep))))
     _first_process(url, keep)
     [kept] = keep.glob("khlang-search-copy-*-0/search.sqlite")
-    kept.write_bytes(b"not a SQLite file" * 1000)
+    if spoil == "not a database":
+        kept.write_bytes(b"not a SQLite file" * 1000)
+    else:   # saved by a Khlang whose migrations differ
+        with sqlite3.connect(kept) as con:
+            con.execute("UPDATE site_meta SET value = '1' WHERE key = 'search_copy_schema'")
     searchreplica.close_all()
     assert _same(copy, direct, {"q": "ชุดข้อมูลใหม่ทดสอบ"}) == (1, ["anew"], {})
     assert replica_stats()[url] == (1, True)
+    assert f"the kept search index copy {kept} is not used" in caplog.text
 
 
 def test_nodes_on_one_machine_keep_a_copy_each():

@@ -69,24 +69,27 @@ class Replica:
         self.building = False
         self.merged = False   # each full-text index one segment (after a whole build)
         self.kept = None   # a kept copy's state as its last process left it, until checked against the catalogue
+        found = self._slot is not None and self.path.exists()
+        self._writer, problem = None, None
         try:
             self._writer = _open(self.path, migrate=True)
-            if self._slot is not None:
-                self.kept = _kept_state(self._writer)
+            self.kept = _kept_state(self._writer) if found else None
+            if found and self.kept is None:
+                problem = "it records no state this Khlang can trust (never saved, or by other migrations)"
         except sqlite3.DatabaseError as e:
-            # A kept copy the machine lost power under (written without fsync): made again from nothing.
-            log.warning("the kept search index copy %s cannot be read (%s): building it again", self.path, e)
+            problem = str(e)   # a kept copy the machine lost power under (it is written without fsync)
+        if problem:
+            log.warning("the kept search index copy %s is not used (%s): building it again", self.path, problem)
+            if self._writer is not None:
+                self._writer.close()
             for leftover in self.folder.glob("search.sqlite*"):
                 leftover.unlink()
             self._writer = _open(self.path, migrate=True)
         self._write = threading.Lock()
         self._readers = LitePool(str(self.path))   # the warmest page cache first, as a SQLite catalogue's
-        if self._slot is not None:
-            if self.kept is None:
-                self._reset()   # a copy whose state cannot be trusted (another schema, a build never saved)
-            else:
-                self.max_doc, self.drop_seq, self.docs = self.kept["max_doc"], self.kept["drop_seq"], self.kept["docs"]
-                self.merged = bool(self.kept["merged"])
+        if self.kept is not None:
+            self.max_doc, self.drop_seq, self.docs = self.kept["max_doc"], self.kept["drop_seq"], self.kept["docs"]
+            self.merged = bool(self.kept["merged"])
 
     def at(self, pg, generation):
         """A read connection to the copy holding at least `generation` (caught up now if a few entries are
