@@ -211,7 +211,7 @@ def test_a_kept_copy_that_cannot_be_read_or_trusted_is_built_again(tmp_path, cap
         kept.write_bytes(b"not a SQLite file" * 1000)
     else:   # saved by a Khlang whose migrations differ
         with sqlite3.connect(kept) as con:
-            con.execute("UPDATE site_meta SET value = '1' WHERE key = 'search_copy_schema'")
+            con.execute("UPDATE site_meta SET value = json_set(value, '$.schema', 1) WHERE key = 'search_copy'")
     searchreplica.close_all()
     assert _same(copy, direct, {"q": "ชุดข้อมูลใหม่ทดสอบ"}) == (1, ["anew"], {})
     assert replica_stats()[url] == (1, True)

@@ -254,7 +254,7 @@ def search(ctx, data):
         # a page past most matches then took twice the sorted time, and DuckDB 2.0.1's late materialization of such
         # a page (up to 50 rows, some columns) fails to bind (tests/test_catalog_datastore_indexes.py found it).
         rows = cur.execute(f"{p.inner} LIMIT ? OFFSET ?", p.args + [limit, offset]).fetchall()
-    elif p.in_file_order or p.distinct or p.filtered:
+    elif p.distinct or p.filtered:
         rows = cur.execute(f"SELECT * FROM ({p.inner}) ORDER BY {p.order} LIMIT ? OFFSET ?",
                            p.args + [limit, offset]).fetchall()
     else:

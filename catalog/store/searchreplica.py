@@ -16,6 +16,7 @@ instead of building it again (a minute at 100,000 datasets)."""
 import atexit
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -69,6 +70,7 @@ class Replica:
         self.building = False
         self.merged = False   # each full-text index one segment (after a whole build)
         self.kept = None   # a kept copy's state as its last process left it, until checked against the catalogue
+        self._identity = None   # (catalogue database oid, the copy's schema) a kept copy records, read once
         found = self._slot is not None and self.path.exists()
         self._writer, problem = None, None
         try:
@@ -194,9 +196,7 @@ class Replica:
             # The merge leaves the new b-trees in the write-ahead log (200 MB at 100,000 entries), which every
             # read would look up page by page (searches 18 → 10 ms): written into the file before any search.
             self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self.merged = True
-            if self._slot is not None:
-                sitemeta.put(self._writer, "search_copy_merged", 1)
+            self._save(self._writer, pg, generation, seq, merged=True)
         self.drop_seq, self.generation = seq, generation
 
     def _reset(self):
@@ -204,19 +204,21 @@ class Replica:
                 tuple(t for t, _ in FTS):
             self._writer.execute(f"DELETE FROM {table}")
         self._writer.execute("UPDATE search_generation SET public_docs = 0 WHERE id = 1")
-        self._writer.execute("DELETE FROM site_meta WHERE substr(key, 1, 12) = 'search_copy_'")
+        self._writer.execute("DELETE FROM site_meta WHERE key = ?", (STATE_KEY,))
         self.generation, self.max_doc, self.drop_seq, self.docs, self.kept, self.merged = None, 0, 0, 0, None, False
 
     def _save(self, rep, pg, generation, drop_seq, merged=None):
-        """Record in a kept copy, in its open transaction, what it holds (read back by the next process)."""
+        """Record in a kept copy, in its open transaction if any, what it holds (read back by the next process)."""
         if self._slot is None:
             return
         if merged is not None:
             self.merged = merged
-        state = {"database": _database_id(pg), "schema": _schema(rep), "generation": generation,
-                 "max_doc": self.max_doc, "drop_seq": drop_seq, "docs": self.docs, "merged": int(self.merged)}
-        for key, value in state.items():
-            sitemeta.put(rep, f"search_copy_{key}", value)
+        if self._identity is None:   # neither changes while the process runs: not read again on every catch-up
+            self._identity = (_database_id(pg), _schema(rep))
+        database, schema = self._identity
+        sitemeta.put(rep, STATE_KEY, json.dumps({
+            "database": database, "schema": schema, "generation": generation, "max_doc": self.max_doc,
+            "drop_seq": drop_seq, "docs": self.docs, "merged": self.merged}))
 
     def stats(self):
         """(entries held, whether searches use it)."""
@@ -232,6 +234,7 @@ class Replica:
 
 
 SLOTS = 16   # processes on one machine that may each keep a copy of one catalogue
+STATE_KEY = "search_copy"   # where a kept copy records what it holds: in its own site_meta, as JSON
 
 
 def _take_slot(folder, url):
@@ -261,12 +264,12 @@ def _schema(rep):
 def _kept_state(rep):
     """What a kept copy holds, as its last process saved it, or None (never saved, or saved by a Khlang whose
     migrations differ: its entries may not be what this one's would be)."""
-    values = {r[0][len("search_copy_"):]: r[1] for r in
-              rep.execute("SELECT key, value FROM site_meta WHERE substr(key, 1, 12) = 'search_copy_'")}
+    saved = sitemeta.get(rep, STATE_KEY)
+    state = json.loads(saved) if saved else {}
     keys = ("database", "schema", "generation", "max_doc", "drop_seq", "docs", "merged")
-    if any(k not in values for k in keys) or values["schema"] != str(_schema(rep)):
+    if any(k not in state for k in keys) or state["schema"] != _schema(rep):
         return None
-    return {"database": values["database"], **{k: int(values[k]) for k in keys[2:]}}
+    return state
 
 
 def _still_valid(rep, pg, kept):
