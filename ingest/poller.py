@@ -1,8 +1,10 @@
 """The web process's thread running queued background work (ingest/worker.py) and due harvests."""
 import threading
 
+from catalog import harvestsources, jobs
 from catalog.params import now
 from catalog.store import db as catalog_db
+from catalog.store import jobs as job_store
 from catalog.users import system_user
 
 
@@ -11,16 +13,13 @@ def start_thread(settings, interval=1.0):
     stop = threading.Event()
 
     def loop():
+        # One interval after the server starts: work left queued begins once the server answers, not beside its start.
         if stop.wait(interval):
             return
-        # The loaders and harvesters (frictionless, readers: about 0.5 s of imports) load in this thread, one
-        # interval after the server starts, so they neither delay its first answer nor compete with it.
-        from . import harvest, worker
         db = catalog_db.connect(settings.db_path)
         while not stop.is_set():
             try:
-                ran = worker.run_pending(settings, db)
-                ran += harvest.run_pending(settings, db, system_user(db), now())
+                ran = _run_waiting(settings, db) if work_waiting(db) else 0
                 if not ran:
                     stop.wait(interval)
             except Exception:
@@ -29,3 +28,16 @@ def start_thread(settings, interval=1.0):
     thread = threading.Thread(target=loop, name="khlang-jobs", daemon=True)
     thread.start()
     return stop
+
+
+def work_waiting(db):
+    """True when a load or harvest is pending, a claimed one's worker is gone, or a scheduled source is due."""
+    return any((job_store.oldest_pending(db, "jobs"), job_store.oldest_pending(db, "harvest_jobs"),
+                jobs.orphans(db, "jobs"), jobs.orphans(db, "harvest_jobs"), harvestsources.due_sources(db, now())))
+
+
+def _run_waiting(settings, db):
+    # The loaders and harvesters (frictionless, rdflib, requests: about 0.5 s and 40 MB of imports) load with the
+    # first job, not in every server that never runs one.
+    from . import harvest, worker
+    return worker.run_pending(settings, db) + harvest.run_pending(settings, db, system_user(db), now())

@@ -39,12 +39,15 @@ def cmd_serve(args):
     # The web server's parts load only for the commands that serve.
     from waitress import serve
 
+    from .heap import return_freed_memory
+
     from catalog.integrity import sweep_leftovers
     from catalog.store.searchreplica import warm
     from catalog.thaitext import words
     from ingest.poller import start_thread
     from web import create_app
 
+    return_freed_memory()   # before the server's threads start: each would take an arena of its own
     settings = _settings(args)
     app = create_app({"SETTINGS": settings})
     sweep_leftovers(settings)   # temporary files of a server or ingest that was killed
