@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from catalog import actions
 from catalog.datastore import dumps as datastore_dumps, exports, tables
+from catalog.errors import ValidationError
 from tests.conftest import sysadmin_site
 
 TEXT = ["=SUM(A1)", "+66 2 123 4567", "-5", "@home", "\tแท็บ", "\rคืน", 'เขาว่า "ดี"', "ก,ข", "บรรทัด\nใหม่",
@@ -66,7 +67,11 @@ NAMES = [n for n, _ in FIELDS]
 PARAMS = st.fixed_dictionaries({"format": st.sampled_from(["csv", "tsv", "json", "xml"])}, optional={
     "bom": st.sampled_from(["true", "false"]),
     "fields": st.lists(st.sampled_from(["_id", *NAMES]), min_size=1, max_size=4, unique=True).map(",".join),
-    "sort": st.tuples(st.sampled_from(NAMES), st.sampled_from(["asc", "desc"])).map(lambda s: f"{s[0]} {s[1]}, _id"),
+    # one or two columns, _id last or left for the search to add
+    "sort": st.tuples(st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(["asc", "desc"])), min_size=1,
+                               max_size=2, unique_by=lambda s: s[0]), st.booleans())
+              .map(lambda s: ", ".join([f"{n} {d}" for n, d in s[0]] + (["_id"] if s[1] else []))),
+    "distinct": st.just("true"),
     "q": st.sampled_from(["ถนน", "ก", "100%", "=", "ดี", '{"name": "ก"}', '{"note": "ถนน", "name": "a"}']),
     "filters": st.sampled_from([{"n": 3}, {"n": [-5, 0, 5]}, {"name": "ก,ข"}, {"ok": "true"}]).map(json.dumps),
     "limit": st.integers(0, 100).map(str),
@@ -78,6 +83,11 @@ PARAMS = st.fixed_dictionaries({"format": st.sampled_from(["csv", "tsv", "json",
 @given(PARAMS)
 def test_duckdb_writes_the_same_bytes_as_the_row_writer(table, monkeypatch, params):
     ctx, rid = table
+    if "distinct" in params and "sort" in params and "fields" in params \
+            and not {s.split()[0] for s in params["sort"].split(", ")} <= set(params["fields"].split(",")):
+        with pytest.raises(ValidationError, match="with distinct, sort only by fields that are in fields"):
+            _download(ctx, rid, params)
+        return
     fast, rows = _both(ctx, rid, params, monkeypatch)
     assert fast == rows
 

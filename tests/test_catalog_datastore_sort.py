@@ -1,5 +1,7 @@
 """Sorted DataStore pages: rows with equal sort keys come in _id order, so every call answers the same and
-paging walks every row exactly once, whole table or filtered, ascending or descending."""
+paging walks every row exactly once, whole table or filtered, ascending or descending; distinct rows with
+equal keys in the order of their other fields."""
+
 import json
 
 import pytest
@@ -44,3 +46,16 @@ def test_pages_of_a_sorted_table_walk_every_row_once_ties_in_id_order(table, sor
     for offset in range(0, ROWS, 7):
         walked += [r["_id"] for r in actions.call(ctx, "datastore_search", {**params, "offset": offset})["records"]]
     assert walked == _expected(records, key, descending, keep)
+
+
+# ties on the sort key come in the order of the other fields, ascending
+@pytest.mark.parametrize("sort,order", [("money desc", lambda p: (-p[1], p[0])), ("province", lambda p: p),
+                                        (None, lambda p: p)])
+def test_pages_of_distinct_rows_walk_each_once_ties_in_the_order_of_their_other_fields(table, sort, order):
+    ctx, rid, records = table
+    params = {"resource_id": rid, "fields": "province,money", "distinct": "true", "limit": 4, **({"sort": sort} if sort else {})}
+    walked = []
+    for offset in range(0, 40, 4):
+        walked += [(r["province"], r["money"]) for r in
+                   actions.call(ctx, "datastore_search", {**params, "offset": offset})["records"]]
+    assert walked == sorted({(r["province"], r["money"]) for r in records}, key=order)

@@ -64,8 +64,8 @@ def _duckdb_dump(ctx, res_row, query, fmt, bom, limit, offset):
         limit = min(limit, exports.XLSX_MAX_ROWS) if limit is not None else exports.XLSX_MAX_ROWS
     # _id order is the version file's own, and DuckDB keeps a scan's order: the rows stream out as they are
     # read instead of after all of them are sorted.
-    source = (f"SELECT {', '.join(quote_ident(w) for w in p.wanted)} FROM ({p.inner})"
-              + ("" if p.in_file_order else f" ORDER BY {p.order}")
-              + (" LIMIT ?" if limit is not None else "") + " OFFSET ?")
-    args = p.args + ([limit] if limit is not None else []) + [offset]
-    return exports.download(ctx.settings, fmt, p.wanted, types, source, args, bom, sorting=not p.in_file_order)
+    keys = [] if p.in_file_order else p.keys
+    source = (f"SELECT {', '.join([quote_ident(w) for w in p.wanted] + [f'{quote_ident(name)} AS _o{i}' for i, (name, _) in enumerate(keys)])} "
+              f"FROM ({p.inner})")
+    return exports.download(ctx.settings, fmt, p.wanted, types, source, p.args, bom, [d for _, d in keys], limit,
+                            offset)

@@ -139,10 +139,11 @@ def _like(term):
 _SORT_ITEM = re.compile(r'^\s*(?:"((?:[^"]|"")+)"|(\S+))(?:\s+(\w+))?\s*$')
 
 
-def _sort_sql(fields, sort, has_rank):
-    """ORDER BY text of a CKAN sort ("a desc, b"; a column with spaces is quoted: '"project name" desc')."""
+def _sort_keys(fields, sort, has_rank):
+    """The (column, ASC or DESC) items of a CKAN sort ("a desc, b"; a column with spaces is quoted:
+    '"project name" desc')."""
     known = {f["id"] for f in fields} | {"_id"} | ({"rank"} if has_rank else set())
-    parts, names = [], []
+    keys = []
     items = sort if isinstance(sort, list) else _split_sort(str(sort))
     for item in items:
         if not str(item).strip():
@@ -152,9 +153,8 @@ def _sort_sql(fields, sort, has_rank):
         direction = (m.group(3) or "asc").lower() if m else ""
         if name not in known or direction not in ("asc", "desc"):
             raise ValidationError({"sort": [f'field "{str(item).strip()}" not in resource']})
-        parts.append(f"{quote_ident(name)} {direction.upper()}")
-        names.append(name)
-    return ", ".join(parts), names
+        keys.append((name, direction.upper()))
+    return keys
 
 
 def _split_sort(text):
@@ -173,14 +173,16 @@ def _split_sort(text):
 
 class Plan:
     """One datastore_search as SQL: `inner` selects the `wanted` columns (then any sort-only ones) of the rows
-    that match; `order` sorts them. Values in `args`, identifiers from the table's own fields."""
+    that match; `order` sorts them by `keys`, (column of `inner`, ASC or DESC) each. Values in `args`, identifiers
+    from the table's own fields."""
 
-    def __init__(self, res_row, ver, wanted, types, inner, args, order, distinct, filtered, clustered):
+    def __init__(self, res_row, ver, wanted, types, inner, args, keys, distinct, filtered, clustered):
         self.res_row, self.ver, self.wanted, self.types = res_row, ver, wanted, types
-        self.inner, self.args, self.order = inner, args, order
+        self.inner, self.args, self.keys = inner, args, keys
+        self.order = ", ".join(f"{quote_ident(name)} {direction}" for name, direction in keys)
         self.distinct, self.filtered = distinct, filtered
         # The version file is in _id order (an index's copy is not); DISTINCT does not keep the scan's order.
-        self.in_file_order = order == "_id ASC" and not distinct and not clustered
+        self.in_file_order = keys == [("_id", "ASC")] and not distinct and not clustered
 
 
 def plan(ctx, data):
@@ -215,29 +217,32 @@ def plan(ctx, data):
     sel_args = rank_args if "rank" in wanted else []
     sort = data.get("sort")
     if sort:
-        order, order_names = _sort_sql(fields, sort, bool(rank_sql))
+        keys = _sort_keys(fields, sort, bool(rank_sql))
     else:
         ranked = "rank" in wanted and rank_sql != CONSTANT_RANK   # ties everywhere sort as _id alone
-        order, order_names = ("rank DESC, _id ASC", ["rank", "_id"]) if ranked else ("_id ASC", ["_id"])
+        keys = [("rank", "DESC"), ("_id", "ASC")] if ranked else [("_id", "ASC")]
     distinct = as_bool(data, "distinct", False)
-    if not distinct and "_id" not in order_names:
+    if not distinct and "_id" not in (n for n, _ in keys):
         # _id breaks ties: a sorted page is the same on every call, and paging neither repeats nor skips a row.
-        order, order_names = f"{order}, _id ASC", order_names + ["_id"]
+        keys.append(("_id", "ASC"))
     # Sort columns the caller did not ask for are selected too (and cut off below); DISTINCT cannot carry them.
-    hidden = [n for n in order_names if n not in wanted and n != "rank"]
+    hidden = [n for n, _ in keys if n not in wanted and n != "rank"]
     if hidden and distinct:
         if sort:
             raise ValidationError({"sort": ["with distinct, sort only by fields that are in fields"]})
-        order, hidden = ", ".join(f"{quote_ident(w)} ASC" for w in wanted), []
+        keys, hidden = [(w, "ASC") for w in wanted], []
+    if distinct:
+        # Distinct rows differ in some column: sorted by every one, a page is the same on every call.
+        keys += [(w, "ASC") for w in wanted if w not in (n for n, _ in keys)]
     select += "".join(f", {quote_ident(n)}" for n in hidden)
     # A filter on an index's leading fields reads the index's clustered copy: the same rows, in fewer row groups.
     sha = datastore_indexes.file_for(ver, filters)
     src = tables.scan(ctx.settings, sha)
     inner = f"SELECT {'DISTINCT ' if distinct else ''}{select} FROM {src} WHERE {where}"
-    if "rank" in order and "rank" not in wanted:
+    if "rank" in (n for n, _ in keys) and "rank" not in wanted:
         inner = f"SELECT {'DISTINCT ' if distinct else ''}{select}, ({rank_sql}) AS rank FROM {src} WHERE {where}"
         sel_args = sel_args + rank_args
-    return Plan(res_row, ver, wanted, types, inner, sel_args + args, order, distinct, where != "true",
+    return Plan(res_row, ver, wanted, types, inner, sel_args + args, keys, distinct, where != "true",
                 sha != ver["parquet_sha256"])
 
 
