@@ -65,7 +65,7 @@ def _duckdb_dump(ctx, res_row, query, fmt, bom, limit, offset):
     # _id order is the version file's own, and DuckDB keeps a scan's order: the rows stream out as they are
     # read instead of after all of them are sorted.
     keys = [] if p.in_file_order else p.keys
-    source = (f"SELECT {', '.join([quote_ident(w) for w in p.wanted] + [f'{quote_ident(name)} AS _o{i}' for i, (name, _) in enumerate(keys)])} "
-              f"FROM ({p.inner})")
+    columns = [quote_ident(w) for w in p.wanted] + [f"{quote_ident(name)} AS _o{i}" for i, (name, _) in enumerate(keys)]
+    source = f"SELECT {', '.join(columns)} FROM ({p.inner})"
     return exports.download(ctx.settings, fmt, p.wanted, types, source, p.args, bom, [d for _, d in keys], limit,
                             offset)
