@@ -287,9 +287,12 @@ def search(ctx, data):
 def _total(cur, p, offset, limit, got):
     """How many rows the search matches: a page that ends before its limit ends with the last match, so its end is
     the count (a rare `q` term then takes one scan of every row, not two: bench/peers_bench.py's rare substring
-    went from 0.50 to 0.28 of Datasette's time); otherwise they are counted."""
+    went from 0.50 to 0.28 of Datasette's time); a whole table's is the version's row count; otherwise they are
+    counted."""
     if got < limit and (got or not offset):
         return offset + got
+    if not p.filtered and not p.distinct:   # every row: the version's count, kept when it was written
+        return p.ver["row_count"]
     return cur.execute(f"SELECT count(*) FROM ({p.inner})", p.args).fetchone()[0]
 
 
