@@ -1,7 +1,6 @@
 """Sorted DataStore pages: rows with equal sort keys come in _id order, so every call answers the same and
 paging walks every row exactly once, whole table or filtered, ascending or descending; distinct rows with
 equal keys in the order of their other fields."""
-
 import json
 
 import pytest
@@ -53,7 +52,8 @@ def test_pages_of_a_sorted_table_walk_every_row_once_ties_in_id_order(table, sor
                                         (None, lambda p: p)])
 def test_pages_of_distinct_rows_walk_each_once_ties_in_the_order_of_their_other_fields(table, sort, order):
     ctx, rid, records = table
-    params = {"resource_id": rid, "fields": "province,money", "distinct": "true", "limit": 4, **({"sort": sort} if sort else {})}
+    params = {"resource_id": rid, "fields": "province,money", "distinct": "true", "limit": 4,
+              **({"sort": sort} if sort else {})}
     walked = []
     for offset in range(0, 40, 4):
         walked += [(r["province"], r["money"]) for r in
