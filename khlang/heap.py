@@ -1,6 +1,5 @@
 """How the server's C heap (glibc malloc) gives memory back to the system."""
 import ctypes
-import ctypes.util
 
 # mallopt's parameters (glibc's malloc.h)
 M_MMAP_THRESHOLD = -3
@@ -16,9 +15,8 @@ def return_freed_memory():
     glibc raises its mmap threshold after each large block is freed, up to 32 MB, and gives each thread an arena
     of its own: the 1 MB chunks of downloads then stayed in the server's heap between requests (bench/
     export_bench.py: 186-228 MB two seconds after each download, 175-183 MB with both settings)."""
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL(None)   # the process's own symbols, the C library's among them (find_library runs ldconfig)
         mallopt = libc.mallopt
         libc.gnu_get_libc_version   # noqa: B018 - glibc only: musl's mallopt takes nothing
     except (OSError, AttributeError, TypeError):
