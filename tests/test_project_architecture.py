@@ -13,7 +13,8 @@ STORES = ("catalog/store/", "spending/store.py")
 DATA_PLANE = {
     "catalog/datastore/search.py", "catalog/datastore/dumps.py", "catalog/datastore/loads.py",
     "catalog/datastore/usersql.py", "catalog/datastore/sqlguard.py", "catalog/datastore/sqlworker.py",
-    "catalog/datastore/tables.py", "catalog/datastore/exports.py", "catalog/thaiformats.py",
+    "catalog/datastore/tables.py", "catalog/datastore/exports.py", "catalog/datastore/sortpasses.py",
+    "catalog/thaiformats.py",
     "ingest/compiler.py", "ingest/engine.py", "ingest/keys.py", "ingest/loading.py", "ingest/readers.py",
     "ingest/sourcefile.py", "ingest/validation.py",
     "spending/answers.py", "spending/build.py", "spending/fdp.py", "spending/feeds.py", "spending/flags.py",

@@ -5,11 +5,12 @@ writer (tabular.stream) writes it: Excel's formula guard, minimal quoting, JSON 
 Python's spelling; in a sheet, the same cells of the same types."""
 import fcntl
 import os
+import sys
 import threading
 import zipfile
 from xml.sax.saxutils import escape
 
-from . import tables, tabular
+from . import sortpasses, tables, tabular
 from ..params import xml_safe
 from .tabular import xml_tag
 
@@ -118,7 +119,7 @@ def download(settings, fmt, header, duck_types, source, args, bom=False, order=(
     # sorts waits for the one before it.
     how = {"one_thread": fmt in ("json", "xml", "xlsx") or bool(order), "alone": bool(order)}
     page = (" LIMIT ?" if limit is not None else "") + " OFFSET ?"
-    args = [*args, *([limit] if limit is not None else []), offset]
+    source_args, args = list(args), [*args, *([limit] if limit is not None else []), offset]
     sort = (" ORDER BY " + ", ".join(f"_o{i} {direction}" for i, direction in enumerate(order))) if order else ""
     if order and limit is None:
         # Every row is made its finished line first and the lines are sorted, not the rows under them: one text
@@ -126,7 +127,10 @@ def download(settings, fmt, header, duck_types, source, args, bom=False, order=(
         # 128 MB of memory, where sorting the rows failed with "Out of Memory"). With a limit, the sort keeps the
         # top rows only, and only those are made lines (50,000 of a million as a sheet: 2.8 s, 7.0 s the other way).
         carried = "".join(f", _o{i}" for i in range(len(order)))
-        query = f"SELECT line FROM ({_line_query(fmt, types, header, source, carried)}){sort}{page}"
+        lined = _line_query(fmt, types, header, source, carried)
+        query = f"SELECT line FROM ({lined}){sort}{page}"
+        # Lines too many and too long for the reader's memory are sorted a range of keys at a time instead.
+        how["passes"] = sortpasses.Passes(lined, order, source_args, tables.reader_memory()) if not offset else None
     else:
         query = _line_query(fmt, types, header, f"SELECT * FROM ({source}){sort}{page}")
     if fmt == "xlsx":
@@ -166,21 +170,22 @@ def _but_last_byte(body):
         held = chunk[-1:]
 
 
-def lines(settings, select_sql, args, end, one_thread=False, alone=False):
+def lines(settings, select_sql, args, end, one_thread=False, alone=False, passes=None):
     """The bytes of the lines `select_sql` (one VARCHAR column of finished lines) returns, each followed by `end`:
     an iterator whose query is already bound (a bad one fails here, before a response begins) and runs as it is
     read (on one thread with `one_thread`). With `alone`, the query runs once no other `alone` one of this process
-    does, into a local file that is then read out: a client that reads slowly holds no other one up."""
+    does, into a local file that is then read out: a client that reads slowly holds no other one up; if it runs
+    out of memory, the same lines are written by `passes` (sortpasses.Passes) when given."""
     cursor = tables.one_thread_reader(settings) if one_thread else tables.reader(settings)
     args = list(args)
     cursor.sql(select_sql, params=args)   # binds without running
-    return _copied(settings, cursor, select_sql, args, end, alone)
+    return _copied(settings, cursor, select_sql, args, end, alone, passes)
 
 
 _ALONE = threading.Lock()
 
 
-def _copied(settings, cursor, select_sql, args, end, alone):
+def _copied(settings, cursor, select_sql, args, end, alone, passes=None):
     """DuckDB's COPY writes the lines into a named pipe from a thread (`alone`: into a file first, in its turn,
     then copied into the pipe); this generator reads them out. It starts nothing until first read, so a response
     that is never read leaves nothing behind."""
@@ -197,10 +202,12 @@ def _copied(settings, cursor, select_sql, args, end, alone):
     failure, left = [], threading.Event()
     staged = path[:-len(".pipe")] + ".lines" if alone else None
 
-    def copy_into(target):
+    def copy_into(target, sql=select_sql, values=args):
         # The lines are written as they are: one column, never quoted or escaped.
-        cursor.execute(f"COPY ({select_sql}) TO '{target.replace(chr(39), chr(39) * 2)}' (FORMAT csv, HEADER false, "
-                       f"QUOTE '', ESCAPE '', DELIMITER '\x01', NEW_LINE '{end}', USE_TMP_FILE false)", args)
+        cursor.execute(f"COPY ({sql}) TO '{target.replace(chr(39), chr(39) * 2)}' (FORMAT csv, HEADER false, "
+                       f"QUOTE '', ESCAPE '', DELIMITER '\x01', NEW_LINE '{end}', USE_TMP_FILE false)", values)
+
+    parts = [staged] if staged else []
 
     def run():
         try:
@@ -210,17 +217,27 @@ def _copied(settings, cursor, select_sql, args, end, alone):
             with _ALONE:
                 if left.is_set():   # the client left while the query waited for its turn
                     return
-                copy_into(staged)
-            with open(staged, "rb") as lines_file:
-                while not left.is_set() and (chunk := memoryview(lines_file.read(CHUNK))):
-                    while chunk:   # a write into a pipe may take part of the chunk
-                        chunk = chunk[os.write(writing, chunk):]
+                out_of_memory = sys.modules["duckdb"].OutOfMemoryException   # loaded with the cursor (tables.py)
+                try:
+                    copy_into(staged)
+                except out_of_memory:
+                    if passes is None:
+                        raise
+                    parts.clear()
+                    passes.write(lambda sql, values, target: copy_into(target, sql, values), cursor, staged,
+                                 left.is_set, out_of_memory, parts)
+            for part in parts:
+                with open(part, "rb") as lines_file:
+                    while not left.is_set() and (chunk := memoryview(lines_file.read(CHUNK))):
+                        while chunk:   # a write into a pipe may take part of the chunk
+                            chunk = chunk[os.write(writing, chunk):]
         except Exception as error:   # noqa: BLE001 - raised again on the reading side
             failure.append(error)
         finally:
             os.close(writing)
-            if staged and os.path.exists(staged):
-                os.unlink(staged)
+            for part in {staged, *parts} - {None}:
+                if os.path.exists(part):
+                    os.unlink(part)
 
     worker = threading.Thread(target=run, name="khlang-download", daemon=True)
     worker.start()

@@ -33,6 +33,11 @@ _lock = threading.Lock()
 _conns = {}
 
 
+def reader_memory():
+    """The memory each reader may use, in bytes (READER_MEMORY)."""
+    return int(READER_MEMORY.removesuffix("MB")) * 1024 * 1024
+
+
 def parquet_dir(settings):
     """Folder of every DataStore version file."""
     return Path(settings.storage_dir).resolve() / "parquet"
