@@ -16,6 +16,7 @@ from .tables import quote_ident
 from ..thaitext import normalize
 
 ROWS_DEFAULT, ROWS_MAX = 100, 32000
+JSON_READY = {"text", "int", "float", "bool"}   # types whose values DuckDB gives as Python's JSON types already
 SEARCH_PARAMS = set(actionschema.parameters("datastore_search"))   # declared in actions.schema.json
 
 
@@ -273,7 +274,9 @@ def search(ctx, data):
         page = f"SELECT _id FROM ({p.inner}) ORDER BY {p.order} LIMIT ? OFFSET ?"
         rows = cur.execute(f"SELECT * FROM ({p.inner}) WHERE _id IN ({page}) ORDER BY {p.order}",
                            p.args + p.args + [limit, offset]).fetchall()
-    rows = [[tables.jsonable(v) for v in r[:len(p.wanted)]] for r in rows]
+    # Only the columns whose DuckDB values are no JSON value yet (decimals, dates, lists) are converted.
+    converted = [p.types[w] not in JSON_READY for w in p.wanted]
+    rows = [[tables.jsonable(v) if c else v for v, c in zip(r, converted)] for r in rows]
     fields = version_fields(p.ver)
     result = {"resource_id": p.res_row["id"],
               "fields": [{"id": w, "type": p.types[w], **_info(fields, w)} for w in p.wanted],
