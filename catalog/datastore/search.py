@@ -299,10 +299,9 @@ def _page_and_count(cur, p, offset, limit):
     which reads the other columns of the page's rows only (a one-scan page of 1,625 matches: 35 ms became 140)."""
     # Positional names: a field's own name may repeat in `fields` or be no valid struct key.
     row = ", ".join(f"c{i} := {quote_ident(w)}" for i, w in enumerate(p.wanted))
-    # The ORDER BY's own order as one binary key (DuckDB sorts NULLs last either way).
-    key = ", ".join(f"{quote_ident(name)}, '{direction} NULLS LAST'" for name, direction in p.keys)
-    total, rows = cur.execute(f"SELECT count(*), min_by(struct_pack({row}), create_sort_key({key}), ?) "
-                              f"FROM ({p.inner})", [offset + limit] + p.args).fetchone()
+    key = tables.sort_key([(quote_ident(name), direction) for name, direction in p.keys])
+    total, rows = cur.execute(f"SELECT count(*), min_by(struct_pack({row}), {key}, ?) FROM ({p.inner})",
+                              [offset + limit] + p.args).fetchone()
     return [tuple(r.values()) for r in (rows or [])[offset:]], total
 
 

@@ -8,6 +8,8 @@ value; `_id` or, with distinct, every field among them makes it unique), and a p
 split again. Each pass reads the table again, so this runs only after the one sort failed."""
 import os
 
+from . import tables
+
 SAMPLE = 4096      # sort keys sampled to split a range (more when there are more passes)
 PASS_SHARE = 16    # a pass's lines at most this fraction of the reader's memory: of 2.7 KB lines in 128 MB,
                    # passes of 8 MB were sorted, of 16 MB some failed
@@ -20,7 +22,7 @@ class Passes:
 
     def __init__(self, lined, directions, args, memory):
         self.lined, self.args, self.memory = lined, list(args), memory
-        self.key = "create_sort_key(" + ", ".join(f"_o{i}, '{d} NULLS LAST'" for i, d in enumerate(directions)) + ")"
+        self.key = tables.sort_key((f"_o{i}", d) for i, d in enumerate(directions))
 
     def write(self, copy, cursor, target, stop, out_of_memory, paths):
         """Write the lines in order into files named after `target` (copy(sql, args, path) writes one), a pass at

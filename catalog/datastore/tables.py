@@ -185,6 +185,12 @@ def quote_ident(identifier):
     return '"' + str(identifier).replace('"', '""') + '"'
 
 
+def sort_key(keys):
+    """SQL of one value that orders rows as ORDER BY the (column SQL, ASC or DESC) `keys` does, NULLs last as
+    DuckDB puts them by default: DuckDB's create_sort_key, for min_by and for comparing keys with < and >."""
+    return "create_sort_key(" + ", ".join(f"{column}, '{direction} NULLS LAST'" for column, direction in keys) + ")"
+
+
 def columns_table(cur, name, columns):
     """Python lists as the columns of a new temporary table `name` on `cur` (in their order): each list is bound
     as one LIST value and unnested beside the others, so no value is spelled into SQL and no row is inserted
