@@ -424,3 +424,36 @@ def test_a_node_shares_a_bounded_pool_and_answers_again_once_postgresql_restarts
             srv.stop()
     finally:
         own.stop()
+
+
+@on_postgresql
+def test_the_pool_hands_out_an_idle_connection_without_a_round_trip_and_replaces_one_the_server_closed():
+    from catalog.store import pg
+
+    url = cluster().new_database()
+    pool = pg.Pool(url, 2)
+    watcher = catalog_db.connect(url, migrate=False)
+    try:
+        conn = pool.take()
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        conn.execute("SELECT 'the last statement' AS marker")
+        pool.give(conn)
+
+        def last_statement(backend):
+            return watcher.execute("SELECT query FROM pg_stat_activity WHERE pid = ?", (backend,)).fetchone()[0]
+
+        again = pool.take()
+        # Taking it sent nothing: the server's last statement on it is still the last request's own.
+        assert last_statement(pid) == "SELECT 'the last statement' AS marker"
+        assert again.execute("SELECT pg_backend_pid()").fetchone()[0] == pid
+        pool.give(again)
+
+        watcher.execute("SELECT pg_terminate_backend(?)", (pid,))
+        assert wait_for(lambda: watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ?",
+                                                (pid,)).fetchone()[0] == 0, timeout=10)
+        fresh = pool.take()   # the closed one is found by the check and replaced, not handed to a request
+        assert fresh.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+        pool.give(fresh)
+    finally:
+        watcher.close()
+        pool.close()

@@ -4,6 +4,7 @@ The store writes one dialect: `?` placeholders, `BEGIN IMMEDIATE`, `temp.` table
 lists, rows read by name or position. A connection here translates those few spellings (cached per statement)
 and nothing else; what differs in meaning (full-text search, migrations' DDL) is decided where it is written."""
 import re
+import select
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -255,7 +256,7 @@ class Pool:
         self.url = url
         self._pool = psycopg_pool.ConnectionPool(
             url.strip(), min_size=1, max_size=max(1, size), kwargs=_OPTIONS, configure=_configure,
-            check=psycopg_pool.ConnectionPool.check_connection, timeout=30, name="khlang", open=False)
+            check=_check_idle, timeout=30, name="khlang", open=False)
         try:
             self._pool.open(wait=True, timeout=15)
         except psycopg_pool.PoolTimeout:
@@ -283,6 +284,16 @@ class Pool:
 
     def close(self):
         self._pool.close()
+
+
+def _check_idle(raw):
+    """The pool's check of a connection it hands out: a round trip only if the server has said something since the
+    connection was last used. A server that closes an idle connection (a restart, an idle timeout, its process
+    killed) sends its last message or ends the stream, and either leaves something to read; an idle connection
+    left as its last request left it has nothing to read. psycopg_pool's own check made a round trip on every take:
+    0.25-0.34 ms of each search on a node."""
+    if raw.closed or raw.broken or select.select([raw.fileno()], [], [], 0)[0]:
+        psycopg_pool.ConnectionPool.check_connection(raw)
 
 
 def program(name):
