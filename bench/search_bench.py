@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -100,9 +101,15 @@ def main():
     args = ap.parse_args()
     out_dir = ROOT / "bench" / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    catalogues = {}
     for backend in args.backends.split(","):
-        for n in [int(s) for s in args.sizes.split(",")]:
-            run_size(backend, n, out_dir, args)
+        for n in sizes:
+            catalogues[backend, n] = run_size(backend, n, out_dir, args)
+    for n in sizes:
+        if ("sqlite", n) in catalogues and ("postgresql", n) in catalogues:
+            side_by_side(n, catalogues["sqlite", n], catalogues["postgresql", n], args.repeat,
+                         out_dir / f"search-{n}-copies")
     print(f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
@@ -172,6 +179,7 @@ def run_size(backend, n, out_dir, args):
     shutil.rmtree(copies, ignore_errors=True)
     for cache in (0, 512):
         http_bench(db_path, storage, cache, thai, eng, forgiving, args.repeat, copies)
+    return db_path, storage
 
 
 def _print_build(n, create_s, index_s):
@@ -189,6 +197,50 @@ def query_one(database, sql):
 
 def http_bench(db_path, storage, cache, thai, eng, forgiving, repeat, copies):
     """The same queries through a real `khlang serve` and requests, keep-alive."""
+    with serving(db_path, storage, cache, copies) as url:
+        s = session()
+        for label, params in (("thai", thai), ("english", eng), ("forgiving", forgiving), ("browse/facets/fq", OTHER)):
+            time_calls(lambda p: s.get(url, params=p).raise_for_status(), params, 1)
+            ms = time_calls(lambda p: s.get(url, params=p).raise_for_status(), params, repeat)
+            print(f"  over HTTP   {'cached' if cache else 'uncached':8s} {label:17s} p50 {statistics.median(ms):6.1f} ms"
+                  f"  p95 {pct(ms, 95):6.1f} ms  (n={len(ms)})")
+
+
+def side_by_side(n, lite, pg, repeat, copies):
+    """Uncached searches over HTTP on a SQLite server and a PostgreSQL node at once, each query sent to one and then
+    the other (which first alternates): the two backends compared in the same moments of a machine whose speed
+    drifts by up to twice between runs."""
+    print(f"\n== SQLite beside a PostgreSQL node, {n:,} datasets, uncached, over HTTP, interleaved ==")
+    with serving(*lite, 0, copies) as lite_url, serving(*pg, 0, copies) as pg_url:
+        sessions = {lite_url: session(), pg_url: session()}
+        for label, params in (("thai", [{"q": q} for q in THAI]), ("english", [{"q": q} for q in ENGLISH]),
+                              ("forgiving", [{"q": q} for q in FORGIVING]), ("browse/facets/fq", OTHER)):
+            times = {lite_url: [], pg_url: []}
+            for round_ in range(repeat + 1):
+                for i, p in enumerate(params):
+                    for url in ((lite_url, pg_url) if (round_ + i) % 2 else (pg_url, lite_url)):
+                        t0 = time.perf_counter()
+                        sessions[url].get(url, params=p).raise_for_status()
+                        if round_:   # the first round warms both
+                            times[url].append((time.perf_counter() - t0) * 1000)
+            a, b = times[lite_url], times[pg_url]
+            print(f"  {label:17s} SQLite p50 {statistics.median(a):6.1f} p95 {pct(a, 95):6.1f} ms   PostgreSQL node "
+                  f"p50 {statistics.median(b):6.1f} p95 {pct(b, 95):6.1f} ms   node / SQLite p50 "
+                  f"{statistics.median(b) / statistics.median(a):.2f}  (n={len(a)} each)")
+
+
+def session():
+    s = requests.Session()
+    # Loopback: without this, requests reads the environment's proxy settings on every call (about 0.6 ms of
+    # the client's own time per search).
+    s.trust_env = False
+    return s
+
+
+@contextmanager
+def serving(db_path, storage, cache, copies):
+    """A real `khlang serve` on the catalogue, for the `with` block: its package_search URL once it answers (a
+    PostgreSQL node's once its copy of the search index is in use)."""
     port = free_port()
     kept = copies.is_dir()
     env = {**os.environ, "KHLANG_DB": str(db_path), "KHLANG_STORAGE": str(storage), "KHLANG_SEARCH_CACHE": str(cache),
@@ -196,7 +248,6 @@ def http_bench(db_path, storage, cache, thai, eng, forgiving, repeat, copies):
     proc = subprocess.Popen([str(Path(sys.executable).with_name("khlang")), "serve", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        url = f"http://127.0.0.1:{port}/api/3/action/package_search"
         t0 = time.perf_counter()
         for _ in range(300):
             try:
@@ -211,15 +262,7 @@ def http_bench(db_path, storage, cache, thai, eng, forgiving, repeat, copies):
             how = "caught up the copy of the search index its last process kept" if kept else \
                 "built its copy of the search index"
             print(f"  node started and {how} in {time.perf_counter() - t0:.1f} s")
-        s = requests.Session()
-        # Loopback: without this, requests reads the environment's proxy settings on every call (about 0.6 ms of
-        # the client's own time per search).
-        s.trust_env = False
-        for label, params in (("thai", thai), ("english", eng), ("forgiving", forgiving), ("browse/facets/fq", OTHER)):
-            time_calls(lambda p: s.get(url, params=p).raise_for_status(), params, 1)
-            ms = time_calls(lambda p: s.get(url, params=p).raise_for_status(), params, repeat)
-            print(f"  over HTTP   {'cached' if cache else 'uncached':8s} {label:17s} p50 {statistics.median(ms):6.1f} ms"
-                  f"  p95 {pct(ms, 95):6.1f} ms  (n={len(ms)})")
+        yield f"http://127.0.0.1:{port}/api/3/action/package_search"
     finally:
         proc.terminate()
         proc.wait(10)
