@@ -56,6 +56,31 @@ def test_the_query_set_was_made_from_datasets_the_exact_query_finds(mirror):
             assert q["dataset"] in names(search(mirror, q=q["from"], rows=10, khlang_exact=True)), q
 
 
+
+def test_a_form_of_both_kinds_matched_once_finds_the_rows_each_kind_finds_in_its_own_columns(mirror):
+    from catalog import forgiving
+    from catalog.store.search import _loose_group
+    from catalog.store.searchsql import fts_phrase
+    from catalog.store.textmatch import execute
+
+    def rows(match):
+        return {r[0] for r in execute(mirror.db, "SELECT rowid FROM search_loose WHERE search_loose MATCH ?", [match])}
+
+    checked, found = 0, 0
+    for q in QUERIES["romanised"] + QUERIES["english"]:
+        for term in q["q"].split():
+            forms = forgiving.forms(term, "english", lambda t: [t])
+            if not set(forms["loose"]) & set(forms["roman"]):
+                continue
+            for columns in ((("title", "body"), ("roman_title", "roman_body")), (("title",), ("roman_title",))):
+                each_kind = " OR ".join("{%s} : (%s)" % (" ".join(cols), " OR ".join(fts_phrase(f) for f in forms[kind]))
+                                        for cols, kind in zip(columns, ("loose", "roman")) if forms[kind])
+                want = rows(each_kind)
+                assert rows(_loose_group(forms, *columns)) == want, (term, columns)
+                found += len(want)
+            checked += 1
+    assert checked >= 20 and found > 100, (checked, found)
+
 @pytest.fixture
 def catalogue(make_ctx, admin):
     ctx = make_ctx(admin)

@@ -228,6 +228,9 @@ def visible_counts(db, viewer, field):
     return dict(facets.unfiltered(db, field, *_visibility(viewer, True, False, False)))
 
 
+LOOSE_COLUMNS = ("title", "body", "roman_title", "roman_body")   # search_loose's and search_restricted_loose's
+
+
 def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, facet_spec):
     """(count, package ids of one page, {field: [(value, n)]}, {package id: rank}) of a forgiving search.
 
@@ -305,12 +308,22 @@ def find_loose(db, viewer, query, filter_queries, include, sort, rows, start, fa
 
 
 def _loose_group(forms, loose_columns, roman_columns):
-    """FTS5 MATCH text of one term's loose and romanised forms in the given columns, or None."""
-    parts = []
-    if forms["loose"]:
-        parts.append("{%s} : (%s)" % (" ".join(loose_columns), " OR ".join(fts_phrase(f) for f in forms["loose"])))
-    if forms["roman"]:
-        parts.append("{%s} : (%s)" % (" ".join(roman_columns), " OR ".join(fts_phrase(f) for f in forms["roman"])))
+    """FTS5 MATCH text of one term's loose and romanised forms in the given columns, or None.
+
+    A form of both kinds is matched once, in both kinds' columns (with no column filter when they are all of
+    search_loose's): `{title body} : ("khonkaen") OR {roman_title roman_body} : ("khonkaen")` read the phrase's
+    trigrams twice and merged the two (9.4 ms to count at 100,000 datasets, against 6.3 ms as "khonkaen" alone;
+    23 ms against 10-13 for chiang rai misspelt)."""
+    columns = {}
+    for f in forms["loose"]:
+        columns.setdefault(f, []).extend(loose_columns)
+    for f in forms["roman"]:
+        columns.setdefault(f, []).extend(roman_columns)
+    by_columns = {}
+    for f, cols in columns.items():
+        by_columns.setdefault(tuple(cols), []).append(f)
+    parts = [(("{%s} : " % " ".join(cols)) if set(cols) != set(LOOSE_COLUMNS) else "")
+             + "(" + " OR ".join(fts_phrase(f) for f in group) + ")" for cols, group in by_columns.items()]
     return "(" + " OR ".join(parts) + ")" if parts else None
 
 
