@@ -322,8 +322,10 @@ def _loose_group(forms, loose_columns, roman_columns):
     by_columns = {}
     for f, cols in columns.items():
         by_columns.setdefault(tuple(cols), []).append(f)
-    parts = [(("{%s} : " % " ".join(cols)) if set(cols) != set(LOOSE_COLUMNS) else "")
-             + "(" + " OR ".join(fts_phrase(f) for f in group) + ")" for cols, group in by_columns.items()]
+    parts = []
+    for cols, group in by_columns.items():
+        phrases = "(" + " OR ".join(fts_phrase(f) for f in group) + ")"
+        parts.append(phrases if set(cols) == set(LOOSE_COLUMNS) else "{%s} : %s" % (" ".join(cols), phrases))
     return "(" + " OR ".join(parts) + ")" if parts else None
 
 
