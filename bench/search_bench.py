@@ -41,6 +41,9 @@ OTHER = [{"q": "", "facet.field": '["organization","tags","res_format","groups"]
          {"q": "", "fq": "organization:bb"}, {"q": "โรงเรียน", "facet.field": '["organization","tags"]'},
          {"q": "", "sort": "metadata_modified desc", "rows": 100}]
 
+# Each query set as the bench reports it: (label, package_search parameters of each query).
+QUERY_SETS = (("thai", [{"q": q} for q in THAI]), ("english", [{"q": q} for q in ENGLISH]),
+              ("forgiving", [{"q": q} for q in FORGIVING]), ("browse/facets/fq", OTHER))
 
 def build(db_path, n, storage):
     settings = Settings(db_path=str(db_path), storage_dir=str(storage))
@@ -148,9 +151,6 @@ def run_size(backend, n, out_dir, args):
             _print_build(n, create_s, index_s)
         print(f"  database size: {sum(p.stat().st_size for p in out_dir.glob(f'search-{n}.db*')) / 1e6:.0f} MB")
     db = catalog_db.connect(str(db_path))
-    thai = [{"q": q} for q in THAI]
-    eng = [{"q": q} for q in ENGLISH]
-    forgiving = [{"q": q} for q in FORGIVING]
     anon = Context(db=db, settings=settings, user=None, site_url="http://bench")
     if backend == "postgresql":
         t0 = time.perf_counter()
@@ -167,7 +167,7 @@ def run_size(backend, n, out_dir, args):
         settings.search_cache_size, settings.search_replica = cache, copy
         ctx = Context(db=db, settings=settings, user=None, site_url="http://bench")
         label0 = ("cached" if cache else "uncached") + ("" if copy else ", on PostgreSQL itself")
-        for label, params in (("thai", thai), ("english", eng), ("forgiving", forgiving), ("browse/facets/fq", OTHER)):
+        for label, params in QUERY_SETS:
             time_calls(lambda p: package_search(ctx, dict(p)), params, 1)  # warm pages, fill cache
             ms = time_calls(lambda p: package_search(ctx, dict(p)), params, args.repeat)
             print(f"  server-side {label0:8s} {label:17s} p50 {statistics.median(ms):6.1f} ms"
@@ -178,7 +178,7 @@ def run_size(backend, n, out_dir, args):
     copies = out_dir / f"search-{n}-copies"
     shutil.rmtree(copies, ignore_errors=True)
     for cache in (0, 512):
-        http_bench(db_path, storage, cache, thai, eng, forgiving, args.repeat, copies)
+        http_bench(db_path, storage, cache, args.repeat, copies)
     return db_path, storage
 
 
@@ -195,11 +195,11 @@ def query_one(database, sql):
         conn.close()
 
 
-def http_bench(db_path, storage, cache, thai, eng, forgiving, repeat, copies):
+def http_bench(db_path, storage, cache, repeat, copies):
     """The same queries through a real `khlang serve` and requests, keep-alive."""
     with serving(db_path, storage, cache, copies) as url:
         s = session()
-        for label, params in (("thai", thai), ("english", eng), ("forgiving", forgiving), ("browse/facets/fq", OTHER)):
+        for label, params in QUERY_SETS:
             time_calls(lambda p: s.get(url, params=p).raise_for_status(), params, 1)
             ms = time_calls(lambda p: s.get(url, params=p).raise_for_status(), params, repeat)
             print(f"  over HTTP   {'cached' if cache else 'uncached':8s} {label:17s} p50 {statistics.median(ms):6.1f} ms"
@@ -213,8 +213,7 @@ def side_by_side(n, lite, pg, repeat, copies):
     print(f"\n== SQLite beside a PostgreSQL node, {n:,} datasets, uncached, over HTTP, interleaved ==")
     with serving(*lite, 0, copies) as lite_url, serving(*pg, 0, copies) as pg_url:
         sessions = {lite_url: session(), pg_url: session()}
-        for label, params in (("thai", [{"q": q} for q in THAI]), ("english", [{"q": q} for q in ENGLISH]),
-                              ("forgiving", [{"q": q} for q in FORGIVING]), ("browse/facets/fq", OTHER)):
+        for label, params in QUERY_SETS:
             times = {lite_url: [], pg_url: []}
             for round_ in range(repeat + 1):
                 for i, p in enumerate(params):

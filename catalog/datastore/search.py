@@ -274,7 +274,8 @@ def search(ctx, data):
         page = f"SELECT _id FROM ({p.inner}) ORDER BY {p.order} LIMIT ? OFFSET ?"
         rows = cur.execute(f"SELECT * FROM ({p.inner}) WHERE _id IN ({page}) ORDER BY {p.order}",
                            p.args + p.args + [limit, offset]).fetchall()
-    # Only the columns whose DuckDB values are no JSON value yet (decimals, dates, lists) are converted.
+    # Only the columns whose DuckDB values are no JSON value yet (decimals, dates, lists) are converted; zip stops at
+    # the wanted columns, leaving out the sort-only ones selected after them.
     converted = [p.types[w] not in JSON_READY for w in p.wanted]
     rows = [[tables.jsonable(v) if c else v for v, c in zip(r, converted)] for r in rows]
     fields = version_fields(p.ver)
