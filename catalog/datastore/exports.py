@@ -127,7 +127,9 @@ def download(settings, fmt, header, duck_types, source, args, bom=False, order=(
         lined = _line_query(fmt, types, header, source, carried)
         query = f"SELECT line FROM ({lined}){sort}{page}"
         # Lines too many and too long for the reader's memory are sorted a range of keys at a time instead.
-        how["passes"] = sortpasses.Passes(lined, order, source_args, tables.reader_memory()) if not offset else None
+        how["passes"] = sortpasses.Passes(
+            source, lambda rows, kept: _line_query(fmt, types, header, rows, kept), order, source_args,
+            tables.reader_memory()) if not offset else None
     else:
         query = _line_query(fmt, types, header, f"SELECT * FROM ({source}){sort}{page}")
     if fmt == "xlsx":

@@ -1,11 +1,13 @@
-"""A sorted download in passes, for when DuckDB cannot sort all of its lines within the reader's memory.
+"""A sorted download in passes, for when DuckDB cannot sort all of its lines within the download reader's memory.
 
 DuckDB 2.0.1 sorts long text out of memory only so far: lines of 1 KB failed ("Out of Memory ... failed to pin
 block") once they came to about the memory they were given (60 MB in 64 MB, 120 MB in 128 MB), so a sorted
 download of a large table of wide rows could not be written at all. In passes, each sorts one range of the sort
 keys: the ranges split a sample of the keys (DuckDB's create_sort_key, which holds every key and direction as one
 value; `_id` or, with distinct, every field among them makes it unique), and a pass that still does not fit is
-split again. Each pass reads the table again, so this runs only after the one sort failed."""
+split again. Each pass reads the table again, but only the rows within its range of the first sort column are
+read on and made lines: DuckDB tests that range as it reads the file (300,000 lines of 960 bytes in 35 passes:
+0.3-0.4 s a pass when every pass made every row's line and kept its range's, 0.07-0.17 s this way)."""
 import os
 
 from . import tables
@@ -17,12 +19,15 @@ MAX_SPLITS = 6     # halvings of a pass that still fails before giving up
 
 
 class Passes:
-    """The lines of `lined` (SQL of a `line` column and the sort columns _o0, _o1 … beside it, with `args`),
+    """The lines of the rows of `source` (SQL whose columns end with the sort columns _o0, _o1 …, with `args`),
+    made by `line_query(source, carried)` (SQL of a `line` column, then the `carried` columns of its source),
     written in the order `directions` (ASC or DESC for each _o column) a range of keys at a time."""
 
-    def __init__(self, lined, directions, args, memory):
-        self.lined, self.args, self.memory = lined, list(args), memory
+    def __init__(self, source, line_query, directions, args, memory):
+        self.source, self.line_query, self.args, self.memory = source, line_query, list(args), memory
         self.key = tables.sort_key((f"_o{i}", d) for i, d in enumerate(directions))
+        self.descending = list(directions)[0] == "DESC"
+        self.keyed = f"SELECT *, {self.key} AS _k FROM ({source})"
 
     def write(self, copy, cursor, target, stop, out_of_memory, paths):
         """Write the lines in order into files named after `target` (copy(sql, args, path) writes one), a pass at
@@ -35,12 +40,12 @@ class Passes:
         for i, (lo, hi) in enumerate(zip([low, *bounds], [*bounds, high])):
             if stop():
                 return
-            where, args = _range(lo, hi)
+            where, args = _range(lo, hi, self.descending)
             path = f"{target}.{i}"
             paths.append(path)
             try:
-                copy(f"SELECT line FROM (SELECT line, {self.key} AS _k FROM ({self.lined})){where} ORDER BY _k",
-                     self.args + args, path)
+                ranged = self.line_query(f"SELECT * FROM ({self.keyed}){where}", ", _k")
+                copy(f"SELECT line FROM ({ranged}) ORDER BY _k", self.args + args, path)
             except out_of_memory:
                 if splits >= MAX_SPLITS:
                     raise
@@ -52,27 +57,44 @@ class Passes:
     def _passes(self, cursor):
         """How many passes hold every line at PASS_SHARE of the memory each: the lines' bytes estimated from the
         first thousand lines' length and the count of rows."""
-        rows, = cursor.execute(f"SELECT count(*) FROM ({self.lined})", self.args).fetchone()
-        width, = cursor.execute(f"SELECT avg(strlen(line)) FROM (SELECT line FROM ({self.lined}) LIMIT 1000)",
-                                self.args).fetchone()
+        rows, = cursor.execute(f"SELECT count(*) FROM ({self.source})", self.args).fetchone()
+        first = self.line_query(f"SELECT * FROM ({self.source}) LIMIT 1000", "")
+        width, = cursor.execute(f"SELECT avg(strlen(line)) FROM ({first})", self.args).fetchone()
         return max(2, -(-int(rows * (width or 0)) // (self.memory // PASS_SHARE)))
 
     def _bounds(self, cursor, low, high, parts):
-        """Keys splitting the range (low, high] into about `parts` ranges of as many rows, from a sample."""
-        where, args = _range(low, high)
-        keys = sorted({r[0] for r in cursor.execute(
-            f"SELECT _k FROM (SELECT _k FROM (SELECT {self.key} AS _k FROM ({self.lined})){where}) "
-            f"USING SAMPLE {max(SAMPLE, parts * 32)} ROWS", self.args + args).fetchall()})
+        """Bounds splitting the range (low, high] into about `parts` ranges of as many rows, from a sample: each
+        a (key, first sort column's value) pair."""
+        where, args = _range(low, high, self.descending)
+        keys = sorted(set(cursor.execute(
+            f"SELECT _k, _o0 FROM (SELECT _k, _o0 FROM ({self.keyed}){where}) "
+            f"USING SAMPLE {max(SAMPLE, parts * 32)} ROWS", self.args + args).fetchall()))
         return sorted({keys[len(keys) * i // parts] for i in range(1, parts)}) if len(keys) > 1 else []
 
 
-def _range(low, high):
-    """The WHERE clause (and its values) of the keys above `low` up to `high` (None: no bound)."""
+def _range(low, high, descending):
+    """The WHERE clause (and its values) of the keys above the bound `low` up to the bound `high` (None: no bound),
+    the first sort column's values `descending` or not."""
     conds, args = [], []
     if low is not None:
         conds.append("_k > ?")
-        args.append(low)
+        args.append(low[0])
     if high is not None:
         conds.append("_k <= ?")
-        args.append(high)
+        args.append(high[0])
+    # The same range of the first sort column, which DuckDB applies as it reads the file: a row out of it is not
+    # read on (create_sort_key's range is tested on whole rows only, every line's cells read). A range of keys
+    # never holds a value of the first column beyond its bounds' values; NULLs come after every value, so a range
+    # with no upper bound, or one that is NULL, may hold them. Lists are left to the keys: within a list, < and
+    # create_sort_key need not place a NULL alike.
+    if any(isinstance(bound[1], list) for bound in (low, high) if bound is not None):
+        pass
+    elif low is not None and low[1] is None:
+        conds.append("_o0 IS NULL")
+    elif high is not None and high[1] is not None:
+        below, above = (high, low) if descending else (low, high)
+        for bound, test in ((below, ">="), (above, "<=")):
+            if bound is not None:
+                conds.append(f"_o0 {test} ?")
+                args.append(bound[1])
     return (" WHERE " + " AND ".join(conds)) if conds else "", args
