@@ -1,6 +1,6 @@
 """Khlang's DataStore beside Datasette on the same 1,000,000 e-GP-style Thai contract rows, in one interleaved
 run on this machine: filter, common and rare Thai substring, whole-table pages, sorted page, group-by, full CSV
-download.
+download; then each server's peak memory through the run.
 
 Datasette (from PyPI) goes into a venv of its own under bench/out/ and serves a SQLite copy of the same rows with
 the index a user would add on (province, budget_year); Khlang's table declares the same index (`--index`). Each iteration asks both servers the same question, one
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from export_bench import write_csv  # noqa: E402
+from export_bench import memory_kb, write_csv  # noqa: E402
 from khlang.localpg import start_site, stop_site  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -107,6 +107,9 @@ def main():
             rid = requests.get(f"{base}/api/3/action/package_show", params={"id": "contracts"}).json()["result"][
                 "resources"][0]["id"]
             run(base, peer_base, rid, args)
+            # Issue 16 goal 5: the server within 300 MB through every read and download above.
+            print(f"  {'server peak RSS through the run':42s} {memory_kb(procs[0].pid)[1] / 1024:9.0f} MB "
+                  f"{memory_kb(peer.pid)[1] / 1024:12.0f} MB")
         finally:
             stop_site(procs)
             peer.terminate()
