@@ -25,8 +25,9 @@ class Passes:
 
     def __init__(self, source, line_query, directions, args, memory):
         self.source, self.line_query, self.args, self.memory = source, line_query, list(args), memory
+        directions = list(directions)
         self.key = tables.sort_key((f"_o{i}", d) for i, d in enumerate(directions))
-        self.descending = list(directions)[0] == "DESC"
+        self.descending = directions[0] == "DESC"
         self.keyed = f"SELECT *, {self.key} AS _k FROM ({source})"
 
     def write(self, copy, cursor, target, stop, out_of_memory, paths):
@@ -66,10 +67,18 @@ class Passes:
         """Bounds splitting the range (low, high] into about `parts` ranges of as many rows, from a sample: each
         a (key, first sort column's value) pair."""
         where, args = _range(low, high, self.descending)
-        keys = sorted(set(cursor.execute(
-            f"SELECT _k, _o0 FROM (SELECT _k, _o0 FROM ({self.keyed}){where}) "
-            f"USING SAMPLE {max(SAMPLE, parts * 32)} ROWS", self.args + args).fetchall()))
-        return sorted({keys[len(keys) * i // parts] for i in range(1, parts)}) if len(keys) > 1 else []
+        keys = sorted({r[0] for r in cursor.execute(
+            f"SELECT _k FROM (SELECT _k FROM ({self.keyed}){where}) "
+            f"USING SAMPLE {max(SAMPLE, parts * 32)} ROWS", self.args + args).fetchall()})
+        bounds = sorted({keys[len(keys) * i // parts] for i in range(1, parts)}) if len(keys) > 1 else []
+        if not bounds:
+            return []
+        # The bounds' values of the first column are looked up after the sample, not sampled beside the keys: a
+        # sample of both, each 2.7 KB of text, ran out of 128 MB where one of the keys alone took 20 MB.
+        marks = ", ".join("?" * len(bounds))
+        first = dict(cursor.execute(f"SELECT _k, _o0 FROM ({self.keyed}) WHERE _k IN ({marks})",
+                                    self.args + bounds).fetchall())
+        return [(key, first[key]) for key in bounds]
 
 
 def _range(low, high, descending):
@@ -82,19 +91,28 @@ def _range(low, high, descending):
     if high is not None:
         conds.append("_k <= ?")
         args.append(high[0])
-    # The same range of the first sort column, which DuckDB applies as it reads the file: a row out of it is not
-    # read on (create_sort_key's range is tested on whole rows only, every line's cells read). A range of keys
-    # never holds a value of the first column beyond its bounds' values; NULLs come after every value, so a range
-    # with no upper bound, or one that is NULL, may hold them. Lists are left to the keys: within a list, < and
-    # create_sort_key need not place a NULL alike.
-    if any(isinstance(bound[1], list) for bound in (low, high) if bound is not None):
-        pass
-    elif low is not None and low[1] is None:
-        conds.append("_o0 IS NULL")
-    elif high is not None and high[1] is not None:
-        below, above = (high, low) if descending else (low, high)
-        for bound, test in ((below, ">="), (above, "<=")):
-            if bound is not None:
-                conds.append(f"_o0 {test} ?")
-                args.append(bound[1])
+    first, first_args = _first_column_range(low, high, descending)
+    conds, args = conds + first, args + first_args
     return (" WHERE " + " AND ".join(conds)) if conds else "", args
+
+
+def _first_column_range(low, high, descending):
+    """The conditions (and their values) on the first sort column that every row between the bounds `low` and
+    `high` meets. DuckDB tests them as it reads the file, so a row outside is not read on: create_sort_key's range
+    is tested on whole rows only, each line's cells read first."""
+    # A range of keys never holds a value of the first column beyond its bounds' values. NULLs come after every
+    # value, so a range with no upper bound, or one that is NULL, may hold them. Lists are left to the keys:
+    # within a list, < and create_sort_key need not place a NULL alike.
+    if any(isinstance(bound[1], list) for bound in (low, high) if bound is not None):
+        return [], []
+    if low is not None and low[1] is None:
+        return ["_o0 IS NULL"], []
+    if high is None or high[1] is None:
+        return [], []
+    below, above = (high, low) if descending else (low, high)
+    conds, args = [], []
+    for bound, test in ((below, ">="), (above, "<=")):
+        if bound is not None:
+            conds.append(f"_o0 {test} ?")
+            args.append(bound[1])
+    return conds, args
