@@ -30,7 +30,7 @@ def _order(column, descending):
 @pytest.fixture(scope="module")
 def wide(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(tables, "DOWNLOAD_MEMORY", "128MB")   # the readers of this site's storage are made with it
+        mp.setattr(tables, "READER_MEMORY", "128MB")   # the readers of this site's storage are made with it
         _, _, ctx = sysadmin_site(tmp_path_factory.mktemp("wide"))
         actions.call(ctx, "organization_create", {"name": "org"})
         actions.call(ctx, "package_create", {"name": "ds", "owner_org": "org"})

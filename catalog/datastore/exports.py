@@ -129,7 +129,7 @@ def download(settings, fmt, header, duck_types, source, args, bom=False, order=(
         # Lines too many and too long for the reader's memory are sorted a range of keys at a time instead.
         how["passes"] = sortpasses.Passes(
             source, lambda rows, kept: _line_query(fmt, types, header, rows, kept), order, source_args,
-            tables.download_memory()) if not offset else None
+            tables.reader_memory()) if not offset else None
     else:
         query = _line_query(fmt, types, header, f"SELECT * FROM ({source}){sort}{page}")
     if fmt == "xlsx":

@@ -29,16 +29,13 @@ CANONICAL = {"VARCHAR": "text", "BIGINT": "int", "DECIMAL(38,6)": "numeric", "DO
              "BIGINT[]": "_int", "DOUBLE[]": "_numeric"}
 ROW_GROUP_ROWS = 16384
 READER_MEMORY = "256MB"
-# The one-thread reader's, which sorts whole downloads: a million rows sorted within it spill the rest (8.1 s, the
-# server's peak 279 MB; with 256 MB 7.3 s and 403 MB). Wider rows it cannot sort are sorted in passes (sortpasses).
-DOWNLOAD_MEMORY = "128MB"
 _lock = threading.Lock()
 _conns = {}
 
 
-def download_memory():
-    """The memory the one-thread reader, which writes the sorted downloads, may use, in bytes (DOWNLOAD_MEMORY)."""
-    return int(DOWNLOAD_MEMORY.removesuffix("MB")) * 1024 * 1024
+def reader_memory():
+    """The memory each reader may use, in bytes (READER_MEMORY)."""
+    return int(READER_MEMORY.removesuffix("MB")) * 1024 * 1024
 
 
 def parquet_dir(settings):
@@ -90,15 +87,13 @@ def _connections(settings):
             atexit.register(shutil.rmtree, spill, True)
             pipes = os.path.join(spill, "pipes")
             os.makedirs(pipes, mode=0o700, exist_ok=True)
-            reader = _locked(duckdb, {**cfg, "threads": 2, "temp_directory": spill, "memory_limit": READER_MEMORY},
-                             key, pipes)
+            reader = _locked(duckdb, {**cfg, "threads": 2, "temp_directory": spill}, key, pipes)
             # Two threads writing one download in order hold every line one of them is ahead by: a JSON, XML
             # or sheet download of a million rows took 170-260 MB that way, 30-50 MB on one thread, in about
             # the same time (its own folder: the two databases' spill files would collide).
             one_spill = os.path.join(spill, "one-thread")
             os.makedirs(one_spill, mode=0o700, exist_ok=True)
-            one_thread = _locked(duckdb, {**cfg, "threads": 1, "temp_directory": one_spill,
-                                          "memory_limit": DOWNLOAD_MEMORY}, key, pipes)
+            one_thread = _locked(duckdb, {**cfg, "threads": 1, "temp_directory": one_spill}, key, pipes)
             conns = _conns[key] = (writer, reader, pipes, one_thread)
         return conns
 
@@ -106,7 +101,7 @@ def _connections(settings):
 def _locked(duckdb, cfg, key, pipes):
     """A reader database locked down to the Parquet folder and the pipes folder (no other files, no extensions,
     settings locked)."""
-    reader = duckdb.connect(config=cfg)
+    reader = duckdb.connect(config={**cfg, "memory_limit": READER_MEMORY})
     # Version files never change once written (content-addressed): their footers can be kept. GLOBAL: a plain SET
     # holds for the connection that ran it only, not for the cursors requests use, which read every footer again
     # (a filtered page and its count of 1,000,000 rows took 2.1 ms for the count alone, 1.2 ms with the cache).
