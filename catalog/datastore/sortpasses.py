@@ -1,4 +1,4 @@
-"""A sorted download in passes, for when DuckDB cannot sort all of its lines within the download reader's memory.
+"""A sorted download in passes, for when DuckDB cannot sort all of its lines within the reader's memory.
 
 DuckDB 2.0.1 sorts long text out of memory only so far: lines of 1 KB failed ("Out of Memory ... failed to pin
 block") once they came to about the memory they were given (60 MB in 64 MB, 120 MB in 128 MB), so a sorted
@@ -74,7 +74,7 @@ class Passes:
         if not bounds:
             return []
         # The bounds' values of the first column are looked up after the sample, not sampled beside the keys: a
-        # sample of both, each 2.7 KB of text, ran out of 128 MB where one of the keys alone took 20 MB.
+        # sample of both, each 2.7 KB of text, ran out of 128 MB where a sample of the keys alone fit.
         marks = ", ".join("?" * len(bounds))
         first = dict(cursor.execute(f"SELECT _k, _o0 FROM ({self.keyed}) WHERE _k IN ({marks})",
                                     self.args + bounds).fetchall())
@@ -99,7 +99,7 @@ def _range(low, high, descending):
 def _first_column_range(low, high, descending):
     """The conditions (and their values) on the first sort column that every row between the bounds `low` and
     `high` meets. DuckDB tests them as it reads the file, so a row outside is not read on: create_sort_key's range
-    is tested on whole rows only, each line's cells read first."""
+    is tested only once every column of the row has been read."""
     # A range of keys never holds a value of the first column beyond its bounds' values. NULLs come after every
     # value, so a range with no upper bound, or one that is NULL, may hold them. Lists are left to the keys:
     # within a list, < and create_sort_key need not place a NULL alike.
