@@ -45,6 +45,7 @@ OTHER = [{"q": "", "facet.field": '["organization","tags","res_format","groups"]
 QUERY_SETS = (("thai", [{"q": q} for q in THAI]), ("english", [{"q": q} for q in ENGLISH]),
               ("forgiving", [{"q": q} for q in FORGIVING]), ("browse/facets/fq", OTHER))
 
+
 def build(db_path, n, storage):
     settings = Settings(db_path=str(db_path), storage_dir=str(storage))
     db = catalog_db.connect(db_path)

@@ -56,7 +56,6 @@ def test_the_query_set_was_made_from_datasets_the_exact_query_finds(mirror):
             assert q["dataset"] in names(search(mirror, q=q["from"], rows=10, khlang_exact=True)), q
 
 
-
 def test_a_form_of_both_kinds_matched_once_finds_the_rows_each_kind_finds_in_its_own_columns(mirror):
     from catalog import forgiving
     from catalog.store.search import _loose_group
@@ -80,6 +79,7 @@ def test_a_form_of_both_kinds_matched_once_finds_the_rows_each_kind_finds_in_its
                 found += len(want)
             checked += 1
     assert checked >= 20 and found > 100, (checked, found)
+
 
 @pytest.fixture
 def catalogue(make_ctx, admin):

@@ -92,7 +92,8 @@ def _range(low, high, descending):
         conds.append("_k <= ?")
         args.append(high[0])
     first, first_args = _first_column_range(low, high, descending)
-    conds, args = conds + first, args + first_args
+    conds += first
+    args += first_args
     return (" WHERE " + " AND ".join(conds)) if conds else "", args
 
 
