@@ -92,6 +92,7 @@ class Settings:
     provinces_geojson: str = ""
     sql_timeout_s: float = 10.0
     sql_memory_mb: int = 2048
+    datastore_gram_rows: int = 100_000   # a per-column `q` on a table this large reads postings (datastore/grams.py)
     trusted_proxies: int = 0   # reverse proxies in front that set X-Forwarded-For/-Proto
     db_pool_size: int = 10   # PostgreSQL connections a node's requests share (at least its threads)
     registration: bool = True   # anyone may make an account (verified by e-mail); off: sysadmins make them
@@ -130,6 +131,7 @@ class Settings:
             "provinces_geojson": env.get("KHLANG_PROVINCES_GEOJSON", ""),
             "sql_timeout_s": float(env.get("KHLANG_SQL_TIMEOUT", "10")),
             "sql_memory_mb": int(env.get("KHLANG_SQL_MEMORY_MB", "2048")),
+            "datastore_gram_rows": int(env.get("KHLANG_DATASTORE_GRAM_ROWS", "100000")),
             "trusted_proxies": int(env.get("KHLANG_TRUSTED_PROXIES", "0")),
             "db_pool_size": int(env.get("KHLANG_DB_POOL", "10")),
             "registration": _flag(env.get("KHLANG_REGISTRATION", "1")),

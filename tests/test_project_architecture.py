@@ -14,6 +14,7 @@ DATA_PLANE = {
     "catalog/datastore/search.py", "catalog/datastore/dumps.py", "catalog/datastore/loads.py",
     "catalog/datastore/usersql.py", "catalog/datastore/sqlguard.py", "catalog/datastore/sqlworker.py",
     "catalog/datastore/tables.py", "catalog/datastore/exports.py", "catalog/datastore/sortpasses.py",
+    "catalog/datastore/grams.py",
     "catalog/thaiformats.py",
     "ingest/compiler.py", "ingest/engine.py", "ingest/keys.py", "ingest/loading.py", "ingest/readers.py",
     "ingest/sourcefile.py", "ingest/validation.py",

@@ -6,7 +6,7 @@ import re
 from urllib.parse import urlencode
 
 from .. import actionschema, auth
-from . import indexes as datastore_indexes, tables, tabular
+from . import grams, indexes as datastore_indexes, tables, tabular
 from ..errors import NotAuthorized, NotFound, ValidationError
 from ..params import as_bool, as_int, as_json_object, as_list, get_or_bust
 from ..store import datastore as datastore_store
@@ -173,9 +173,14 @@ class Plan:
     that match; `order` sorts them by `keys`, (column of `inner`, ASC or DESC) each. Values in `args`, identifiers
     from the table's own fields."""
 
-    def __init__(self, res_row, ver, wanted, types, inner, args, keys, distinct, filtered, clustered, text=False):
+    def __init__(self, res_row, ver, wanted, types, inner, args, keys, distinct, filtered, clustered, text=False,
+                 postings=None):
         self.res_row, self.ver, self.wanted, self.types = res_row, ver, wanted, types
         self.inner, self.args, self.keys = inner, args, keys
+        # When every term of a per-column `q` has its column's postings (grams.py) and no other condition or order
+        # applies: ([(SQL, values)] selecting the _ids each term matches, SQL of the rows of a list of _ids from
+        # the lowest to the highest, its leading values); else None.
+        self.postings = postings
         self.order = ", ".join(f"{quote_ident(name)} {direction}" for name, direction in keys)
         self.distinct, self.filtered = distinct, filtered
         # Whether a scan reads the matches' columns anyway: a `q` over the whole row (not per column) reads every
@@ -201,10 +206,12 @@ def plan(ctx, data):
     q = data.get("q") or data.get("full_text")
     if isinstance(q, str) and q.strip().startswith("{"):
         q = as_json_object(data, "q")
-    rank_sql, rank_args = None, []
+    rank_sql, rank_args, postings = None, [], None
     if q:
         qwhere, qargs, rank_sql, rank_args = _text_sql(fields, q)
         where, args = f"({where}) AND ({qwhere})", args + qargs
+        if isinstance(q, dict) and not filters:
+            postings = _postings(ctx.settings, ver, q)
     wanted = as_list(data, "fields", None)
     all_ids = ["_id"] + [f["id"] for f in fields]
     if wanted:
@@ -243,8 +250,23 @@ def plan(ctx, data):
     if "rank" in (n for n, _ in keys) and "rank" not in wanted:
         inner = f"SELECT {'DISTINCT ' if distinct else ''}{select}, ({rank_sql}) AS rank FROM {src} WHERE {where}"
         sel_args = sel_args + rank_args
+    if postings is not None and not distinct and keys == [("_id", "ASC")]:
+        # The page's rows, read by their _ids: the version file is in _id order, so only their row groups are read.
+        by_ids = f"SELECT {select} FROM {src} WHERE _id BETWEEN ? AND ? AND _id IN (SELECT unnest(?)) ORDER BY _id"
+        postings = (postings, by_ids, sel_args)
+    else:
+        postings = None
     return Plan(res_row, ver, wanted, types, inner, sel_args + args, keys, distinct, where != "true",
-                sha != ver["parquet_sha256"], bool(q) and not isinstance(q, dict))
+                sha != ver["parquet_sha256"], bool(q) and not isinstance(q, dict), postings)
+
+
+def _postings(settings, ver, q):
+    """[(SQL, values)] of the _ids each term of a per-column `q` matches, from the columns' postings; None unless
+    every term can be answered from them (grams.ready, which starts writing postings a term could use)."""
+    terms = [(col, normalize(term)) for col, term in q.items()]
+    if not all([grams.ready(settings, ver, col, term) for col, term in terms]):   # a list: every build is started
+        return None
+    return [grams.ids_sql(settings, ver, col, term) for col, term in terms]
 
 
 def search(ctx, data):
@@ -255,7 +277,9 @@ def search(ctx, data):
     counted = as_bool(data, "include_total", True)
     total = None
     cur = tables.reader(ctx.settings)
-    if p.in_file_order and not p.filtered:
+    if p.postings is not None:
+        rows, total = _from_postings(cur, p.postings, offset, limit, counted)
+    elif p.in_file_order and not p.filtered:
         # The version file is in _id order and DuckDB keeps a scan's order (preserve_insertion_order), so a page of
         # the whole table is where the scan reaches it, found from the row groups' sizes (1,000,000 rows: at offset
         # 500,000 in 8-15 ms, 330-530 ms sorted; the first page in 6-8 ms, 14-16 ms sorted). Not with filters or q:
@@ -290,6 +314,26 @@ def search(ctx, data):
         result["total"] = total if total is not None else _total(cur, p, offset, limit, len(rows))
         result["total_was_estimated"] = False
     return result, p.wanted, rows
+
+
+def _from_postings(cur, postings, offset, limit, counted):
+    """(the page's rows, how many rows match or None) of a per-column `q` answered from postings: the matching _ids
+    are counted and paged without reading the table, then the page's rows are read by their _ids."""
+    ids_sqls, by_ids, lead = postings
+    ids = " INTERSECT ".join(f"({sql})" for sql, _ in ids_sqls)
+    args = [v for _, values in ids_sqls for v in values]
+    total = None
+    if counted and 0 < limit and offset + limit <= ROWS_MAX:
+        # The count and the first offset + limit _ids in one pass (9.9 ms for a term in 165,889 of 1,000,000
+        # names, against 12.5 and 8.3 ms apart).
+        total, first = cur.execute(f"SELECT count(*), min(_id, ?) FROM ({ids})", [offset + limit] + args).fetchone()
+        page = (first or [])[offset:]
+    else:
+        if counted:
+            total = cur.execute(f"SELECT count(*) FROM ({ids})", args).fetchone()[0]
+        page = [r[0] for r in cur.execute(f"SELECT _id FROM ({ids}) ORDER BY _id LIMIT ? OFFSET ?",
+                                          args + [limit, offset]).fetchall()]
+    return (cur.execute(by_ids, lead + [page[0], page[-1], page]).fetchall() if page else []), total
 
 
 def _page_and_count(cur, p, offset, limit):
