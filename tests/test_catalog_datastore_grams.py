@@ -133,3 +133,23 @@ def test_a_download_of_a_q_from_postings_is_in_id_order(row_groups, fmt):
         bodies.append(b"".join(dumps.dump(ctx, rid, dict(params))[2]))
     ctx.settings.datastore_gram_rows = 1
     assert bodies[0] == bodies[1] and bodies[0].count("ถนน".encode()) > tables.ROW_GROUP_ROWS
+
+
+def test_a_column_with_too_many_pieces_gets_no_postings_and_is_not_tried_again(tmp_path, monkeypatch):
+    _, _, ctx = sysadmin_site(tmp_path)
+    actions.call(ctx, "organization_create", {"name": "org"})
+    actions.call(ctx, "package_create", {"name": "ds", "owner_org": "org"})
+    records = [{"name": f"ถนนสาย {i}"} for i in range(50)]   # 6 or 7 pieces each: 340
+    rid = actions.call(ctx, "datastore_create", {"resource": {"package_id": "ds", "name": "t"},
+                                                 "records": records})["resource_id"]
+    sha = datastore_store.live_version(ctx.db, rid)["parquet_sha256"]
+    ctx.settings.datastore_gram_rows = 1
+    monkeypatch.setattr(grams, "MAX_PIECES", 339)
+    data = {"resource_id": rid, "q": {"name": "ถนนสาย 1"}, "limit": 100}
+    assert actions.call(ctx, "datastore_search", dict(data))["total"] == 11
+    assert not grams.wait(ctx.settings, sha, "name")
+    assert actions.call(ctx, "datastore_search", dict(data))["total"] == 11   # tested again, no second build
+    key = (str(tables.parquet_dir(ctx.settings)), sha, "name")
+    assert grams._failed[key] == float("inf") and key not in grams._running
+    monkeypatch.setattr(grams, "MAX_PIECES", 340)
+    assert grams.build(str(tables.parquet_dir(ctx.settings)), sha, "name", grams.MAX_PIECES).exists()

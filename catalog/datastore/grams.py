@@ -26,6 +26,10 @@ from . import tables
 GRAM = 3
 BUILD_MEMORY = "192MB"   # measured: 256 MB took 14.5 s and a peak of 359 MB, 192 MB 16.5 s and 293 MB
 RETRY_AFTER_S = 600      # a build that failed is not started again for this long
+# At most this many pieces in one column's postings (about 1.3 bytes each on disk, 25 while sorted, spilled to the
+# temporary folder): 1,000,000 names of 44 characters have 41,727,360. A column with more is always tested instead.
+MAX_PIECES = 100_000_000
+TOO_LARGE = 3            # the child's exit status when the column has more pieces than that
 _lock = threading.Lock()
 _running, _failed = set(), {}
 
@@ -76,16 +80,15 @@ def _start(settings, version_sha, column):
 def _build_in_child(key):
     folder, version_sha, column = key
     try:
-        done = subprocess.run([sys.executable, "-m", "catalog.datastore.grams", folder, version_sha, column],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              timeout=3600, check=False)
-        ok = done.returncode == 0
+        status = subprocess.run([sys.executable, "-m", "catalog.datastore.grams", folder, version_sha, column,
+                                 str(MAX_PIECES)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, timeout=3600, check=False).returncode
     except (OSError, subprocess.SubprocessError):
-        ok = False
+        status = -1
     with _lock:
         _running.discard(key)
-        if not ok:
-            _failed[key] = time.monotonic() + RETRY_AFTER_S
+        if status:
+            _failed[key] = float("inf") if status == TOO_LARGE else time.monotonic() + RETRY_AFTER_S
 
 
 def wait(settings, version_sha, column, timeout=120):
@@ -101,45 +104,59 @@ def wait(settings, version_sha, column, timeout=120):
     return path(settings, version_sha, column).exists()
 
 
-def build(folder, version_sha, column):
-    """Write the postings of one column of a version file (in this process); their path."""
+class TooLarge(Exception):
+    """The column has more pieces than postings are written for."""
+
+
+def build(folder, version_sha, column, max_pieces=MAX_PIECES):
+    """Write the postings of one column of a version file (in this process); their path. TooLarge if the column
+    has more than `max_pieces` pieces."""
     import duckdb   # only the child process that writes postings needs it at once
 
     final = _path(folder, version_sha, column)
-    source = Path(folder) / version_sha[:2] / f"{version_sha}.parquet"
+    source = str(Path(folder) / version_sha[:2] / f"{version_sha}.parquet")
+    text = f"lower(CAST({tables.quote_ident(column)} AS VARCHAR))"
     spill = tempfile.mkdtemp(prefix=f"khlang-grams-{os.getpid()}-")
-    # Named as a load's temporary file: integrity.sweep_leftovers removes it if this process is killed.
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".load-{os.getpid()}-", suffix=".parquet")
-    os.close(fd)
     con = duckdb.connect(config={"memory_limit": BUILD_MEMORY, "threads": 2, "temp_directory": spill,
                                  "preserve_insertion_order": False, "autoload_known_extensions": False,
                                  "autoinstall_known_extensions": False})
+    tmp = None
     try:
-        text = f"lower(CAST({tables.quote_ident(column)} AS VARCHAR))"
+        pieces = con.execute(f"SELECT sum(greatest(length({text}) - {GRAM - 1}, 0)) FROM read_parquet(?)",
+                             [source]).fetchone()[0] or 0
+        if pieces > max_pieces:
+            raise TooLarge(f"{pieces} pieces")
+        # Named as a load's temporary file: integrity.sweep_leftovers removes it if this process is killed.
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".load-{os.getpid()}-", suffix=".parquet")
+        os.close(fd)
         con.execute(f"""COPY (
             SELECT substr(t, i, {GRAM}) AS g, _id, CAST(i AS INTEGER) AS pos
             FROM (SELECT _id, {text} AS t FROM read_parquet(?)), range(1, greatest(length(t) - {GRAM - 2}, 1)) r(i)
             ORDER BY g, _id, pos
-        ) TO '{tmp}' (FORMAT parquet, ROW_GROUP_SIZE 122880, COMPRESSION zstd)""", [str(source)])
+        ) TO '{tmp}' (FORMAT parquet, ROW_GROUP_SIZE 122880, COMPRESSION zstd)""", [source])
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
     finally:
         con.close()
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
         shutil.rmtree(spill, ignore_errors=True)
     return final
 
 
 def main():
-    """`python -m catalog.datastore.grams PARQUET_FOLDER VERSION_SHA COLUMN`: write one column's postings."""
-    folder, version_sha, column = sys.argv[1:4]
+    """`python -m catalog.datastore.grams PARQUET_FOLDER VERSION_SHA COLUMN MAX_PIECES`: write one column's
+    postings; exit status TOO_LARGE if it has more pieces than that."""
+    folder, version_sha, column, max_pieces = sys.argv[1:5]
     if len(version_sha) != 64 or any(c not in "0123456789abcdef" for c in version_sha):
         sys.exit("bad version file id")
     os.nice(10)   # a search or a download on the same cores comes first
-    build(folder, version_sha, column)
+    try:
+        build(folder, version_sha, column, int(max_pieces))
+    except TooLarge:
+        sys.exit(TOO_LARGE)
 
 
 if __name__ == "__main__":
