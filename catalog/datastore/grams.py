@@ -3,8 +3,8 @@ reading the column's text.
 
 A per-column `q` tests every row's text: on 1,000,000 Thai contract names, counting a common term's matches took
 156-165 ms of a 183 ms search. For a version of `datastore_gram_rows` rows or more, the first such `q` on a column
-starts writing the column's postings in a child process of its own (bench/peers_bench.py's names: 15-17 s on two
-threads, 53 MB, the child's peak 293 MB, none of it the server's); searches test the text until the file is there.
+starts writing the column's postings in a child process of its own (bench/peers_bench.py's names: 15-20 s on two
+threads, 53 MB, the child's peak RSS 300 MB, none of it the server's); searches test the text until the file is there.
 
 The postings hold every 3-character piece of each row's lower-cased text with the row's `_id` and the piece's
 position, sorted by piece. A term of three or more characters is found where the pieces that cover it sit at
@@ -24,10 +24,10 @@ from pathlib import Path
 from . import tables
 
 GRAM = 3
-BUILD_MEMORY = "192MB"   # measured: 256 MB took 14.5 s and a peak of 359 MB, 192 MB 16.5 s and 293 MB
+BUILD_MEMORY = "192MB"   # the same build alone: 256 MB took 14.5 s and a peak of 359 MB, 192 MB 16.5 s and 293 MB
 RETRY_AFTER_S = 600      # a build that failed is not started again for this long
-# At most this many pieces in one column's postings (about 1.3 bytes each on disk, 25 while sorted, spilled to the
-# temporary folder): 1,000,000 names of 44 characters have 41,727,360. A column with more is always tested instead.
+# At most this many pieces in one column's postings: 1,000,000 names of 44 characters have 41,727,360, written in
+# 53 MB after 2.1 GB spilled to the temporary folder while sorted. A column with more is always tested instead.
 MAX_PIECES = 100_000_000
 TOO_LARGE = 3            # the child's exit status when the column has more pieces than that
 _lock = threading.Lock()
