@@ -27,10 +27,9 @@ def table(tmp_path_factory):
     actions.call(ctx, "organization_create", {"name": "org"})
     actions.call(ctx, "package_create", {"name": "ds", "owner_org": "org"})
     records = [{"name": _value(i), "note": _value(i * 3 + 1), "n": i} for i in range(400)]
-    res = actions.call(ctx, "datastore_create", {"resource": {"package_id": "ds", "name": "t"}, "records": records,
-                                                 "fields": [{"id": "name", "type": "text"}, {"id": "note", "type": "text"},
-                                                            {"id": "n", "type": "int"}]})
-    rid = res["resource_id"]
+    fields = [{"id": "name", "type": "text"}, {"id": "note", "type": "text"}, {"id": "n", "type": "int"}]
+    rid = actions.call(ctx, "datastore_create", {"resource": {"package_id": "ds", "name": "t"}, "records": records,
+                                                 "fields": fields})["resource_id"]
     sha = datastore_store.live_version(ctx.db, rid)["parquet_sha256"]
     ctx.settings.datastore_gram_rows = 1
     for column in ("name", "note", "n"):
@@ -57,7 +56,8 @@ terms = st.lists(st.sampled_from(PIECES), min_size=1, max_size=4).map("".join)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=terms, note=st.none() | terms, offset=st.sampled_from([0, 1, 7, 150]), limit=st.sampled_from([0, 1, 5, 100]))
+@given(name=terms, note=st.none() | terms, offset=st.sampled_from([0, 1, 7, 150]),
+       limit=st.sampled_from([0, 1, 5, 100]))
 def test_postings_give_what_the_scan_gives(table, name, note, offset, limit):
     ctx, rid, records = table
     q = {"name": name} if note is None else {"name": name, "note": note}
