@@ -9,7 +9,8 @@ threads, 53 MB, the child's peak RSS 300 MB, none of it the server's); searches 
 The postings hold every 3-character piece of each row's lower-cased text with the row's `_id` and the piece's
 position, sorted by piece. A term of three or more characters is found where the pieces that cover it sit at
 their offsets from one start in one row: that is the term itself, so the answer is exact. The file is derived
-from an immutable version file and named by it: written once, never changed, and any node may write it.
+from an immutable version file and named by it: written once, never changed, and any node may write it (two at
+once write the same rows; the second rename wins).
 """
 import hashlib
 import os
