@@ -1,5 +1,9 @@
 """A per-column `q` answered from a column's trigram postings (catalog/datastore/grams.py) gives exactly what
 testing every row's text gives: the same total, rows and order, whatever the term's length, case or repeats."""
+import os
+import time
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -153,3 +157,36 @@ def test_a_column_with_too_many_pieces_gets_no_postings_and_is_not_tried_again(t
     assert grams._failed[key] == float("inf") and key not in grams._running
     monkeypatch.setattr(grams, "MAX_PIECES", 340)
     assert grams.build(str(tables.parquet_dir(ctx.settings)), sha, "name", grams.MAX_PIECES).exists()
+
+
+def _writing_children():
+    """This process's children now writing postings."""
+    found = 0
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:   # the thread ended
+            continue
+        for child in children:
+            try:
+                found += b"catalog.datastore.grams" in Path(f"/proc/{child}/cmdline").read_bytes()
+            except FileNotFoundError:   # the child ended
+                pass
+    return found
+
+
+def test_a_process_writes_one_column_s_postings_at_a_time(tmp_path):
+    _, _, ctx = sysadmin_site(tmp_path)
+    actions.call(ctx, "organization_create", {"name": "org"})
+    actions.call(ctx, "package_create", {"name": "ds", "owner_org": "org"})
+    records = [{"a": _value(i), "b": _value(i + 1), "c": _value(i + 2)} for i in range(300)]
+    rid = actions.call(ctx, "datastore_create", {"resource": {"package_id": "ds", "name": "t"},
+                                                 "records": records})["resource_id"]
+    sha = datastore_store.live_version(ctx.db, rid)["parquet_sha256"]
+    ctx.settings.datastore_gram_rows = 1
+    actions.call(ctx, "datastore_search", {"resource_id": rid, "q": {"a": "ถนน", "b": "ถนน", "c": "ถนน"}})
+    most, deadline = 0, time.monotonic() + 120
+    while any(not grams.path(ctx.settings, sha, c).exists() for c in "abc") and time.monotonic() < deadline:
+        most = max(most, _writing_children())
+        time.sleep(0.005)
+    assert all(grams.wait(ctx.settings, sha, c) for c in "abc") and most == 1

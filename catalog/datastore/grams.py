@@ -32,6 +32,7 @@ RETRY_AFTER_S = 600      # a build that failed is not started again for this lon
 MAX_PIECES = 100_000_000
 TOO_LARGE = 3            # the child's exit status when the column has more pieces than that
 _lock = threading.Lock()
+_one_at_a_time = threading.Lock()   # each child peaks at about 300 MB: a process runs one, the others wait their turn
 _running, _failed = set(), {}
 
 
@@ -81,9 +82,10 @@ def _start(settings, version_sha, column):
 def _build_in_child(key):
     folder, version_sha, column = key
     try:
-        status = subprocess.run([sys.executable, "-m", "catalog.datastore.grams", folder, version_sha, column,
-                                 str(MAX_PIECES)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, timeout=3600, check=False).returncode
+        with _one_at_a_time:
+            status = subprocess.run([sys.executable, "-m", "catalog.datastore.grams", folder, version_sha, column,
+                                     str(MAX_PIECES)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, timeout=3600, check=False).returncode
     except (OSError, subprocess.SubprocessError):
         status = -1
     with _lock:
