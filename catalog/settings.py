@@ -92,7 +92,7 @@ class Settings:
     provinces_geojson: str = ""
     sql_timeout_s: float = 10.0
     sql_memory_mb: int = 2048
-    datastore_gram_rows: int = 100_000   # a per-column `q` on a table this large reads postings (datastore/grams.py)
+    datastore_gram_rows: int = 100_000   # a DataStore `q` on a table this large reads postings (datastore/grams.py)
     trusted_proxies: int = 0   # reverse proxies in front that set X-Forwarded-For/-Proto
     db_pool_size: int = 10   # PostgreSQL connections a node's requests share (at least its threads)
     registration: bool = True   # anyone may make an account (verified by e-mail); off: sysadmins make them

@@ -75,6 +75,44 @@ def test_postings_give_what_the_scan_gives(table, name, note, offset, limit):
     assert [r["_id"] for r in got["records"]] == want[offset:offset + limit]
 
 
+def _overlaps(term):
+    return any(term[:k] == term[-k:] for k in range(1, len(term)))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(terms, min_size=1, max_size=3), offset=st.sampled_from([0, 1, 7, 150]),
+       limit=st.sampled_from([0, 1, 5, 100]), ranked=st.booleans())
+def test_a_q_over_the_whole_row_from_postings_gives_what_the_scan_gives(table, words, offset, limit, ranked):
+    ctx, rid, records = table
+    q = " ".join(words)
+    data = {"resource_id": rid, "q": q, "offset": offset, "limit": limit,
+            **({} if ranked else {"fields": ["_id", "name", "note"]})}   # without rank, in _id order
+    found = normalize(q).split()
+    used = bool(found) and all(len(t) >= grams.GRAM and not _overlaps(t) for t in found)
+    assert (search.plan(ctx, {k: v for k, v in data.items() if k not in ("offset", "limit")}).postings
+            is not None) == used
+    got, scanned = _search(ctx, data, 1), _search(ctx, data, SCAN)
+    assert got["records"] == scanned["records"] and got["total"] == scanned["total"]
+    want = [i + 1 for i, r in enumerate(records) if all(_holds(r["name"], t) or _holds(r["note"], t) for t in found)]
+    assert got["total"] == len(want)
+
+
+@pytest.mark.parametrize("q", ["ถนน", "ถนน น้ำ", "road ถนน", "ก่อสร้าง", "ถนนถนน", "ถนนถ", "roadroad"])
+def test_a_whole_row_q_ranks_as_the_scan_ranks(table, q):
+    ctx, rid, _ = table
+    data = {"resource_id": rid, "q": q, "limit": 1000}
+    got, scanned = _search(ctx, data, 1), _search(ctx, data, SCAN)
+    assert got == scanned and got["total"] > 0
+
+
+def test_a_whole_row_q_from_postings_puts_the_rows_holding_the_term_most_often_first(table):
+    ctx, rid, _ = table
+    data = {"resource_id": rid, "q": "ถนน", "limit": 1000}
+    assert search.plan(ctx, data).postings is not None
+    ranks = [(-r["rank"], r["_id"]) for r in _search(ctx, data, 1)["records"]]
+    assert ranks == sorted(ranks) and ranks[0][0] < ranks[-1][0] <= -1
+
+
 @pytest.mark.parametrize("term", ["ถนนถนน", "นถน", "ROAD", "roadroad", "aaaa", "ก่อสร้าง", "สร้างถนน", "12", "ab1ab"])
 def test_a_term_repeated_or_overlapping_in_a_row_is_counted_once(table, term):
     ctx, rid, records = table
@@ -85,11 +123,12 @@ def test_a_term_repeated_or_overlapping_in_a_row_is_counted_once(table, term):
     assert got == _search(ctx, data, SCAN)
 
 
+@pytest.mark.parametrize("q", [{"name": "ถนน", "note": "น้ำ"}, "ถนน น้ำ"])
 @pytest.mark.parametrize("extra", [{"sort": "n desc"}, {"distinct": True}, {"fields": ["name"], "sort": "name"},
                                    {"sort": "note desc, n", "offset": 3, "limit": 7}])
-def test_another_order_tests_no_text_but_pages_as_the_scan_does(table, extra):
+def test_another_order_tests_no_text_but_pages_as_the_scan_does(table, q, extra):
     ctx, rid, _ = table
-    data = {"resource_id": rid, "q": {"name": "ถนน", "note": "น้ำ"}, "limit": 1000, **extra}
+    data = {"resource_id": rid, "q": q, "limit": 1000, **extra}
     plan = search.plan(ctx, data)
     assert plan.postings is None and "contains(" not in plan.inner and "/grams/" in plan.inner
     got, scanned = _search(ctx, data, 1), _search(ctx, data, SCAN)

@@ -1,10 +1,11 @@
-"""Trigram postings of one column of a large DataStore version: the rows a per-column `q` term matches, without
-reading the column's text.
+"""Trigram postings of one column of a large DataStore version: the rows a `q` term matches in the column, and
+where, without reading the column's text.
 
-A per-column `q` tests every row's text: on 1,000,000 Thai contract names, counting a common term's matches took
-156-165 ms of a 183 ms search. For a version of `datastore_gram_rows` rows or more, the first such `q` on a column
-starts writing the column's postings in a child process of its own (bench/peers_bench.py's names: 15-20 s on two
-threads, 53 MB, the child's peak RSS 300 MB, none of it the server's); searches test the text until the file is there.
+A `q` tests every row's text: on 1,000,000 Thai contract names, counting a common term's matches took 156-165 ms
+of a 183 ms search. For a version of `datastore_gram_rows` rows or more, the first `q` that searches a column (by
+name, or over the whole row: every text column) starts writing the column's postings in a child process of its
+own, one column at a time (bench/peers_bench.py's names: 15-20 s on two threads, 53 MB, the child's peak RSS 300 MB,
+none of it the server's); searches test the text until the file is there.
 
 The postings hold every 3-character piece of each row's lower-cased text with the row's `_id` and the piece's
 position, sorted by piece. A term of three or more characters is found where the pieces that cover it sit at
@@ -57,17 +58,28 @@ def ready(settings, ver, column, term):
     return False
 
 
-def ids_sql(settings, ver, column, term):
-    """(SQL, values) selecting once each `_id` of the rows whose lower-cased column holds `term`, from the postings
-    (ready() first)."""
+def starts_sql(settings, ver, column, term):
+    """(SQL, values) selecting (`_id`, `start`) of every place the lower-cased column holds `term` (ready() first)."""
     src = f"read_parquet('{path(settings, ver['parquet_sha256'], column)}')"
     # Pieces every GRAM characters, and the last one flush with the term's end: together they cover each character.
     offsets = sorted(set(range(0, len(term) - GRAM + 1, GRAM)) | {len(term) - GRAM})
     pieces = [term[o:o + GRAM] for o in offsets]
     if len(pieces) == 1:
-        return f"SELECT DISTINCT _id FROM {src} WHERE g = ?", pieces
+        return f"SELECT _id, pos AS start FROM {src} WHERE g = ?", pieces
     starts = " UNION ALL ".join(f"SELECT _id, pos - {o} AS start FROM {src} WHERE g = ?" for o in offsets)
-    return (f"SELECT DISTINCT _id FROM ({starts}) GROUP BY _id, start HAVING count(*) = {len(pieces)}", pieces)
+    return f"SELECT _id, start FROM ({starts}) GROUP BY _id, start HAVING count(*) = {len(pieces)}", pieces
+
+
+def ids_sql(settings, ver, column, term):
+    """(SQL, values) selecting once each `_id` of the rows whose lower-cased column holds `term` (ready() first)."""
+    sql, values = starts_sql(settings, ver, column, term)
+    return f"SELECT DISTINCT _id FROM ({sql})", values
+
+
+def overlaps_itself(term):
+    """Whether two places a term is found at can overlap (it begins as it ends: ถนนถ, aa): a count of its places
+    is then not the count of its separate occurrences, which a row's rank counts."""
+    return any(term[:k] == term[-k:] for k in range(1, len(term)))
 
 
 def _start(settings, version_sha, column):
@@ -132,11 +144,19 @@ def build(folder, version_sha, column, max_pieces=MAX_PIECES):
         # Named as a load's temporary file: integrity.sweep_leftovers removes it if this process is killed.
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".load-{os.getpid()}-", suffix=".parquet")
         os.close(fd)
-        con.execute(f"""COPY (
+        copy = f"""COPY (
             SELECT substr(t, i, {GRAM}) AS g, _id, CAST(i AS INTEGER) AS pos
             FROM (SELECT _id, {text} AS t FROM read_parquet(?)), range(1, greatest(length(t) - {GRAM - 2}, 1)) r(i)
             ORDER BY g, _id, pos
-        ) TO '{tmp}' (FORMAT parquet, ROW_GROUP_SIZE 122880, COMPRESSION zstd)""", [source])
+        ) TO '{tmp}' (FORMAT parquet, ROW_GROUP_SIZE 122880, COMPRESSION zstd)"""
+        try:
+            con.execute(copy, [source])
+        except duckdb.OutOfMemoryException:
+            # Two threads sorting pieces that repeat in nearly every row (the digits of 1,000,000 contract ids and
+            # tax ids) ran out of memory within 2 s; one thread wrote them in 9-11 s (and the names in 36 s, against
+            # 17-20 s on two).
+            con.execute("SET threads = 1")
+            con.execute(copy, [source])
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         final.parent.mkdir(parents=True, exist_ok=True)

@@ -96,7 +96,7 @@ def filters_sql(fields, filters):
 
 def _text_sql(fields, q):
     """Thai-aware full text: every normalised term must appear (as a substring) in the row's text."""
-    text_cols = [f["id"] for f in fields if f["type"] in ("text", "json", "_text")] or [f["id"] for f in fields]
+    text_cols = _text_columns(fields)
     conds, args, rank = [], [], []
     if isinstance(q, dict):
         for col, term in q.items():
@@ -117,6 +117,11 @@ def _text_sql(fields, q):
 
 
 CONSTANT_RANK = "1"   # a per-column q ranks every match alike: no sort on it (an integer, served as 1)
+
+
+def _text_columns(fields):
+    """The columns a `q` over the whole row searches."""
+    return [f["id"] for f in fields if f["type"] in ("text", "json", "_text")] or [f["id"] for f in fields]
 
 
 def _contains(column_sql):
@@ -177,9 +182,10 @@ class Plan:
                  postings=None, joined=False):
         self.res_row, self.ver, self.wanted, self.types = res_row, ver, wanted, types
         self.inner, self.args, self.keys = inner, args, keys
-        # When every term of a per-column `q` has its column's postings (grams.py) and no other condition or order
-        # applies: ([(SQL, values)] selecting the _ids each term matches, SQL of the rows of a list of _ids from
-        # the lowest to the highest, its leading values); else None.
+        # When every term of `q` has its columns' postings (grams.py) and no filter, no distinct and no order but
+        # _id's (or rank's, for a `q` over the whole row) apply: (SQL selecting the matching _ids and their ranks,
+        # its values, the sort keys, SQL of the rows of a list of _ids from the lowest to the highest, its leading
+        # values); else None.
         self.postings = postings
         self.order = ", ".join(f"{quote_ident(name)} {direction}" for name, direction in keys)
         self.distinct, self.filtered = distinct, filtered
@@ -210,13 +216,12 @@ def plan(ctx, data):
     rank_sql, rank_args, postings, joined = None, [], None, False
     if q:
         qwhere, qargs, rank_sql, rank_args = _text_sql(fields, q)
-        if isinstance(q, dict) and not filters:
-            postings = _postings(ctx.settings, ver, q)
+        if not filters:
+            postings = _postings(ctx.settings, ver, fields, q)
         if postings:
             # Sorted otherwise than by _id, 1,000,000 names' page and count took 105 ms this way, 229 ms testing each
             # name. Not with a filter: an index's copy then tests a few row groups' names (8 ms against 14).
-            qwhere = " AND ".join(f"_id IN ({sql})" for sql, _ in postings)
-            qargs, joined = [v for _, values in postings for v in values], True
+            qwhere, qargs, joined = f"_id IN (SELECT _id FROM ({postings[0]}))", postings[1], True
         where, args = f"({where}) AND ({qwhere})", args + qargs
     wanted = as_list(data, "fields", None)
     all_ids = ["_id"] + [f["id"] for f in fields]
@@ -256,23 +261,44 @@ def plan(ctx, data):
     if "rank" in (n for n, _ in keys) and "rank" not in wanted:
         inner = f"SELECT {'DISTINCT ' if distinct else ''}{select}, ({rank_sql}) AS rank FROM {src} WHERE {where}"
         sel_args = sel_args + rank_args
-    if postings is not None and not distinct and keys == [("_id", "ASC")]:
+    ranked = rank_sql != CONSTANT_RANK and "rank" in wanted and keys == [("rank", "DESC"), ("_id", "ASC")]
+    if postings is not None and not distinct and (keys == [("_id", "ASC")] or ranked):
         # The page's rows, read by their _ids: the version file is in _id order, so only their row groups are read.
-        by_ids = f"SELECT {select} FROM {src} WHERE _id BETWEEN ? AND ? AND _id IN (SELECT unnest(?)) ORDER BY _id"
-        postings = (postings, by_ids, sel_args)
+        order = ", ".join(f"{quote_ident(name)} {direction}" for name, direction in keys)
+        by_ids = f"SELECT {select} FROM {src} WHERE _id BETWEEN ? AND ? AND _id IN (SELECT unnest(?)) ORDER BY {order}"
+        postings = (*postings, keys, by_ids, sel_args)
     else:
         postings = None
     return Plan(res_row, ver, wanted, types, inner, sel_args + args, keys, distinct, where != "true",
                 sha != ver["parquet_sha256"], bool(q) and not isinstance(q, dict), postings, joined)
 
 
-def _postings(settings, ver, q):
-    """[(SQL, values)] of the _ids each term of a per-column `q` matches, from the columns' postings; None unless
-    every term can be answered from them (grams.ready, which starts writing postings a term could use)."""
-    terms = [(col, normalize(term)) for col, term in q.items()]
-    if not all([grams.ready(settings, ver, col, term) for col, term in terms]):   # a list: every build is started
+def _postings(settings, ver, fields, q):
+    """(SQL selecting the _id of each row a `q` matches, and for a `q` over the whole row its rank; its values), from
+    the columns' postings; None unless every term can be answered from them (grams.ready, which starts writing the
+    postings a term could use)."""
+    if isinstance(q, dict):
+        terms = [(col, normalize(term)) for col, term in q.items()]
+        if not all([grams.ready(settings, ver, col, term) for col, term in terms]):   # a list: every build is started
+            return None
+        parts = [grams.ids_sql(settings, ver, col, term) for col, term in terms]
+        return ("SELECT _id FROM (" + " INTERSECT ".join(f"({sql})" for sql, _ in parts) + ")",
+                [v for _, values in parts for v in values])
+    terms, columns = normalize(q).split(), _text_columns(fields)
+    # A row's rank counts each term's separate occurrences in each text column (_text_sql): the places postings
+    # find, unless two of them can overlap.
+    if not terms or any(grams.overlaps_itself(t) for t in terms):
         return None
-    return [grams.ids_sql(settings, ver, col, term) for col, term in terms]
+    if not all([grams.ready(settings, ver, c, t) for t in terms for c in columns]):
+        return None
+    counts, args = [], []
+    for t in terms:
+        starts = [grams.starts_sql(settings, ver, c, t) for c in columns]
+        places = " UNION ALL ".join(sql for sql, _ in starts)
+        counts.append(f"SELECT _id, count(*) AS n FROM ({places}) GROUP BY _id")
+        args += [v for _, values in starts for v in values]
+    return (f"SELECT _id, sum(n) + 0.0 AS rank FROM ({' UNION ALL '.join(counts)}) GROUP BY _id "
+            f"HAVING count(*) = {len(terms)}", args)
 
 
 def search(ctx, data):
@@ -323,23 +349,25 @@ def search(ctx, data):
 
 
 def _from_postings(cur, postings, offset, limit, counted):
-    """(the page's rows, how many rows match or None) of a per-column `q` answered from postings: the matching _ids
-    are counted and paged without reading the table, then the page's rows are read by their _ids."""
-    ids_sqls, by_ids, lead = postings
-    ids = " INTERSECT ".join(f"({sql})" for sql, _ in ids_sqls)
-    args = [v for _, values in ids_sqls for v in values]
+    """(the page's rows, how many rows match or None) of a `q` answered from postings: the matching _ids are counted
+    and paged without reading the table (by rank from the postings' counts), then the page's rows are read by their
+    _ids."""
+    matched, args, keys, by_ids, lead = postings
+    first_ids = "min(_id, ?)" if keys == [("_id", "ASC")] else \
+        f"min_by(_id, {tables.sort_key([(quote_ident(name), direction) for name, direction in keys])}, ?)"
     total = None
     if counted and 0 < limit and offset + limit <= ROWS_MAX:
         # The count and the first offset + limit _ids in one pass (9.9 ms for a term in 165,889 of 1,000,000
         # names, against 12.5 and 8.3 ms apart).
-        total, first = cur.execute(f"SELECT count(*), min(_id, ?) FROM ({ids})", [offset + limit] + args).fetchone()
+        total, first = cur.execute(f"SELECT count(*), {first_ids} FROM ({matched})", [offset + limit] + args).fetchone()
         page = (first or [])[offset:]
     else:
         if counted:
-            total = cur.execute(f"SELECT count(*) FROM ({ids})", args).fetchone()[0]
-        page = [r[0] for r in cur.execute(f"SELECT _id FROM ({ids}) ORDER BY _id LIMIT ? OFFSET ?",
+            total = cur.execute(f"SELECT count(*) FROM ({matched})", args).fetchone()[0]
+        order = ", ".join(f"{quote_ident(name)} {direction}" for name, direction in keys)
+        page = [r[0] for r in cur.execute(f"SELECT _id FROM ({matched}) ORDER BY {order} LIMIT ? OFFSET ?",
                                           args + [limit, offset]).fetchall()]
-    return (cur.execute(by_ids, lead + [page[0], page[-1], page]).fetchall() if page else []), total
+    return (cur.execute(by_ids, lead + [min(page), max(page), page]).fetchall() if page else []), total
 
 
 def _page_and_count(cur, p, offset, limit):
