@@ -173,6 +173,11 @@ def _split_sort(text):
     return items + [current]
 
 
+def _order(keys):
+    """ORDER BY text of (column, ASC or DESC) keys."""
+    return ", ".join(f"{quote_ident(name)} {direction}" for name, direction in keys)
+
+
 class Plan:
     """One datastore_search as SQL: `inner` selects the `wanted` columns (then any sort-only ones) of the rows
     that match; `order` sorts them by `keys`, (column of `inner`, ASC or DESC) each. Values in `args`, identifiers
@@ -187,7 +192,7 @@ class Plan:
         # its values, the sort keys, SQL of the rows of a list of _ids from the lowest to the highest, its leading
         # values); else None.
         self.postings = postings
-        self.order = ", ".join(f"{quote_ident(name)} {direction}" for name, direction in keys)
+        self.order = _order(keys)
         self.distinct, self.filtered = distinct, filtered
         # Whether a scan reads the matches' columns anyway: a `q` over the whole row (not per column) reads every
         # text column of every row, DISTINCT every wanted one, an index's copy holds a filter's matches together
@@ -264,8 +269,8 @@ def plan(ctx, data):
     ranked = rank_sql != CONSTANT_RANK and "rank" in wanted and keys == [("rank", "DESC"), ("_id", "ASC")]
     if postings is not None and not distinct and (keys == [("_id", "ASC")] or ranked):
         # The page's rows, read by their _ids: the version file is in _id order, so only their row groups are read.
-        order = ", ".join(f"{quote_ident(name)} {direction}" for name, direction in keys)
-        by_ids = f"SELECT {select} FROM {src} WHERE _id BETWEEN ? AND ? AND _id IN (SELECT unnest(?)) ORDER BY {order}"
+        by_ids = (f"SELECT {select} FROM {src} WHERE _id BETWEEN ? AND ? AND _id IN (SELECT unnest(?)) "
+                  f"ORDER BY {_order(keys)}")
         postings = (*postings, keys, by_ids, sel_args)
     else:
         postings = None
@@ -364,8 +369,7 @@ def _from_postings(cur, postings, offset, limit, counted):
     else:
         if counted:
             total = cur.execute(f"SELECT count(*) FROM ({matched})", args).fetchone()[0]
-        order = ", ".join(f"{quote_ident(name)} {direction}" for name, direction in keys)
-        page = [r[0] for r in cur.execute(f"SELECT _id FROM ({matched}) ORDER BY {order} LIMIT ? OFFSET ?",
+        page = [r[0] for r in cur.execute(f"SELECT _id FROM ({matched}) ORDER BY {_order(keys)} LIMIT ? OFFSET ?",
                                           args + [limit, offset]).fetchall()]
     return (cur.execute(by_ids, lead + [min(page), max(page), page]).fetchall() if page else []), total
 
