@@ -173,11 +173,6 @@ def _split_sort(text):
     return items + [current]
 
 
-def _order(keys):
-    """ORDER BY text of (column, ASC or DESC) keys."""
-    return ", ".join(f"{quote_ident(name)} {direction}" for name, direction in keys)
-
-
 class Plan:
     """One datastore_search as SQL: `inner` selects the `wanted` columns (then any sort-only ones) of the rows
     that match; `order` sorts them by `keys`, (column of `inner`, ASC or DESC) each. Values in `args`, identifiers
@@ -192,7 +187,7 @@ class Plan:
         # its values, the sort keys, SQL of the rows of a list of _ids from the lowest to the highest, its leading
         # values); else None.
         self.postings = postings
-        self.order = _order(keys)
+        self.order = tables.order_by(keys)
         self.distinct, self.filtered = distinct, filtered
         # Whether a scan reads the matches' columns anyway: a `q` over the whole row (not per column) reads every
         # text column of every row, DISTINCT every wanted one, an index's copy holds a filter's matches together
@@ -222,7 +217,7 @@ def plan(ctx, data):
     if q:
         qwhere, qargs, rank_sql, rank_args = _text_sql(fields, q)
         if not filters:
-            postings = _postings(ctx.settings, ver, fields, q)
+            postings = grams.matches(ctx.settings, ver, _text_columns(fields), q)
         if postings:
             # Sorted otherwise than by _id, 1,000,000 names' page and count took 105 ms this way, 229 ms testing each
             # name. Not with a filter: an index's copy then tests a few row groups' names (8 ms against 14).
@@ -270,40 +265,12 @@ def plan(ctx, data):
     if postings is not None and not distinct and (keys == [("_id", "ASC")] or ranked):
         # The page's rows, read by their _ids: the version file is in _id order, so only their row groups are read.
         by_ids = (f"SELECT {select} FROM {src} WHERE _id BETWEEN ? AND ? AND _id IN (SELECT unnest(?)) "
-                  f"ORDER BY {_order(keys)}")
+                  f"ORDER BY {tables.order_by(keys)}")
         postings = (*postings, keys, by_ids, sel_args)
     else:
         postings = None
     return Plan(res_row, ver, wanted, types, inner, sel_args + args, keys, distinct, where != "true",
                 sha != ver["parquet_sha256"], bool(q) and not isinstance(q, dict), postings, joined)
-
-
-def _postings(settings, ver, fields, q):
-    """(SQL selecting the _id of each row a `q` matches, and for a `q` over the whole row its rank; its values), from
-    the columns' postings; None unless every term can be answered from them (grams.ready, which starts writing the
-    postings a term could use)."""
-    if isinstance(q, dict):
-        terms = [(col, normalize(term)) for col, term in q.items()]
-        if not all([grams.ready(settings, ver, col, term) for col, term in terms]):   # a list: every build is started
-            return None
-        parts = [grams.ids_sql(settings, ver, col, term) for col, term in terms]
-        return ("SELECT _id FROM (" + " INTERSECT ".join(f"({sql})" for sql, _ in parts) + ")",
-                [v for _, values in parts for v in values])
-    terms, columns = normalize(q).split(), _text_columns(fields)
-    # A row's rank counts each term's separate occurrences in each text column (_text_sql): the places postings
-    # find, unless two of them can overlap.
-    if not terms or any(grams.overlaps_itself(t) for t in terms):
-        return None
-    if not all([grams.ready(settings, ver, c, t) for t in terms for c in columns]):
-        return None
-    counts, args = [], []
-    for t in terms:
-        starts = [grams.starts_sql(settings, ver, c, t) for c in columns]
-        places = " UNION ALL ".join(sql for sql, _ in starts)
-        counts.append(f"SELECT _id, count(*) AS n FROM ({places}) GROUP BY _id")
-        args += [v for _, values in starts for v in values]
-    return (f"SELECT _id, sum(n) + 0.0 AS rank FROM ({' UNION ALL '.join(counts)}) GROUP BY _id "
-            f"HAVING count(*) = {len(terms)}", args)
 
 
 def search(ctx, data):
@@ -315,7 +282,7 @@ def search(ctx, data):
     total = None
     cur = tables.reader(ctx.settings)
     if p.postings is not None:
-        rows, total = _from_postings(cur, p.postings, offset, limit, counted)
+        rows, total = grams.page(cur, p.postings, offset, limit, counted, offset + limit <= ROWS_MAX)
     elif p.in_file_order and not p.filtered:
         # The version file is in _id order and DuckDB keeps a scan's order (preserve_insertion_order), so a page of
         # the whole table is where the scan reaches it, found from the row groups' sizes (1,000,000 rows: at offset
@@ -351,27 +318,6 @@ def search(ctx, data):
         result["total"] = total if total is not None else _total(cur, p, offset, limit, len(rows))
         result["total_was_estimated"] = False
     return result, p.wanted, rows
-
-
-def _from_postings(cur, postings, offset, limit, counted):
-    """(the page's rows, how many rows match or None) of a `q` answered from postings: the matching _ids are counted
-    and paged without reading the table (by rank from the postings' counts), then the page's rows are read by their
-    _ids."""
-    matched, args, keys, by_ids, lead = postings
-    first_ids = "min(_id, ?)" if keys == [("_id", "ASC")] else \
-        f"min_by(_id, {tables.sort_key([(quote_ident(name), direction) for name, direction in keys])}, ?)"
-    total = None
-    if counted and 0 < limit and offset + limit <= ROWS_MAX:
-        # The count and the first offset + limit _ids in one pass (9.9 ms for a term in 165,889 of 1,000,000
-        # names, against 12.5 and 8.3 ms apart).
-        total, first = cur.execute(f"SELECT count(*), {first_ids} FROM ({matched})", [offset + limit] + args).fetchone()
-        page = (first or [])[offset:]
-    else:
-        if counted:
-            total = cur.execute(f"SELECT count(*) FROM ({matched})", args).fetchone()[0]
-        page = [r[0] for r in cur.execute(f"SELECT _id FROM ({matched}) ORDER BY {_order(keys)} LIMIT ? OFFSET ?",
-                                          args + [limit, offset]).fetchall()]
-    return (cur.execute(by_ids, lead + [min(page), max(page), page]).fetchall() if page else []), total
 
 
 def _page_and_count(cur, p, offset, limit):

@@ -185,6 +185,11 @@ def quote_ident(identifier):
     return '"' + str(identifier).replace('"', '""') + '"'
 
 
+def order_by(keys):
+    """ORDER BY text of (column name, ASC or DESC) keys."""
+    return ", ".join(f"{quote_ident(name)} {direction}" for name, direction in keys)
+
+
 def sort_key(keys):
     """SQL of one value that orders rows as ORDER BY the (column SQL, ASC or DESC) `keys` does, NULLs last as
     DuckDB puts them by default: DuckDB's create_sort_key, for min_by and for comparing keys with < and >."""
