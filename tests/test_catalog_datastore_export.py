@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog import actions
-from catalog.datastore import dumps as datastore_dumps, exports, tables
+from catalog.datastore import dumps as datastore_dumps, exports, sortpasses, tables
 from catalog.errors import ValidationError
 from tests.conftest import sysadmin_site
 
@@ -64,7 +64,8 @@ def _both(ctx, rid, params, monkeypatch):
 
 
 NAMES = [n for n, _ in FIELDS]
-PARAMS = st.fixed_dictionaries({"format": st.sampled_from(["csv", "tsv", "json", "xml"])}, optional={
+FORMATS = st.sampled_from(["csv", "tsv", "json", "xml"])
+CHOICES = {
     "bom": st.sampled_from(["true", "false"]),
     "fields": st.lists(st.sampled_from(["_id", *NAMES]), min_size=1, max_size=4, unique=True).map(",".join),
     # one or two columns, _id last or left for the search to add
@@ -76,20 +77,57 @@ PARAMS = st.fixed_dictionaries({"format": st.sampled_from(["csv", "tsv", "json",
     "filters": st.sampled_from([{"n": 3}, {"n": [-5, 0, 5]}, {"name": "ก,ข"}, {"ok": "true"}]).map(json.dumps),
     "limit": st.integers(0, 100).map(str),
     "offset": st.integers(0, 95).map(str),
-})
+}
+PARAMS = st.fixed_dictionaries({"format": FORMATS}, optional=CHOICES)
+# Every row sorted, none skipped: what sortpasses writes in passes.
+SORTED = st.fixed_dictionaries({"format": FORMATS, "sort": CHOICES["sort"]}, optional={
+    k: v for k, v in CHOICES.items() if k not in ("sort", "limit", "offset")})
+
+
+def _sorted_by_missing_fields(params):
+    return "distinct" in params and "sort" in params and "fields" in params \
+        and not {s.split()[0] for s in params["sort"].split(", ")} <= set(params["fields"].split(","))
 
 
 @settings(max_examples=160, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(PARAMS)
 def test_duckdb_writes_the_same_bytes_as_the_row_writer(table, monkeypatch, params):
     ctx, rid = table
-    if "distinct" in params and "sort" in params and "fields" in params \
-            and not {s.split()[0] for s in params["sort"].split(", ")} <= set(params["fields"].split(",")):
+    if _sorted_by_missing_fields(params):
         with pytest.raises(ValidationError, match="with distinct, sort only by fields that are in fields"):
             _download(ctx, rid, params)
         return
     fast, rows = _both(ctx, rid, params, monkeypatch)
     assert fast == rows
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(SORTED)
+def test_a_sorted_download_written_in_passes_is_the_row_writers_bytes(table, monkeypatch, params):
+    ctx, rid = table
+    if _sorted_by_missing_fields(params):
+        return
+    # In 16 KB of reader memory a pass holds 1 KB of lines: these rows take several passes.
+    monkeypatch.setattr(tables, "reader_memory", lambda: 16 * 1024)
+    fast, rows = _both(ctx, rid, params, monkeypatch)
+    assert fast == rows
+
+
+def test_a_sorted_download_of_more_lines_than_a_pass_holds_is_written_in_passes_from_the_start(table, monkeypatch):
+    ctx, rid = table
+    params = {"format": "csv", "sort": "money desc, name"}
+    expected = _download(ctx, rid, params)   # in the reader's whole memory: one sort
+    monkeypatch.setattr(tables, "reader_memory", lambda: 16 * 1024)
+    passes, write = [], sortpasses.Passes.write
+
+    def counted(self, copy, *args):
+        copies = []
+        write(self, lambda *sql: (copies.append(sql), copy(*sql))[1], *args)
+        passes.append(len(copies))
+
+    monkeypatch.setattr(sortpasses.Passes, "write", counted)
+    assert _download(ctx, rid, params) == expected
+    assert len(passes) == 1 and passes[0] > 2
 
 
 def test_every_kind_of_cell_is_written_as_excel_needs_it(table, monkeypatch):

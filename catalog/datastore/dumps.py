@@ -68,4 +68,4 @@ def _duckdb_dump(ctx, res_row, query, fmt, bom, limit, offset):
     columns = [quote_ident(w) for w in p.wanted] + [f"{quote_ident(name)} AS _o{i}" for i, (name, _) in enumerate(keys)]
     source = f"SELECT {', '.join(columns)} FROM ({p.inner})"
     return exports.download(ctx.settings, fmt, p.wanted, types, source, p.args, bom, [d for _, d in keys], limit,
-                            offset)
+                            offset, p.ver["row_count"], not (p.filtered or p.distinct))

@@ -103,11 +103,13 @@ def _delimited_query(types, fmt, source, carried=""):
             f"FROM {_renamed(source, len(types))}))")
 
 
-def download(settings, fmt, header, duck_types, source, args, bom=False, order=(), limit=None, offset=0):
+def download(settings, fmt, header, duck_types, source, args, bom=False, order=(), limit=None, offset=0, rows=None,
+             whole=False):
     """The byte chunks of a download in `fmt` of the rows `source` selects (its columns: `header`, of
     `duck_types`, in order; then with `order`, one column `_o0`, `_o1`… for each of its directions, ASC or DESC, by
-    which the rows are sorted), `offset` rows on, at most `limit`. The query is bound now (a bad one fails before a
-    response begins) and runs as the chunks are read."""
+    which the rows are sorted), `offset` rows on, at most `limit`; `rows`, the most rows `source` returns, and
+    `whole`, whether it returns every row of its version as stored. The query is bound now (a bad one fails before
+    a response begins) and runs as the chunks are read."""
     types = [str(d).upper() for d in duck_types]
     # Measured on a million rows (bench/export_bench.py): JSON, XML and sheet lines are written as fast or faster
     # on one thread, in a fifth of the memory (tables._connections); unsorted CSV is two-thirds slower there. A
@@ -126,10 +128,10 @@ def download(settings, fmt, header, duck_types, source, args, bom=False, order=(
         carried = "".join(f", _o{i}" for i in range(len(order)))
         lined = _line_query(fmt, types, header, source, carried)
         query = f"SELECT line FROM ({lined}){sort}{page}"
-        # Lines too many and too long for the reader's memory are sorted a range of keys at a time instead.
+        # Lines too many for a share of the reader's memory are sorted a range of keys at a time instead.
         how["passes"] = sortpasses.Passes(
-            source, lambda rows, kept: _line_query(fmt, types, header, rows, kept), order, source_args,
-            tables.reader_memory()) if not offset else None
+            source, lambda selected, kept: _line_query(fmt, types, header, selected, kept), order, source_args,
+            tables.reader_memory(), rows, whole) if not offset else None
     else:
         query = _line_query(fmt, types, header, f"SELECT * FROM ({source}){sort}{page}")
     if fmt == "xlsx":
@@ -173,8 +175,9 @@ def lines(settings, select_sql, args, end, one_thread=False, alone=False, passes
     """The bytes of the lines `select_sql` (one VARCHAR column of finished lines) returns, each followed by `end`:
     an iterator whose query is already bound (a bad one fails here, before a response begins) and runs as it is
     read (on one thread with `one_thread`). With `alone`, the query runs once no other `alone` one of this process
-    does, into a local file that is then read out: a client that reads slowly holds no other one up; if it runs
-    out of memory, the same lines are written by `passes` (sortpasses.Passes) when given."""
+    does, into a local file that is then read out: a client that reads slowly holds no other one up. With `passes`
+    (sortpasses.Passes), the same lines are written in passes when they need more than one or the query runs out
+    of memory."""
     cursor = tables.one_thread_reader(settings) if one_thread else tables.reader(settings)
     args = list(args)
     cursor.sql(select_sql, params=args)   # binds without running
@@ -200,6 +203,7 @@ def _copied(settings, cursor, select_sql, args, end, alone, passes=None):
         pass
     failure, left = [], threading.Event()
     staged = path[:-len(".pipe")] + ".lines" if alone else None
+    selected = path[:-len(".pipe")] + ".rows.parquet" if alone else None   # what the passes read, if they need it
 
     def copy_into(target, sql=select_sql, values=args):
         # The lines are written as they are: one column, never quoted or escaped.
@@ -217,11 +221,15 @@ def _copied(settings, cursor, select_sql, args, end, alone, passes=None):
                 if left.is_set():   # the client left while the query waited for its turn
                     return
                 out_of_memory = sys.modules["duckdb"].OutOfMemoryException   # loaded with the cursor (tables.py)
-                try:
-                    copy_into(staged)
-                except out_of_memory:
-                    if passes is None:
-                        raise
+                in_passes = passes is not None and passes.needed(cursor, selected)
+                if not in_passes:
+                    try:
+                        copy_into(staged)
+                    except out_of_memory:
+                        if passes is None:
+                            raise
+                        in_passes = True
+                if in_passes:
                     parts.clear()
                     passes.write(lambda sql, values, target: copy_into(target, sql, values), cursor, staged,
                                  left.is_set, out_of_memory, parts)
@@ -234,7 +242,7 @@ def _copied(settings, cursor, select_sql, args, end, alone, passes=None):
             failure.append(error)
         finally:
             os.close(writing)
-            for part in {staged, *parts} - {None}:
+            for part in {staged, selected, *parts} - {None}:
                 if os.path.exists(part):
                     os.unlink(part)
 

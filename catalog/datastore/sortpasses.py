@@ -1,4 +1,8 @@
-"""A sorted download in passes, for when DuckDB cannot sort all of its lines within the reader's memory.
+"""A sorted download in passes, for when its lines are more than a share of the reader's memory or DuckDB cannot
+sort them all within it.
+
+One sort of every line takes all the memory DuckDB may use: a million rows' lines (513 MB of CSV) took the server
+to 403 MB in 5.9-7.2 s; in nine passes of 61 MB, to 266-278 MB in 6.5-9.2 s (bench/export_bench.py).
 
 DuckDB 2.0.1 sorts long text out of memory only so far: lines of 1 KB failed ("Out of Memory ... failed to pin
 block") once they came to about the memory they were given (60 MB in 64 MB, 120 MB in 128 MB), so a sorted
@@ -13,8 +17,7 @@ import os
 from . import tables
 
 SAMPLE = 4096      # sort keys sampled to split a range (more when there are more passes)
-PASS_SHARE = 16    # a pass's lines at most this fraction of the reader's memory: of 2.7 KB lines in 128 MB,
-                   # passes of 8 MB were sorted, of 16 MB some failed
+PASS_SHARE = 4     # a pass's lines at most this fraction of the reader's memory left once a row group is read
 MAX_SPLITS = 6     # halvings of a pass that still fails before giving up
 
 
@@ -23,12 +26,34 @@ class Passes:
     made by `line_query(source, carried)` (SQL of a `line` column, then the `carried` columns of its source),
     written in the order `directions` (ASC or DESC for each _o column) a range of keys at a time."""
 
-    def __init__(self, source, line_query, directions, args, memory):
-        self.source, self.line_query, self.args, self.memory = source, line_query, list(args), memory
+    def __init__(self, source, line_query, directions, args, memory, rows=None, whole=False):
+        """`rows`: the most rows `source` returns (its version's count); `whole`: whether it returns each of them as
+        stored, so that reading it again costs a pass little."""
+        self.line_query, self.memory, self.rows, self.whole = line_query, memory, rows, whole
         directions = list(directions)
         self.key = tables.sort_key((f"_o{i}", d) for i, d in enumerate(directions))
         self.descending = directions[0] == "DESC"
+        self._read(source, args)
+        self._width = self._estimate = None
+
+    def _read(self, source, args):
+        self.source, self.args = source, list(args)
         self.keyed = f"SELECT *, {self.key} AS _k FROM ({source})"
+
+    def needed(self, cursor, path):
+        """Whether the lines are written in passes: when the version's rows would be more than one pass holds. A
+        source that selects among them is then run once, into the Parquet file `path` (the caller removes it),
+        which every pass reads: a `q` that tests every row's text is not tested again by each pass."""
+        if self.rows is None or self.rows * self._line_bytes(cursor) <= self._share(self._width):
+            return False
+        rows = self.rows
+        if not self.whole:
+            cursor.execute(f"COPY ({self.source}) TO '{path.replace(chr(39), chr(39) * 2)}' "
+                           f"(FORMAT parquet, ROW_GROUP_SIZE {tables.ROW_GROUP_ROWS})", self.args)
+            self._read(f"SELECT * FROM read_parquet('{path.replace(chr(39), chr(39) * 2)}')", [])
+            rows, = cursor.execute(f"SELECT count(*) FROM ({self.source})").fetchone()
+        self._estimate = -(-int(rows * self._width) // self._share(self._width))
+        return True
 
     def write(self, copy, cursor, target, stop, out_of_memory, paths):
         """Write the lines in order into files named after `target` (copy(sql, args, path) writes one), a pass at
@@ -37,7 +62,8 @@ class Passes:
         self._write(copy, cursor, target, stop, out_of_memory, None, None, 0, paths)
 
     def _write(self, copy, cursor, target, stop, out_of_memory, low, high, splits, paths):
-        bounds = self._bounds(cursor, low, high, self._passes(cursor) if splits == 0 else 2)
+        parts = 2 if splits else self._estimate if self._estimate is not None else max(2, self._passes(cursor))
+        bounds = self._bounds(cursor, low, high, parts)
         for i, (lo, hi) in enumerate(zip([low, *bounds], [*bounds, high])):
             if stop():
                 return
@@ -56,12 +82,25 @@ class Passes:
                 self._write(copy, cursor, path, stop, out_of_memory, lo, hi, splits + 1, paths)
 
     def _passes(self, cursor):
-        """How many passes hold every line at PASS_SHARE of the memory each: the lines' bytes estimated from the
-        first thousand lines' length and the count of rows."""
+        """How many passes hold every line: the count of rows and the lines' bytes."""
         rows, = cursor.execute(f"SELECT count(*) FROM ({self.source})", self.args).fetchone()
-        first = self.line_query(f"SELECT * FROM ({self.source}) LIMIT 1000", "")
-        width, = cursor.execute(f"SELECT avg(strlen(line)) FROM ({first})", self.args).fetchone()
-        return max(2, -(-int(rows * (width or 0)) // (self.memory // PASS_SHARE)))
+        width = self._line_bytes(cursor)
+        return -(-int(rows * width) // self._share(width))
+
+    def _line_bytes(self, cursor):
+        """The bytes of a line, estimated from the first thousand lines (once)."""
+        if self._width is None:
+            first = self.line_query(f"SELECT * FROM ({self.source}) LIMIT 1000", "")
+            width, = cursor.execute(f"SELECT avg(strlen(line)) FROM ({first})", self.args).fetchone()
+            self._width = width or 0
+        return self._width
+
+    def _share(self, width):
+        """The bytes of lines of `width` a pass holds: PASS_SHARE of the memory that reading a row group leaves."""
+        # DuckDB took 64 MB more at a time to read a row group of 16,384 lines of 2.7 KB. Lines that wide were
+        # sorted in 128 MB in passes of 8 MB, not of 11.
+        reading = int(3 * tables.ROW_GROUP_ROWS * width)
+        return max((self.memory - reading) // PASS_SHARE, self.memory // 16)
 
     def _bounds(self, cursor, low, high, parts):
         """Bounds splitting the range (low, high] into about `parts` ranges of as many rows, from a sample: each
