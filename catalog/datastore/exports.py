@@ -131,7 +131,7 @@ def download(settings, fmt, header, duck_types, source, args, bom=False, order=(
         # Lines too many for a share of the reader's memory are sorted a range of keys at a time instead.
         how["passes"] = sortpasses.Passes(
             source, lambda selected, kept: _line_query(fmt, types, header, selected, kept), order, source_args,
-            tables.reader_memory(), rows, whole) if not offset else None
+            tables.reader_memory(), rows, whole, offset)
     else:
         query = _line_query(fmt, types, header, f"SELECT * FROM ({source}){sort}{page}")
     if fmt == "xlsx":

@@ -26,10 +26,11 @@ class Passes:
     made by `line_query(source, carried)` (SQL of a `line` column, then the `carried` columns of its source),
     written in the order `directions` (ASC or DESC for each _o column) a range of keys at a time."""
 
-    def __init__(self, source, line_query, directions, args, memory, rows=None, whole=False):
+    def __init__(self, source, line_query, directions, args, memory, rows=None, whole=False, offset=0):
         """`rows`: the most rows `source` returns (its version's count); `whole`: whether it returns each of them as
-        stored, so that reading it again costs a pass little."""
+        stored, so that reading it again costs a pass little; `offset`: how many of the first lines to leave out."""
         self.line_query, self.memory, self.rows, self.whole = line_query, memory, rows, whole
+        self.skip = offset
         directions = list(directions)
         self.key = tables.sort_key((f"_o{i}", d) for i, d in enumerate(directions))
         self.descending = directions[0] == "DESC"
@@ -68,11 +69,18 @@ class Passes:
             if stop():
                 return
             where, args = _range(lo, hi, self.descending)
+            skip = self.skip
+            if skip:   # the download's offset: ranges wholly before it are not written, the one it falls in in part
+                held, = cursor.execute(f"SELECT count(*) FROM ({self.keyed}){where}", self.args + args).fetchone()
+                if held <= skip:
+                    self.skip -= held
+                    continue
             path = f"{target}.{i}"
             paths.append(path)
             try:
                 ranged = self.line_query(f"SELECT * FROM ({self.keyed}){where}", ", _k")
-                copy(f"SELECT line FROM ({ranged}) ORDER BY _k", self.args + args, path)
+                copy(f"SELECT line FROM ({ranged}) ORDER BY _k OFFSET ?", self.args + args + [skip], path)
+                self.skip = 0
             except out_of_memory:
                 if splits >= MAX_SPLITS:
                     raise
