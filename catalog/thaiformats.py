@@ -133,7 +133,10 @@ def sql_macros():
     full = _sql_list(MONTHS_FULL)
     en = _sql_list(MONTHS_EN)
     return [
-        f"CREATE OR REPLACE MACRO khl_digits(s) AS translate(s, '{THAI_DIGITS}', '0123456789')",
+        # translate() only where a Thai digit is: it took 350-410 ms a column of a million Thai names, the test for
+        # one 146-235 ms.
+        f"CREATE OR REPLACE MACRO khl_digits(s) AS CASE WHEN regexp_matches(s, '[{THAI_DIGITS[0]}-{THAI_DIGITS[-1]}]') "
+        f"THEN translate(s, '{THAI_DIGITS}', '0123456789') ELSE s END",
         "CREATE OR REPLACE MACRO khl_nullmark(s) AS "
         "CASE WHEN trim(s) IN ('', '-', '–', '—') THEN NULL ELSE trim(s) END",
         # Amounts: commas, Thai digits, "บาท", brackets for negatives; NULL for blank, NaN-free.

@@ -72,6 +72,14 @@ def _sql_many(cur, expr, texts):
 
 
 @settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(alphabet=thai.THAI_DIGITS + "0123456789กขบาท ,.-", max_size=12), max_size=60))
+def test_sql_digits_macro_turns_every_thai_digit_into_its_arabic_one(cur, texts):
+    texts = [*thai.THAI_DIGITS, None, *texts]   # each digit alone, and no text at all
+    table = str.maketrans(thai.THAI_DIGITS, "0123456789")
+    assert [r[0] for r in _sql_many(cur, "khl_digits(x)", texts)] == [t and t.translate(table) for t in texts]
+
+
+@settings(max_examples=40, deadline=None)
 @given(st.lists(dates, min_size=1, max_size=60))
 def test_sql_thai_date_macro_agrees_with_python(cur, texts):
     for text, (sql, bad) in zip(texts, _sql_many(cur, "khl_thai_date(x), khl_thai_date_bad(x)", texts)):
