@@ -42,19 +42,31 @@ class Passes:
         self.keyed = f"SELECT *, {self.key} AS _k FROM ({source})"
 
     def needed(self, cursor, path):
-        """Whether the lines are written in passes: when the version's rows would be more than one pass holds. A
-        source that selects among them is then run once, into the Parquet file `path` (the caller removes it),
-        which every pass reads: a `q` that tests every row's text is not tested again by each pass."""
-        if self.rows is None or self.rows * self._line_bytes(cursor) <= self._share(self._width):
+        """Whether the lines are written in passes: when they are more than one pass holds. A source that selects
+        among its version's rows is then run once, into the Parquet file `path` (the caller removes it), which every
+        pass reads: a `q` that tests every row's text is not tested again by each pass. On a version of more than a
+        row group, the source is run so first, and the lines are counted from what it selected: their width found
+        from the source would test a rare term on every row once more."""
+        if self.rows is None:
             return False
         rows = self.rows
-        if not self.whole:
-            cursor.execute(f"COPY ({self.source}) TO '{path.replace(chr(39), chr(39) * 2)}' "
-                           f"(FORMAT parquet, ROW_GROUP_SIZE {tables.ROW_GROUP_ROWS})", self.args)
-            self._read(f"SELECT * FROM read_parquet('{path.replace(chr(39), chr(39) * 2)}')", [])
-            rows, = cursor.execute(f"SELECT count(*) FROM ({self.source})").fetchone()
-        self._estimate = -(-int(rows * self._width) // self._share(self._width))
+        if not self.whole and rows > tables.ROW_GROUP_ROWS:
+            rows = self._select(cursor, path)
+        elif rows * self._line_bytes(cursor) <= self._share(self._width):
+            return False
+        elif not self.whole:
+            rows = self._select(cursor, path)
+        width = self._line_bytes(cursor)
+        self._estimate = -(-int(rows * width) // self._share(width))
         return True
+
+    def _select(self, cursor, path):
+        """Run the source once into the Parquet file `path`, which the passes then read; its count of rows."""
+        quoted = path.replace("'", "''")
+        cursor.execute(f"COPY ({self.source}) TO '{quoted}' (FORMAT parquet, ROW_GROUP_SIZE {tables.ROW_GROUP_ROWS})",
+                       self.args)
+        self._read(f"SELECT * FROM read_parquet('{quoted}')", [])
+        return cursor.execute(f"SELECT count(*) FROM ({self.source})").fetchone()[0]
 
     def write(self, copy, cursor, target, stop, out_of_memory, paths):
         """Write the lines in order into files named after `target` (copy(sql, args, path) writes one), a pass at
@@ -113,6 +125,8 @@ class Passes:
     def _bounds(self, cursor, low, high, parts):
         """Bounds splitting the range (low, high] into about `parts` ranges of as many rows, from a sample: each
         a (key, first sort column's value) pair."""
+        if parts <= 1:
+            return []
         where, args = _range(low, high, self.descending)
         keys = sorted({r[0] for r in cursor.execute(
             f"SELECT _k FROM (SELECT _k FROM ({self.keyed}){where}) "
