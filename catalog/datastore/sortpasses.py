@@ -2,7 +2,7 @@
 sort them all within it.
 
 One sort of every line takes all the memory DuckDB may use: a million rows' lines (513 MB of CSV) took the server
-to 403 MB in 5.9-7.2 s; in nine passes of 61 MB, to 266-278 MB in 6.5-9.2 s (bench/export_bench.py).
+to 403 MB in 5.9-7.2 s; in nine passes of 61 MB, to 263-278 MB in 6.5-9.2 s (bench/export_bench.py).
 
 DuckDB 2.0.1 sorts long text out of memory only so far: lines of 1 KB failed ("Out of Memory ... failed to pin
 block") once they came to about the memory they were given (60 MB in 64 MB, 120 MB in 128 MB), so a sorted
@@ -45,8 +45,8 @@ class Passes:
         """Whether the lines are written in passes: when they are more than one pass holds. A source that selects
         among its version's rows is then run once, into the Parquet file `path` (the caller removes it), which every
         pass reads: a `q` that tests every row's text is not tested again by each pass. On a version of more than a
-        row group, the source is run so first, and the lines are counted from what it selected: their width found
-        from the source would test a rare term on every row once more."""
+        row group, it is run before the lines are counted, and they are counted from what it selected: their width
+        found from the source would test a rare term on every row once more."""
         if self.rows is None:
             return False
         rows = self.rows
