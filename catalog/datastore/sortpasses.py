@@ -56,8 +56,7 @@ class Passes:
             return False
         elif not self.whole:
             rows = self._select(cursor, path)
-        width = self._line_bytes(cursor)
-        self._estimate = -(-int(rows * width) // self._share(width))
+        self._estimate = self._passes(cursor, rows)
         return True
 
     def _select(self, cursor, path):
@@ -101,9 +100,10 @@ class Passes:
                     os.unlink(path)
                 self._write(copy, cursor, path, stop, out_of_memory, lo, hi, splits + 1, paths)
 
-    def _passes(self, cursor):
-        """How many passes hold every line: the count of rows and the lines' bytes."""
-        rows, = cursor.execute(f"SELECT count(*) FROM ({self.source})", self.args).fetchone()
+    def _passes(self, cursor, rows=None):
+        """How many passes hold the lines of `rows` rows (the source's, counted, when not given)."""
+        if rows is None:
+            rows, = cursor.execute(f"SELECT count(*) FROM ({self.source})", self.args).fetchone()
         width = self._line_bytes(cursor)
         return -(-int(rows * width) // self._share(width))
 
